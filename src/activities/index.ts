@@ -1,0 +1,183 @@
+/**
+ * Activities: one Comeet call (or one paged lookup) each. They return the minimum the workflow
+ * needs (uids, statuses, interview times; never names or emails) and translate Comeet errors into
+ * Temporal failures whose `type` the workflow branches on.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import {
+  ComeetError,
+  ComeetErrorCode,
+  ComeetNotFoundError,
+  ComeetPermissionError,
+  ComeetRateLimitedError,
+  InterviewsInProgressError,
+  type ComeetCandidate,
+  type ComeetClient,
+  type LookupStrategy,
+} from '../comeet/index.js';
+import type { ErasedPerson, Mode } from '../shared.js';
+
+/** When Comeet says 429 without `Retry-After`, wait a whole rate-limit window. */
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
+
+export interface InterviewSlot {
+  type: string;
+  /** ISO time the interview is scheduled for, when Comeet gives one. */
+  scheduledAt: string | null;
+}
+
+export interface FoundCandidate {
+  uid: string;
+  personUid: string;
+  status: string | null;
+  /** Interview steps not completed yet (current and future), which may block erasure. */
+  openInterviews: InterviewSlot[];
+}
+
+export interface FoundPerson {
+  personUid: string;
+  candidates: FoundCandidate[];
+}
+
+export interface LookupResult {
+  persons: FoundPerson[];
+}
+
+/** Details carried by an `InterviewsInProgress` failure. */
+export interface InterviewsInProgressDetails {
+  personUid: string;
+  blockingCandidateUids: string[];
+}
+
+/** Details carried by a `ComeetNoPermission` failure. */
+export interface NoPermissionDetails {
+  permission: string;
+}
+
+export interface ActivityDeps {
+  comeet: ComeetClient;
+  lookup?: LookupStrategy;
+}
+
+export function createActivities({ comeet, lookup }: ActivityDeps) {
+  async function lookUp(email: string): Promise<LookupResult> {
+    const ctx = Context.current();
+    const candidates = await callComeet(() => comeet.findCandidatesByEmail(email, { strategy: lookup, signal: ctx.cancellationSignal }));
+    const persons = groupByPerson(candidates);
+    ctx.log.info('Comeet lookup done', { persons: persons.length, candidates: candidates.length, strategy: lookup ?? comeet.lookup });
+    return { persons };
+  }
+
+  return {
+    /** Every candidate of the subject, grouped by person. */
+    async findCandidatesByEmail(input: { email: string }): Promise<LookupResult> {
+      return lookUp(input.email);
+    },
+
+    /**
+     * The proof step: a fresh lookup after erasure. Same call as the first lookup, named apart so
+     * the history and the metrics say which is which.
+     */
+    async verifyAbsence(input: { email: string }): Promise<LookupResult> {
+      return lookUp(input.email);
+    },
+
+    /** Deletes or pseudonymizes one person (all of their candidates). 404 means already gone. */
+    async erasePerson(input: { personUid: string; mode: Mode }): Promise<ErasedPerson> {
+      const ctx = Context.current();
+      try {
+        const r = await callComeet(() => comeet.erasePerson(input.personUid, input.mode, { signal: ctx.cancellationSignal }), true);
+        ctx.log.info('Person erased', { personUid: input.personUid, mode: input.mode, candidates: r.count });
+        return { personUid: input.personUid, candidateUids: r.candidateUids, count: r.count, erasedAt: new Date().toISOString(), alreadyGone: false };
+      } catch (err) {
+        if (err instanceof AlreadyGone) {
+          ctx.log.info('Person already gone', { personUid: input.personUid, mode: input.mode });
+          return { personUid: input.personUid, candidateUids: [], count: 0, erasedAt: new Date().toISOString(), alreadyGone: true };
+        }
+        throw err;
+      }
+    },
+
+    /** Fresh interview schedule of the candidates blocking an erasure. */
+    async getInterviewSchedules(input: { candidateUids: string[] }): Promise<FoundCandidate[]> {
+      const ctx = Context.current();
+      const out: FoundCandidate[] = [];
+      for (const uid of input.candidateUids) {
+        const c = await callComeet(() => comeet.getCandidate(uid, { signal: ctx.cancellationSignal }));
+        out.push(toFound(c));
+      }
+      return out;
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+class AlreadyGone extends Error {}
+
+/** Maps a ComeetError onto an ApplicationFailure with a deliberate retry decision. */
+async function callComeet<T>(call: () => Promise<T>, notFoundMeansGone = false): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof ComeetError)) throw err;
+    if (notFoundMeansGone && err instanceof ComeetNotFoundError) throw new AlreadyGone();
+    throw toFailure(err);
+  }
+}
+
+export function toFailure(err: ComeetError): ApplicationFailure {
+  if (err instanceof InterviewsInProgressError) {
+    const details: InterviewsInProgressDetails = { personUid: err.personUid, blockingCandidateUids: err.blockingCandidateUids };
+    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true, details: [details] });
+  }
+  if (err instanceof ComeetPermissionError) {
+    const details: NoPermissionDetails = { permission: err.permission };
+    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true, details: [details] });
+  }
+  if (err instanceof ComeetRateLimitedError) {
+    // Comeet's budget is per minute: retrying sooner than it asks only burns more of it.
+    return ApplicationFailure.create({
+      type: err.code,
+      message: err.message,
+      nonRetryable: false,
+      nextRetryDelay: err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
+    });
+  }
+  return ApplicationFailure.create({
+    type: err.code,
+    message: err.message,
+    nonRetryable: !err.retryable,
+  });
+}
+
+function toFound(c: ComeetCandidate): FoundCandidate {
+  if (!c.person_uid) {
+    // Person-level erasure needs the person; without it we cannot act safely.
+    throw ApplicationFailure.create({
+      type: ComeetErrorCode.invalidResponse,
+      message: `Comeet returned candidate ${c.uid} without a person_uid`,
+      nonRetryable: true,
+    });
+  }
+  const open = [...(c.current_steps ?? []), ...(c.future_steps ?? [])].filter(
+    (s) => !s.time_completed && /interview/i.test(s.type ?? ''),
+  );
+  return {
+    uid: c.uid,
+    personUid: c.person_uid,
+    status: c.status ?? null,
+    openInterviews: open.map((s) => ({ type: s.type ?? 'Interview', scheduledAt: s.time_scheduled ?? null })),
+  };
+}
+
+export function groupByPerson(candidates: ComeetCandidate[]): FoundPerson[] {
+  const byPerson = new Map<string, FoundCandidate[]>();
+  for (const c of candidates) {
+    const f = toFound(c);
+    const list = byPerson.get(f.personUid) ?? [];
+    list.push(f);
+    byPerson.set(f.personUid, list);
+  }
+  return [...byPerson.entries()].map(([personUid, cs]) => ({ personUid, candidates: cs }));
+}

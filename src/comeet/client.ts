@@ -1,0 +1,370 @@
+/**
+ * The Comeet Recruiting API client: undici pool, HS256 JWT, zod-checked responses, typed errors.
+ * It knows nothing of Temporal; activities translate its errors into failures.
+ */
+import { Pool, errors as undiciErrors } from 'undici';
+import type { z } from 'zod';
+import { sameEmail } from '../email.js';
+import {
+  ComeetBadRequestError,
+  ComeetConflictError,
+  ComeetError,
+  ComeetInvalidResponseError,
+  ComeetNetworkError,
+  ComeetNotFoundError,
+  ComeetPermission,
+  ComeetPermissionError,
+  ComeetRateLimitedError,
+  ComeetServerError,
+  ComeetUnauthorizedError,
+  InterviewsInProgressError,
+  type ComeetErrorOptions,
+} from './errors.js';
+import { ComeetTokenSource } from './jwt.js';
+import { parseRetryAfter } from './retry-after.js';
+import {
+  candidateListSchema,
+  candidateSchema,
+  createCandidateInputSchema,
+  deletePersonResponseSchema,
+  errorBodySchema,
+  pseudonymizePersonResponseSchema,
+  type ComeetCandidate,
+  type CreateCandidateInput,
+} from './schemas.js';
+
+/**
+ * How to find a subject's candidates; Comeet documents no email lookup (see comeet-api.md), so the
+ * customer's sandbox check decides which one works for them.
+ */
+export const LOOKUP_STRATEGIES = ['candidates-filter', 'find-duplicates', 'scan'] as const;
+export type LookupStrategy = (typeof LOOKUP_STRATEGIES)[number];
+
+export type EraseMode = 'delete' | 'pseudonymize';
+
+export interface ComeetCallInfo {
+  /** Route pattern, e.g. `DELETE /person/:uid`; never ids, query strings or emails. */
+  endpoint: string;
+  /** HTTP status, or `network` when there was no answer. */
+  status: number | 'network';
+  durationMs: number;
+}
+
+export interface ComeetClientOptions {
+  /** `https://api.comeet.co` in production; may carry a path prefix. */
+  baseUrl: string;
+  apiKey: string;
+  secret: string;
+  lookup?: LookupStrategy;
+  /** `limit=` sent on list calls. */
+  pageSize?: number;
+  /** A scan or a paged lookup stops with an error past this many pages rather than loop forever. */
+  maxPages?: number;
+  connections?: number;
+  connectTimeoutMs?: number;
+  /** Time allowed for the response headers, and then between body chunks. */
+  responseTimeoutMs?: number;
+  /** Clock for the JWT; injectable so tests can freeze it. */
+  now?: () => number;
+  /** Called after every HTTP exchange (metrics, call counting). */
+  onCall?: (info: ComeetCallInfo) => void;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface EraseResult {
+  personUid: string;
+  mode: EraseMode;
+  candidateUids: string[];
+  count: number;
+}
+
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+export class ComeetClient {
+  readonly lookup: LookupStrategy;
+  private readonly pool: Pool;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly tokens: ComeetTokenSource;
+  private readonly pageSize: number;
+  private readonly maxPages: number;
+  private readonly onCall: ((info: ComeetCallInfo) => void) | undefined;
+
+  constructor(options: ComeetClientOptions) {
+    const base = new URL(options.baseUrl);
+    if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+      throw new TypeError(`Comeet base URL must be http(s), got ${base.protocol}`);
+    }
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.lookup = options.lookup ?? 'candidates-filter';
+    this.pageSize = options.pageSize ?? 100;
+    this.maxPages = options.maxPages ?? 1000;
+    this.onCall = options.onCall;
+    this.tokens = new ComeetTokenSource({ apiKey: options.apiKey, secret: options.secret, now: options.now });
+    const responseTimeout = options.responseTimeoutMs ?? 30_000;
+    this.pool = new Pool(this.origin, {
+      connections: options.connections ?? 4,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      headersTimeout: responseTimeout,
+      bodyTimeout: responseTimeout,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /**
+   * Every candidate whose email is the subject's (trimmed, case-insensitive), whatever the server
+   * returned: a filter Comeet ignores must never turn into erasing the wrong people.
+   */
+  async findCandidatesByEmail(email: string, options: CallOptions & { strategy?: LookupStrategy } = {}): Promise<ComeetCandidate[]> {
+    const strategy = options.strategy ?? this.lookup;
+    let found: ComeetCandidate[];
+    switch (strategy) {
+      case 'candidates-filter':
+        found = await this.listCandidates({ email }, options);
+        break;
+      case 'scan':
+        found = await this.listCandidates({}, options);
+        break;
+      case 'find-duplicates':
+        found = await this.findDuplicates(email, options);
+        break;
+    }
+    const seen = new Set<string>();
+    return found.filter((c) => {
+      if (c.deleted || !sameEmail(c.email, email) || seen.has(c.uid)) return false;
+      seen.add(c.uid);
+      return true;
+    });
+  }
+
+  async getCandidate(candidateUid: string, options: CallOptions = {}): Promise<ComeetCandidate> {
+    const endpoint = 'GET /candidates/:uid';
+    const body = await this.request('GET', `/candidates/${encodeURIComponent(candidateUid)}`, endpoint, options, ComeetPermission.readOtherSources);
+    return this.parse(candidateSchema, body, endpoint);
+  }
+
+  async deletePerson(personUid: string, options: CallOptions = {}): Promise<EraseResult> {
+    const endpoint = 'DELETE /person/:uid';
+    const body = await this.request('DELETE', `/person/${encodeURIComponent(personUid)}`, endpoint, options, ComeetPermission.erasePersons);
+    const parsed = this.parse(deletePersonResponseSchema, body, endpoint);
+    return {
+      personUid,
+      mode: 'delete',
+      candidateUids: parsed.deleted_candidates_uids,
+      count: parsed.candidates_deleted ?? parsed.deleted_candidates_uids.length,
+    };
+  }
+
+  async pseudonymizePerson(personUid: string, options: CallOptions = {}): Promise<EraseResult> {
+    const endpoint = 'POST /person/:uid/pseudonymize';
+    const body = await this.request('POST', `/person/${encodeURIComponent(personUid)}/pseudonymize`, endpoint, options, ComeetPermission.erasePersons);
+    const parsed = this.parse(pseudonymizePersonResponseSchema, body, endpoint);
+    return {
+      personUid,
+      mode: 'pseudonymize',
+      candidateUids: parsed.pseudonymized_candidates_uids,
+      count: parsed.candidates_pseudonymized ?? parsed.pseudonymized_candidates_uids.length,
+    };
+  }
+
+  erasePerson(personUid: string, mode: EraseMode, options: CallOptions = {}): Promise<EraseResult> {
+    return mode === 'delete' ? this.deletePerson(personUid, options) : this.pseudonymizePerson(personUid, options);
+  }
+
+  /** Sandbox seeding only: creates a test candidate on a position. */
+  async createCandidate(input: CreateCandidateInput, options: CallOptions = {}): Promise<ComeetCandidate> {
+    const endpoint = 'POST /candidates';
+    const body = await this.request('POST', '/candidates', endpoint, options, ComeetPermission.createCandidates, createCandidateInputSchema.parse(input));
+    return this.parse(candidateSchema, body, endpoint);
+  }
+
+  private async findDuplicates(email: string, options: CallOptions): Promise<ComeetCandidate[]> {
+    const endpoint = 'GET /sourcing/candidates/find_duplicates';
+    try {
+      const body = await this.request('GET', `/sourcing/candidates/find_duplicates?${new URLSearchParams({ email })}`, endpoint, options, ComeetPermission.readOtherSources);
+      const parsed = this.parse(candidateListSchema, body, endpoint);
+      return Array.isArray(parsed) ? parsed : parsed.candidates;
+    } catch (err) {
+      // This endpoint answers 400 when it finds nothing (seen in public client code).
+      if (err instanceof ComeetBadRequestError) return [];
+      throw err;
+    }
+  }
+
+  private async listCandidates(filter: Record<string, string>, options: CallOptions): Promise<ComeetCandidate[]> {
+    const endpoint = 'GET /candidates';
+    const out: ComeetCandidate[] = [];
+    let path: string | undefined = `/candidates?${new URLSearchParams({ ...filter, limit: String(this.pageSize) })}`;
+    const visited = new Set<string>();
+    for (let page = 0; path !== undefined; page++) {
+      if (page >= this.maxPages) {
+        throw new ComeetInvalidResponseError(`more than ${this.maxPages} pages; refusing to page on`, { endpoint });
+      }
+      const body = await this.request('GET', path, endpoint, options, ComeetPermission.readOtherSources, undefined, true);
+      const parsed = this.parse(candidateListSchema, body, endpoint);
+      if (Array.isArray(parsed)) {
+        out.push(...parsed);
+        break;
+      }
+      out.push(...parsed.candidates);
+      path = parsed.next_page ? this.nextPagePath(parsed.next_page, endpoint) : undefined;
+      if (path !== undefined) {
+        if (visited.has(path)) throw new ComeetInvalidResponseError('next_page repeats a page already read', { endpoint });
+        visited.add(path);
+      }
+    }
+    return out;
+  }
+
+  /** Our bearer token must only ever go to the configured host, so a foreign `next_page` is refused. */
+  private nextPagePath(nextPage: string, endpoint: string): string {
+    let url: URL;
+    try {
+      url = new URL(nextPage, this.origin + this.basePath + '/');
+    } catch {
+      throw new ComeetInvalidResponseError('next_page is not a URL', { endpoint });
+    }
+    if (url.origin !== this.origin) {
+      throw new ComeetInvalidResponseError(`next_page points to another host (${url.host})`, { endpoint });
+    }
+    return url.pathname + url.search;
+  }
+
+  private parse<S extends z.ZodType>(schema: S, body: unknown, endpoint: string): z.output<S> {
+    const result = schema.safeParse(body);
+    if (!result.success) {
+      const first = result.error.issues[0];
+      const where = first?.path.length ? first.path.join('.') : 'body';
+      throw new ComeetInvalidResponseError(`${where}: ${first?.message ?? 'does not match the documented shape'}`, { endpoint });
+    }
+    return result.data;
+  }
+
+  /**
+   * One HTTP exchange. `pathAndQuery` is relative to the base URL unless `absolutePath` says it
+   * already includes the base path (a followed `next_page`).
+   */
+  private async request(
+    method: 'GET' | 'POST' | 'DELETE',
+    pathAndQuery: string,
+    endpoint: string,
+    options: CallOptions,
+    permission: ComeetPermission,
+    jsonBody?: unknown,
+    absolutePath = false,
+  ): Promise<unknown> {
+    const path = absolutePath && pathAndQuery.startsWith(this.basePath + '/') ? pathAndQuery : this.basePath + pathAndQuery;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await this.tokens.token()}`,
+      accept: 'application/json',
+    };
+    if (jsonBody !== undefined) headers['content-type'] = 'application/json';
+    const started = Date.now();
+    let statusCode: number;
+    let contentType: string;
+    let retryAfter: string | undefined;
+    let text: string;
+    try {
+      const res = await this.pool.request({
+        method,
+        path,
+        headers,
+        body: jsonBody === undefined ? undefined : JSON.stringify(jsonBody),
+        signal: options.signal,
+      });
+      statusCode = res.statusCode;
+      contentType = String(res.headers['content-type'] ?? '');
+      const ra = res.headers['retry-after'];
+      retryAfter = Array.isArray(ra) ? ra[0] : ra;
+      text = await readText(res.body);
+    } catch (err) {
+      this.onCall?.({ endpoint, status: 'network', durationMs: Date.now() - started });
+      if (options.signal?.aborted) throw err;
+      throw new ComeetNetworkError(describeNetworkError(err), { endpoint, cause: err });
+    }
+    this.onCall?.({ endpoint, status: statusCode, durationMs: Date.now() - started });
+
+    const looksJson = /\bjson\b/i.test(contentType) || /^\s*[[{]/.test(text);
+    let body: unknown;
+    if (looksJson && text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        if (statusCode >= 500) throw new ComeetServerError({ status: statusCode, endpoint });
+        throw new ComeetInvalidResponseError(`HTTP ${statusCode} with a body that is not valid JSON (truncated?)`, { status: statusCode, endpoint });
+      }
+    }
+
+    if (statusCode >= 200 && statusCode < 300) {
+      if (body === undefined) {
+        throw new ComeetInvalidResponseError(`HTTP ${statusCode} without a JSON body (content-type ${contentType || 'none'})`, { status: statusCode, endpoint });
+      }
+      return body;
+    }
+    throw this.errorFor(statusCode, body, retryAfter, endpoint, permission);
+  }
+
+  private errorFor(status: number, body: unknown, retryAfter: string | undefined, endpoint: string, permission: ComeetPermission): ComeetError {
+    const parsed = errorBodySchema.safeParse(body);
+    const errBody = parsed.success ? parsed.data : {};
+    const opts: ComeetErrorOptions = { status, endpoint, comeetError: errBody.error };
+    if (status === 429 || errBody.error === 'too_many_requests') {
+      return new ComeetRateLimitedError(parseRetryAfter(retryAfter, Date.now()), opts);
+    }
+    if (status >= 500) return new ComeetServerError(opts);
+    if (errBody.error === 'person_has_pending_interviews') {
+      const c = errBody.candidate_uid;
+      const blocking = c === undefined ? [] : Array.isArray(c) ? c : [c];
+      return new InterviewsInProgressError(errBody.person_uid ?? 'unknown', blocking, opts);
+    }
+    switch (status) {
+      case 401:
+        // 401 is also `duplicate_candidate` (merged away): a statement about the object, not the token.
+        return errBody.error === 'duplicate_candidate' ? new ComeetNotFoundError(opts) : new ComeetUnauthorizedError(opts);
+      case 403:
+        if (errBody.error === undefined || errBody.error === 'no_permission') return new ComeetPermissionError(permission, opts);
+        return new ComeetBadRequestError(opts);
+      case 404:
+        // An HTML 404 means a wrong base URL or path, not a missing object: never read it as "already gone".
+        if (body === undefined) {
+          return new ComeetInvalidResponseError('HTTP 404 without a JSON body: is COMEET_BASE_URL right (no /v1 prefix)?', opts);
+        }
+        return new ComeetNotFoundError(opts);
+      case 409:
+        return new ComeetConflictError(opts);
+      default:
+        return new ComeetBadRequestError(opts);
+    }
+  }
+}
+
+async function readText(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy?.();
+      throw new Error(`response body over ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeNetworkError(err: unknown): string {
+  if (err instanceof undiciErrors.ConnectTimeoutError) return 'connect timeout';
+  if (err instanceof undiciErrors.HeadersTimeoutError) return 'timed out waiting for the response';
+  if (err instanceof undiciErrors.BodyTimeoutError) return 'timed out reading the response';
+  if (err instanceof undiciErrors.SocketError) return 'connection closed by the server';
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error';
+}

@@ -1,0 +1,242 @@
+/**
+ * What the client, the worker and the workflow agree on: task queue, input and result shapes,
+ * phases, search attributes and regulation deadlines. No Node imports: the workflow bundle uses it.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { z } from 'zod';
+
+export const DEFAULT_TASK_QUEUE = 'comeet-dsar';
+export const WORKFLOW_TYPE = 'dsarErasure';
+
+export const MODES = ['delete', 'pseudonymize'] as const;
+export type Mode = (typeof MODES)[number];
+export const REGULATIONS = ['gdpr', 'ccpa'] as const;
+export type Regulation = (typeof REGULATIONS)[number];
+
+export const PHASES = [
+  'looking_up',
+  'waiting_for_interviews',
+  'erasing',
+  'verifying',
+  'completed',
+  'no_data',
+  'dry_run',
+  'needs_attention',
+  'failed',
+  'cancelled',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Custom search attributes; `dsar setup` and dev mode register them on the namespace. */
+export const DsarPhase = defineSearchAttributeKey('DsarPhase', SearchAttributeType.KEYWORD);
+export const DsarMode = defineSearchAttributeKey('DsarMode', SearchAttributeType.KEYWORD);
+export const DsarDeadline = defineSearchAttributeKey('DsarDeadline', SearchAttributeType.DATETIME);
+export const DsarAtRisk = defineSearchAttributeKey('DsarAtRisk', SearchAttributeType.BOOL);
+export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk] as const;
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Timing knobs of the workflow; each has a production default, tests shrink them. */
+export const tuningSchema = z
+  .object({
+    /** Wake this long after the latest scheduled interview (Comeet gives start times, not ends). */
+    interviewMarginMs: z.number().int().min(0).max(7 * DAY).default(90 * MINUTE),
+    /** Back-off when Comeet blocks without a known schedule: first wait, doubled up to the max. */
+    backoffInitialMs: z.number().int().min(1000).max(7 * DAY).default(HOUR),
+    backoffMaxMs: z.number().int().min(1000).max(7 * DAY).default(DAY),
+    /** How often a request in `needs_attention` retries by itself. */
+    attentionRetryMs: z.number().int().min(1000).max(7 * DAY).default(4 * HOUR),
+    /** Pause before re-reading when Comeet still returns an erased person (eventual consistency). */
+    verifyRetryMs: z.number().int().min(0).max(DAY).default(MINUTE),
+    /** Re-erasures of a person Comeet keeps returning before the request fails. */
+    maxReerasures: z.number().int().min(0).max(10).default(3),
+    /** Second absent read, later; 0 turns the follow-up off. */
+    followUpDelayMs: z.number().int().min(0).max(90 * DAY).default(7 * DAY),
+  })
+  .strict();
+export type Tuning = z.output<typeof tuningSchema>;
+export type TuningInput = z.input<typeof tuningSchema>;
+
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' });
+
+export const erasureInputSchema = z
+  .object({
+    email: z
+      .string({ message: 'email is required' })
+      .trim()
+      .max(254, 'email is longer than 254 characters')
+      .pipe(z.email({ message: 'email is not a valid email address' })),
+    mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).default('delete'),
+    requestId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128, 'requestId is longer than 128 characters')
+      .regex(/^[\w.:/-]+$/, 'requestId may only contain letters, digits and . _ : / -')
+      .optional(),
+    regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).default('gdpr'),
+    receivedAt: isoDate.optional(),
+    deadline: isoDate.optional(),
+    dryRun: z.boolean().default(false),
+    tuning: tuningSchema.partial().optional(),
+  })
+  .strict()
+  .refine((v) => !v.deadline || !v.receivedAt || Date.parse(v.deadline) > Date.parse(v.receivedAt), {
+    message: 'deadline must be after receivedAt',
+    path: ['deadline'],
+  });
+export type ErasureInput = z.input<typeof erasureInputSchema>;
+export type ParsedErasureInput = z.output<typeof erasureInputSchema>;
+
+/** Turns zod issues into one line that says what to fix, without echoing the values. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.join('.') : 'input';
+      if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
+      return i.message.startsWith(String(i.path[0] ?? '\u0000')) ? i.message : `${where}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Adds calendar months in UTC, clamping to the month's last day (31 Jan + 1 month = 28/29 Feb). */
+export function addMonths(date: Date, months: number): Date {
+  const d = new Date(date.getTime());
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, lastDay));
+  return d;
+}
+
+/**
+ * GDPR art. 12(3): one month from receipt, extendable by two further months. CCPA (Cal. Civ. Code
+ * 1798.130): 45 days, extendable once by another 45.
+ */
+export function regulationDeadline(regulation: Regulation, receivedAt: Date): Date {
+  return regulation === 'gdpr' ? addMonths(receivedAt, 1) : new Date(receivedAt.getTime() + 45 * DAY);
+}
+export function maxExtendedDeadline(regulation: Regulation, receivedAt: Date): Date {
+  return regulation === 'gdpr' ? addMonths(receivedAt, 3) : new Date(receivedAt.getTime() + 90 * DAY);
+}
+
+export type PersonState = 'pending' | 'blocked' | 'erasing' | 'erased' | 'failed';
+
+export interface PersonStatus {
+  personUid: string;
+  candidateUids: string[];
+  state: PersonState;
+  blockingCandidateUids: string[];
+  /** When the workflow re-checks a blocked person by itself. */
+  nextCheckAt?: string;
+  /** Erase calls made for this person (blocked ones included). */
+  attempts: number;
+  erasedAt?: string;
+  erasedCandidateUids?: string[];
+  alreadyGone?: boolean;
+}
+
+export interface StatusEvent {
+  at: string;
+  kind: string;
+  detail?: string;
+  /** Who sent an operator message; `workflow` for the workflow's own steps. */
+  actor: string;
+}
+
+export interface Attention {
+  /** Failure type, e.g. `ComeetNoPermission`. */
+  code: string;
+  reason: string;
+  /** The Comeet permission to grant, by its name in Comeet's settings. */
+  permission?: string;
+  since: string;
+  nextRetryAt: string;
+}
+
+export interface ErasureStatus {
+  phase: Phase;
+  mode: Mode;
+  regulation: Regulation;
+  dryRun: boolean;
+  requestId?: string;
+  receivedAt: string;
+  deadline: string;
+  atRisk: boolean;
+  atRiskReason?: string;
+  persons: PersonStatus[];
+  blockingCandidateUids: string[];
+  nextCheckAt?: string;
+  attention?: Attention;
+  lookups: number;
+  eraseAttempts: number;
+  events: StatusEvent[];
+  failure?: string;
+  cancellation?: { reason: string; actor: string; at: string };
+}
+
+export interface ErasedPerson {
+  personUid: string;
+  candidateUids: string[];
+  count: number;
+  erasedAt: string;
+  /** Comeet answered 404: already gone before our call (a retry of ours, or someone else). */
+  alreadyGone: boolean;
+}
+
+export type Outcome = 'completed' | 'no_data' | 'dry_run' | 'cancelled';
+
+/** The workflow's result. It never contains the email. */
+export interface ErasureResult {
+  outcome: Outcome;
+  requestId?: string;
+  mode: Mode;
+  regulation: Regulation;
+  receivedAt: string;
+  deadline: string;
+  startedAt: string;
+  finishedAt: string;
+  /** When a lookup last found none of the subject's candidates. */
+  verifiedAbsentAt?: string;
+  persons: ErasedPerson[];
+  /** dry run: who would be erased. */
+  wouldErase?: { personUid: string; candidateUids: string[] }[];
+  totals: { persons: number; candidates: number };
+  lookups: number;
+  eraseAttempts: number;
+  followUp?: { workflowId: string; at: string };
+  cancellation?: { reason: string; actor: string; at: string };
+}
+
+export interface CancelRequest {
+  reason: string;
+  actor?: string;
+}
+export interface RecheckRequest {
+  actor?: string;
+}
+export interface ExtendDeadlineRequest {
+  deadline: string;
+  reason?: string;
+  actor?: string;
+}
+
+export interface FollowUpInput {
+  email: string;
+  mode: Mode;
+  regulation: Regulation;
+  requestId?: string;
+  /** The erasure's workflow id; a reappearance starts a new erasure under it. */
+  erasureWorkflowId: string;
+  delayMs: number;
+  tuning?: TuningInput;
+}
+export interface FollowUpResult {
+  checkedAt: string;
+  reappeared: boolean;
+  personUids: string[];
+  erasureStarted?: string;
+}

@@ -1,0 +1,559 @@
+/**
+ * The DSAR erasure state machine: look up → wait for interviews → erase → verify, per person,
+ * durable across restarts, steerable by operators through the messages defined at the top.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
+import {
+  DsarAtRisk,
+  DsarDeadline,
+  DsarMode,
+  DsarPhase,
+  describeIssues,
+  erasureInputSchema,
+  maxExtendedDeadline,
+  regulationDeadline,
+  tuningSchema,
+  type Attention,
+  type CancelRequest,
+  type ErasedPerson,
+  type ErasureInput,
+  type ErasureResult,
+  type ErasureStatus,
+  type ExtendDeadlineRequest,
+  type FollowUpInput,
+  type FollowUpResult,
+  type Outcome,
+  type Phase,
+  type PersonStatus,
+  type RecheckRequest,
+  type StatusEvent,
+} from '../shared.js';
+
+// ---------------------------------------------------------------------------------------------
+// Messages (their names are part of the product: operators type them in the UI and the CLI)
+// ---------------------------------------------------------------------------------------------
+
+/** Everything an operator needs to know about a request, without the subject's email. */
+export const statusQuery = defineQuery<ErasureStatus>('status');
+/** Re-check a waiting request now instead of at its next scheduled time. */
+export const recheckNowSignal = defineSignal<[RecheckRequest?]>('recheckNow');
+/** Stop a request that has not erased anything yet; refused (and logged) once erasure started. */
+export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+/**
+ * An update, not a signal: the operator must learn at once whether the new deadline was accepted
+ * (later than the current one, within what the regulation allows), and a refused one must leave
+ * no trace in history.
+ */
+export const extendDeadlineUpdate = defineUpdate<string, [ExtendDeadlineRequest]>('extendDeadline');
+
+// ---------------------------------------------------------------------------------------------
+// Activity profiles, sized for Comeet's 100 calls a minute
+// ---------------------------------------------------------------------------------------------
+
+/** Transient faults (5xx, resets, 429 with its own delay) retry ~10 times over ~10 minutes, then the
+ * request moves to `needs_attention` and keeps trying on its own: a request is never dropped. */
+const transientRetry: ActivityOptions['retry'] = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+  maximumAttempts: 10,
+};
+/** A lookup may page through many results (a scan), so it gets more time than one erase. */
+const readActivities = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry: transientRetry });
+/** Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry. */
+const eraseActivities = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: transientRetry });
+
+const MAX_EVENTS = 100;
+const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
+
+/** Thrown inside the workflow when an operator's `cancel` was accepted. */
+class CancelRequested extends Error {}
+
+interface PersonRecord extends PersonStatus {
+  candidates: FoundCandidate[];
+  /** When the known interview schedule should let Comeet erase the person. */
+  expectedClearAt?: number;
+  backoffStep: number;
+}
+
+/** Erases one person from Comeet on request (GDPR/CCPA), waiting out interviews and proving absence. */
+export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult> {
+  const parsed = erasureInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid erasure request: ${describeIssues(parsed.error)}` });
+  }
+  const input = parsed.data;
+  const tuning = tuningSchema.parse(input.tuning ?? {});
+  const info = workflowInfo();
+  const startedAt = new Date();
+  const receivedAt = input.receivedAt ? new Date(input.receivedAt) : startedAt;
+  let deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, receivedAt);
+
+  const persons = new Map<string, PersonRecord>();
+  const events: StatusEvent[] = [];
+  let stage: 'looking_up' | 'handling' | 'verifying' = 'looking_up';
+  let terminal: Phase | undefined;
+  let attention: Attention | undefined;
+  let cancellation: ErasureStatus['cancellation'];
+  let failure: string | undefined;
+  let recheckSeq = 0;
+  let lookups = 0;
+  let eraseAttempts = 0;
+  let published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
+
+  const now = () => Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  function addEvent(kind: string, detail?: string, actor = 'workflow'): void {
+    events.push({ at: iso(now()), kind, detail, actor });
+    if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+  }
+
+  function phase(): Phase {
+    if (terminal) return terminal;
+    if (attention) return 'needs_attention';
+    if (stage !== 'handling') return stage;
+    const states = [...persons.values()].map((p) => p.state);
+    if (states.some((s) => s === 'blocked') && !states.some((s) => s === 'erasing' || s === 'pending')) return 'waiting_for_interviews';
+    return 'erasing';
+  }
+
+  function atRiskReason(): string | undefined {
+    if (terminal && terminal !== 'failed') return undefined;
+    const d = deadline.getTime();
+    if (now() >= d) return `the deadline ${iso(d)} has passed`;
+    const late = [...persons.values()].filter((p) => p.state === 'blocked' && p.expectedClearAt !== undefined && p.expectedClearAt > d);
+    if (late.length) {
+      const latest = Math.max(...late.map((p) => p.expectedClearAt ?? 0));
+      return `interviews keep person(s) ${late.map((p) => p.personUid).join(', ')} blocked until about ${iso(latest)}, after the deadline ${iso(d)}`;
+    }
+    return undefined;
+  }
+
+  function erasureStarted(): boolean {
+    return [...persons.values()].some((p) => p.state === 'erasing' || p.state === 'erased');
+  }
+
+  function nextCheckAt(): string | undefined {
+    const times = [...persons.values()].map((p) => p.nextCheckAt).filter((t): t is string => !!t);
+    if (attention) times.push(attention.nextRetryAt);
+    return times.sort()[0];
+  }
+
+  /** Publishes the derived phase to search attributes and the UI's current details when it changes. */
+  function sync(): void {
+    const p = phase();
+    const risk = atRiskReason();
+    const next = { phase: p, atRisk: risk !== undefined, deadline: deadline.getTime() };
+    if (published && published.phase === next.phase && published.atRisk === next.atRisk && published.deadline === next.deadline) return;
+    if (published?.phase !== p) addEvent('phase', p);
+    if (risk !== undefined && !published?.atRisk) addEvent('at_risk', risk);
+    published = next;
+    upsertSearchAttributes([
+      { key: DsarPhase, value: p },
+      { key: DsarMode, value: input.mode },
+      { key: DsarDeadline, value: deadline },
+      { key: DsarAtRisk, value: next.atRisk },
+    ]);
+    const list = [...persons.values()];
+    const erased = list.filter((x) => x.state === 'erased').length;
+    setCurrentDetails(
+      `**${p}** · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()} deadline ${iso(deadline.getTime())}` +
+        (list.length ? ` · ${erased}/${list.length} person(s) erased` : '') +
+        (nextCheckAt() ? ` · next re-check ${nextCheckAt()}` : '') +
+        (risk ? ` · AT RISK: ${risk}` : ''),
+    );
+  }
+
+  // --- message handlers, set before the first await ---------------------------------------
+  setHandler(statusQuery, () => {
+    const list = [...persons.values()].map(toPersonStatus);
+    return {
+      phase: phase(),
+      mode: input.mode,
+      regulation: input.regulation,
+      dryRun: input.dryRun,
+      requestId: input.requestId,
+      receivedAt: iso(receivedAt.getTime()),
+      deadline: iso(deadline.getTime()),
+      atRisk: atRiskReason() !== undefined,
+      atRiskReason: atRiskReason(),
+      persons: list,
+      blockingCandidateUids: list.flatMap((p) => p.blockingCandidateUids),
+      nextCheckAt: nextCheckAt(),
+      attention,
+      lookups,
+      eraseAttempts,
+      events: [...events],
+      failure,
+      cancellation,
+    };
+  });
+
+  setHandler(recheckNowSignal, (req) => {
+    recheckSeq++;
+    addEvent('recheck_requested', undefined, req?.actor ?? 'unknown');
+  });
+
+  setHandler(cancelSignal, (req) => {
+    const actor = req?.actor ?? 'unknown';
+    const reason = typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
+    if (terminal) return addEvent('cancel_refused', `the request already ended (${terminal})`, actor);
+    if (!reason) return addEvent('cancel_refused', 'a reason is required', actor);
+    if (cancellation) return addEvent('cancel_refused', 'already cancelled', actor);
+    if (erasureStarted()) return addEvent('cancel_refused', 'erasure has started; it cannot be undone or interrupted', actor);
+    cancellation = { reason, actor, at: iso(now()) };
+    addEvent('cancel_accepted', reason, actor);
+  });
+
+  setHandler(
+    extendDeadlineUpdate,
+    (req) => {
+      const previous = iso(deadline.getTime());
+      deadline = new Date(req.deadline);
+      addEvent('deadline_extended', `${previous} → ${iso(deadline.getTime())}${req.reason ? `: ${req.reason}` : ''}`, req.actor ?? 'unknown');
+      sync();
+      return iso(deadline.getTime());
+    },
+    {
+      validator: (req) => {
+        if (terminal) throw new Error(`the request already ended (${terminal})`);
+        const d = Date.parse(req?.deadline ?? '');
+        if (Number.isNaN(d)) throw new Error('deadline must be an ISO 8601 date-time such as 2026-06-01T00:00:00Z');
+        if (d <= deadline.getTime()) throw new Error(`the new deadline must be later than the current one (${iso(deadline.getTime())})`);
+        const max = maxExtendedDeadline(input.regulation, receivedAt).getTime();
+        if (d > max) {
+          const rule = input.regulation === 'gdpr' ? 'GDPR allows two further months' : 'CCPA allows one extension of 45 days';
+          throw new Error(`the new deadline is past ${iso(max)}: ${rule} beyond the original deadline`);
+        }
+      },
+    },
+  );
+
+  // --- waiting --------------------------------------------------------------------------------
+
+  /**
+   * Sleeps until `target`, or until an operator sends `recheckNow` or `cancel`. Never sleeps past the
+   * deadline: a request that cannot finish in time fails loudly (an extension moves the deadline).
+   */
+  async function pauseUntil(target: number): Promise<void> {
+    const seq = recheckSeq;
+    for (;;) {
+      if (cancellation) throw new CancelRequested();
+      if (now() >= deadline.getTime()) {
+        throw ApplicationFailure.create({
+          type: 'DeadlinePassed',
+          nonRetryable: true,
+          message: `The ${input.regulation.toUpperCase()} deadline ${iso(deadline.getTime())} passed before the erasure could finish (phase ${phase()}): extend it (extendDeadline) or resolve the block, then submit the request again`,
+        });
+      }
+      if (now() >= target || recheckSeq !== seq) return;
+      await condition(() => recheckSeq !== seq || cancellation !== undefined, Math.max(1, Math.min(target, deadline.getTime()) - now()));
+    }
+  }
+
+  /**
+   * Runs a Comeet activity; a failure that a person has to fix (credentials, permission, an API
+   * that changed, Comeet down for long) parks the request in `needs_attention` and retries it every
+   * few hours or on `recheckNow`, instead of failing the request.
+   */
+  async function withAttention<T>(what: string, call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      if (cancellation) throw new CancelRequested();
+      try {
+        const result = await call();
+        if (attention) {
+          attention = undefined;
+          addEvent('attention_cleared', what);
+          sync();
+        }
+        return result;
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause;
+        const code = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : (cause?.name ?? 'ActivityFailure');
+        if (ATTENTION_FREE_TYPES.has(code)) throw err;
+        const permission = code === 'ComeetNoPermission' ? (cause instanceof ApplicationFailure ? (cause.details?.[0] as NoPermissionDetails | undefined)?.permission : undefined) : undefined;
+        const reason = cause?.message ?? err.message;
+        if (!attention || attention.code !== code) addEvent('needs_attention', `${what}: ${reason}`);
+        attention = { code, reason, permission, since: attention?.since ?? iso(now()), nextRetryAt: iso(now() + tuning.attentionRetryMs) };
+        sync();
+        await pauseUntil(now() + tuning.attentionRetryMs);
+      }
+    }
+  }
+
+  // --- per-person handling ----------------------------------------------------------------------
+
+  function record(found: FoundPerson): PersonRecord {
+    const existing = persons.get(found.personUid);
+    if (existing) {
+      existing.candidates = found.candidates;
+      existing.candidateUids = [...new Set([...existing.candidateUids, ...found.candidates.map((c) => c.uid)])];
+      existing.state = 'pending';
+      return existing;
+    }
+    const rec: PersonRecord = {
+      personUid: found.personUid,
+      candidateUids: found.candidates.map((c) => c.uid),
+      candidates: found.candidates,
+      state: 'pending',
+      blockingCandidateUids: [],
+      attempts: 0,
+      backoffStep: 0,
+    };
+    persons.set(found.personUid, rec);
+    return rec;
+  }
+
+  /** Erases one person, waiting out interview blocks; other persons go on meanwhile. */
+  async function handlePerson(p: PersonRecord): Promise<void> {
+    for (let blockedBefore = false; ; ) {
+      if (cancellation) throw new CancelRequested();
+      p.state = 'erasing';
+      p.nextCheckAt = undefined;
+      sync();
+      try {
+        const r = await withAttention(`erase person ${p.personUid}`, () => {
+          p.attempts++;
+          eraseAttempts++;
+          return eraseActivities.erasePerson({ personUid: p.personUid, mode: input.mode });
+        });
+        p.state = 'erased';
+        p.blockingCandidateUids = [];
+        p.expectedClearAt = undefined;
+        p.erasedAt = r.erasedAt;
+        p.alreadyGone = r.alreadyGone;
+        p.erasedCandidateUids = [...new Set([...(p.erasedCandidateUids ?? []), ...r.candidateUids])];
+        addEvent(r.alreadyGone ? 'already_gone' : 'erased', `person ${p.personUid}: ${r.count} candidate(s)`);
+        sync();
+        return;
+      } catch (err) {
+        const details = interviewBlock(err);
+        if (!details) throw err;
+        p.state = 'blocked';
+        p.blockingCandidateUids = details.blockingCandidateUids;
+        if (blockedBefore && details.blockingCandidateUids.length) {
+          // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
+          const fresh = await withAttention(`interview schedule of person ${p.personUid}`, () =>
+            readActivities.getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
+          );
+          p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
+        }
+        blockedBefore = true;
+        const target = nextAttemptAt(p, details.blockingCandidateUids);
+        p.nextCheckAt = iso(target);
+        addEvent('blocked', `person ${p.personUid} by candidate(s) ${details.blockingCandidateUids.join(', ')}; re-check at ${p.nextCheckAt}`);
+        sync();
+        await pauseUntil(target);
+      }
+    }
+  }
+
+  /** Just after the latest known interview; with no usable schedule, back off 1 h → 24 h. */
+  function nextAttemptAt(p: PersonRecord, blocking: string[]): number {
+    const scheduled = p.candidates
+      .filter((c) => blocking.length === 0 || blocking.includes(c.uid))
+      .flatMap((c) => c.openInterviews.map((i) => (i.scheduledAt ? Date.parse(i.scheduledAt) : NaN)))
+      .filter((t) => !Number.isNaN(t));
+    const latest = scheduled.length ? Math.max(...scheduled) : undefined;
+    if (latest !== undefined && latest + tuning.interviewMarginMs > now()) {
+      p.expectedClearAt = latest + tuning.interviewMarginMs;
+      p.backoffStep = 0;
+      return p.expectedClearAt;
+    }
+    p.expectedClearAt = undefined;
+    const wait = Math.min(tuning.backoffInitialMs * 2 ** p.backoffStep, tuning.backoffMaxMs);
+    p.backoffStep++;
+    return now() + wait;
+  }
+
+  async function handleAll(found: FoundPerson[]): Promise<void> {
+    stage = 'handling';
+    const results = await Promise.allSettled(found.map((f) => handlePerson(record(f))));
+    // Wait for every person before deciding, so no erase call is left in flight unaccounted for.
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
+    return withAttention(purpose, async () => {
+      lookups++;
+      const r = purpose === 'look up' ? await readActivities.findCandidatesByEmail({ email: input.email }) : await readActivities.verifyAbsence({ email: input.email });
+      return r.persons;
+    });
+  }
+
+  function result(outcome: Outcome, extra: Partial<ErasureResult> = {}): ErasureResult {
+    const erased: ErasedPerson[] = [...persons.values()]
+      .filter((p) => p.state === 'erased')
+      .map((p) => ({
+        personUid: p.personUid,
+        candidateUids: p.erasedCandidateUids ?? [],
+        count: (p.erasedCandidateUids ?? []).length,
+        erasedAt: p.erasedAt ?? iso(now()),
+        alreadyGone: p.alreadyGone ?? false,
+      }));
+    return {
+      outcome,
+      requestId: input.requestId,
+      mode: input.mode,
+      regulation: input.regulation,
+      receivedAt: iso(receivedAt.getTime()),
+      deadline: iso(deadline.getTime()),
+      startedAt: iso(startedAt.getTime()),
+      finishedAt: iso(now()),
+      persons: erased,
+      totals: { persons: erased.length, candidates: erased.reduce((n, p) => n + p.count, 0) },
+      lookups,
+      eraseAttempts,
+      cancellation,
+      ...extra,
+    };
+  }
+
+  async function finish(outcome: Outcome, extra?: Partial<ErasureResult>): Promise<ErasureResult> {
+    terminal = outcome === 'completed' ? 'completed' : outcome;
+    addEvent('finished', outcome);
+    sync();
+    await condition(allHandlersFinished);
+    return result(outcome, extra);
+  }
+
+  // --- main path ------------------------------------------------------------------------------
+  sync();
+  log.info('DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId });
+  try {
+    const found = await lookUp('look up');
+    if (found.length === 0) return await finish('no_data', { verifiedAbsentAt: iso(now()) });
+    for (const f of found) record(f);
+    addEvent('found', `${found.length} person(s), ${found.reduce((n, f) => n + f.candidates.length, 0)} candidate(s)`);
+    if (input.dryRun) {
+      return await finish('dry_run', { wouldErase: found.map((f) => ({ personUid: f.personUid, candidateUids: f.candidates.map((c) => c.uid) })) });
+    }
+    await handleAll(found);
+
+    let verifiedAbsentAt: string | undefined;
+    for (let round = 0; verifiedAbsentAt === undefined; round++) {
+      stage = 'verifying';
+      sync();
+      const remaining = await lookUp('verify absence');
+      if (remaining.length === 0) {
+        verifiedAbsentAt = iso(now());
+        addEvent('verified_absent');
+        break;
+      }
+      const uids = remaining.map((r) => r.personUid).join(', ');
+      if (round >= tuning.maxReerasures) {
+        throw ApplicationFailure.create({
+          type: 'VerificationFailed',
+          nonRetryable: true,
+          message: `Comeet still returns person(s) ${uids} for the subject after ${round} re-erasure(s) in ${input.mode} mode: check the account's pseudonymization settings or erase by hand`,
+        });
+      }
+      addEvent('still_present', `person(s) ${uids}; erasing again`);
+      if (tuning.verifyRetryMs > 0) await pauseUntil(now() + tuning.verifyRetryMs);
+      await handleAll(remaining);
+    }
+
+    const followUp = await scheduleFollowUp();
+    return await finish('completed', { verifiedAbsentAt, followUp });
+  } catch (err) {
+    if (err instanceof CancelRequested) return await finish('cancelled');
+    terminal = isCancellation(err) ? 'cancelled' : 'failed';
+    failure = err instanceof Error ? err.message : String(err);
+    addEvent(terminal, failure);
+    sync();
+    if (terminal === 'failed' && !(err instanceof ApplicationFailure)) {
+      // Surface anything unexpected as a failed execution, not a workflow task retried forever.
+      throw ApplicationFailure.create({ type: 'ErasureFailed', nonRetryable: true, message: failure, cause: err instanceof Error ? err : undefined });
+    }
+    throw err;
+  }
+
+  /** The second absent read, days later, catches a person re-created in the meantime. */
+  async function scheduleFollowUp(): Promise<ErasureResult['followUp']> {
+    if (tuning.followUpDelayMs <= 0) return undefined;
+    const workflowId = `${info.workflowId}-follow-up-${info.runId}`;
+    const at = iso(now() + tuning.followUpDelayMs);
+    const args: FollowUpInput = {
+      email: input.email,
+      mode: input.mode,
+      regulation: input.regulation,
+      requestId: input.requestId,
+      erasureWorkflowId: info.workflowId,
+      delayMs: tuning.followUpDelayMs,
+      tuning: input.tuning,
+    };
+    await startChild(dsarFollowUp, {
+      workflowId,
+      args: [args],
+      // The erasure completes now; the follow-up lives on by itself.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `DSAR follow-up lookup at ${at}`,
+    });
+    addEvent('follow_up_scheduled', `${workflowId} at ${at}`);
+    return { workflowId, at };
+  }
+
+  function toPersonStatus(p: PersonRecord): PersonStatus {
+    const { candidates: _c, expectedClearAt: _e, backoffStep: _b, ...status } = p;
+    return { ...status, candidateUids: [...status.candidateUids], blockingCandidateUids: [...status.blockingCandidateUids] };
+  }
+}
+
+/** Looks the subject up again some days after an erasure; erases again if Comeet returns them. */
+export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult> {
+  await sleep(input.delayMs);
+  const acts = proxyActivities<Activities>({
+    startToCloseTimeout: '10 minutes',
+    retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },
+  });
+  const { persons } = await acts.verifyAbsence({ email: input.email });
+  const checkedAt = new Date().toISOString();
+  const personUids = persons.map((p) => p.personUid);
+  if (persons.length === 0) return { checkedAt, reappeared: false, personUids };
+  log.warn('Subject found again at follow-up; starting a new erasure', { persons: persons.length, erasureWorkflowId: input.erasureWorkflowId });
+  try {
+    await startChild(dsarErasure, {
+      workflowId: input.erasureWorkflowId,
+      args: [{ email: input.email, mode: input.mode, regulation: input.regulation, requestId: input.requestId, tuning: input.tuning }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      staticSummary: `DSAR erasure (${input.mode}, ${input.regulation.toUpperCase()}) after a follow-up found the subject again`,
+    });
+  } catch (err) {
+    // Someone already asked again: that running erasure covers it.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId };
+}
+
+function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  if (err.cause.type !== 'InterviewsInProgress') return undefined;
+  const d = err.cause.details?.[0] as InterviewsInProgressDetails | undefined;
+  return { personUid: d?.personUid ?? '', blockingCandidateUids: Array.isArray(d?.blockingCandidateUids) ? d.blockingCandidateUids : [] };
+}
