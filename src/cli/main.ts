@@ -1,0 +1,215 @@
+/**
+ * `dsar`: the operator's command line. Starts erasures and steers them through the typed client
+ * API; prints workflow ids, phases and uids, never the subject's email.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  cancelErasure,
+  erasureHandle,
+  extendDeadline,
+  getStatus,
+  InvalidErasureRequestError,
+  listErasures,
+  recheckNow,
+  startErasure,
+  startOptionsFromConfig,
+} from '../client.js';
+import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
+import { connectionOptions } from '../connection.js';
+import { PHASES, type ErasureStatus } from '../shared.js';
+import { readDevEnv } from './dev-env.js';
+
+const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
+
+Usage:
+  dsar erase --email <address> [--mode delete|pseudonymize] [--regulation gdpr|ccpa]
+             [--request-id <id>] [--received-at <iso>] [--deadline <iso>] [--dry-run] [--wait]
+  dsar erase --email-stdin ...          read the address from standard input (keeps it out of shell history)
+  dsar status <workflow-id> [--json]
+  dsar list [--phase <phase>] [--at-risk] [--query <visibility query>] [--limit <n>] [--json]
+  dsar recheck <workflow-id>            re-check a waiting request now
+  dsar cancel <workflow-id> --reason <text>
+  dsar extend-deadline <workflow-id> --deadline <iso> [--reason <text>]
+
+Operator actions are recorded with --actor <name> (default: $DSAR_ACTOR or $USER).
+Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
+DSAR_ID_KEY, ...); in dev mode, from .data/dev.env written by \`npm run dev\`.`;
+
+const OPTIONS = {
+  email: { type: 'string' },
+  'email-stdin': { type: 'boolean' },
+  mode: { type: 'string' },
+  regulation: { type: 'string' },
+  'request-id': { type: 'string' },
+  'received-at': { type: 'string' },
+  deadline: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  reason: { type: 'string' },
+  actor: { type: 'string' },
+  phase: { type: 'string' },
+  'at-risk': { type: 'boolean' },
+  query: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+/** A mistake the user can fix; printed without a stack trace, exit code 2. */
+export class UsageError extends Error {}
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  stdin?: () => string;
+  env?: Env;
+}
+
+export async function runCli(argv: string[], io: CliIo = { out: console.log, err: console.error }): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.help || !command) {
+    io.out(USAGE);
+    return command || v.help ? 0 : 2;
+  }
+  let client: Client | undefined;
+  let connection: Connection | undefined;
+  try {
+    const config = loadClientConfig({ ...readDevEnv(), ...(io.env ?? process.env) });
+    const connect = async () => {
+      connection = await Connection.connect(connectionOptions(config));
+      client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      return client;
+    };
+    const actor = v.actor ?? process.env.DSAR_ACTOR ?? process.env.USER ?? 'cli';
+    const id = () => {
+      if (!rest[0]) throw new UsageError(`dsar ${command} needs a workflow id (see \`dsar list\`)`);
+      return rest[0];
+    };
+    switch (command) {
+      case 'erase':
+        return await erase(await connect(), config, v, io);
+      case 'status': {
+        const status = await getStatus(await connect(), id());
+        io.out(v.json ? JSON.stringify(status, null, 2) : formatStatus(id(), status));
+        return 0;
+      }
+      case 'list': {
+        if (v.phase && !(PHASES as readonly string[]).includes(v.phase)) throw new UsageError(`--phase must be one of ${PHASES.join(', ')}`);
+        const limit = v.limit === undefined ? 100 : Number(v.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
+        const clauses = [v.phase ? `DsarPhase="${v.phase}"` : '', v['at-risk'] ? 'DsarAtRisk=true' : '', v.query ? `(${v.query})` : ''].filter(Boolean);
+        const items = await listErasures(await connect(), clauses.join(' AND ') || undefined, limit);
+        if (v.json) io.out(JSON.stringify(items, null, 2));
+        else if (!items.length) io.out('No erasures match.');
+        else for (const i of items) io.out(`${i.workflowId}  ${i.status.padEnd(10)} ${String(i.phase ?? '-').padEnd(22)} ${String(i.mode ?? '-').padEnd(12)} deadline ${i.deadline ?? '-'}${i.atRisk ? '  AT RISK' : ''}`);
+        return 0;
+      }
+      case 'recheck':
+        await recheckNow(await connect(), id(), actor);
+        io.out(`Re-check requested for ${id()}.`);
+        return 0;
+      case 'cancel': {
+        if (!v.reason?.trim()) throw new UsageError('dsar cancel needs --reason <text>');
+        const c = await connect();
+        const sentAt = Date.now();
+        await cancelErasure(c, id(), v.reason, actor);
+        const verdict = await waitForEvent(c, id(), sentAt, ['cancel_accepted', 'cancel_refused']);
+        if (verdict?.kind === 'cancel_refused') {
+          io.err(`Cancel refused for ${id()}: ${verdict.detail}`);
+          return 1;
+        }
+        io.out(verdict ? `Cancelled ${id()}.` : `Cancel sent to ${id()}; check \`dsar status ${id()}\`.`);
+        return 0;
+      }
+      case 'extend-deadline': {
+        if (!v.deadline) throw new UsageError('dsar extend-deadline needs --deadline <iso date-time>');
+        const d = await extendDeadline(await connect(), id(), v.deadline, { reason: v.reason, actor });
+        io.out(`Deadline of ${id()} is now ${d}.`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof InvalidErasureRequestError) {
+      io.err(err.message);
+      return 2;
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      io.err(`No erasure with that workflow id (see \`dsar list\`).`);
+      return 1;
+    }
+    io.err(`dsar ${command} failed: ${err instanceof Error ? err.message : err}`);
+    return 1;
+  } finally {
+    await connection?.close();
+  }
+}
+
+async function erase(client: Client, config: ClientConfig, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  let email = v.email as string | undefined;
+  if (v['email-stdin']) email = (io.stdin ?? (() => readFileSync(0, 'utf8')))().trim();
+  if (!email) throw new UsageError('dsar erase needs --email <address> or --email-stdin');
+  const started = await startErasure(
+    client,
+    {
+      email,
+      mode: v.mode as never,
+      regulation: v.regulation as never,
+      requestId: v['request-id'] as string | undefined,
+      receivedAt: v['received-at'] as string | undefined,
+      deadline: v.deadline as string | undefined,
+      dryRun: Boolean(v['dry-run']),
+    },
+    startOptionsFromConfig(config, tuningFromConfig(config)),
+  );
+  io.out(`${started.attached ? 'Joined the erasure already running' : 'Started erasure'} ${started.workflowId} (run ${started.runId}).`);
+  io.out(`Watch it: dsar status ${started.workflowId}  ·  temporal workflow describe -w ${started.workflowId}`);
+  if (!v.wait) return 0;
+  const result = await erasureHandle(client, started.workflowId).result();
+  io.out(v.json ? JSON.stringify(result, null, 2) : `Outcome: ${result.outcome}; ${result.totals.persons} person(s), ${result.totals.candidates} candidate(s) ${result.mode === 'delete' ? 'deleted' : 'pseudonymized'}; verified absent at ${result.verifiedAbsentAt ?? '-'}.`);
+  return 0;
+}
+
+async function waitForEvent(client: Client, workflowId: string, sinceMs: number, kinds: string[]) {
+  for (let i = 0; i < 25; i++) {
+    const status = await getStatus(client, workflowId);
+    const e = status.events.find((x) => kinds.includes(x.kind) && Date.parse(x.at) >= sinceMs - 1000);
+    if (e) return e;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
+}
+
+export function formatStatus(workflowId: string, s: ErasureStatus): string {
+  const lines = [
+    `${workflowId}: ${s.phase}${s.dryRun ? ' (dry run)' : ''}`,
+    `  mode ${s.mode}, ${s.regulation.toUpperCase()}, received ${s.receivedAt}, deadline ${s.deadline}${s.atRisk ? `  AT RISK: ${s.atRiskReason}` : ''}`,
+    `  lookups ${s.lookups}, erase attempts ${s.eraseAttempts}${s.nextCheckAt ? `, next re-check ${s.nextCheckAt}` : ''}`,
+  ];
+  if (s.requestId) lines.push(`  request ${s.requestId}`);
+  if (s.attention) lines.push(`  NEEDS ATTENTION (${s.attention.code}): ${s.attention.reason}${s.attention.permission ? `\n    grant the Comeet permission "${s.attention.permission}"` : ''}\n    retries by itself at ${s.attention.nextRetryAt}, or now with \`dsar recheck ${workflowId}\``);
+  for (const p of s.persons) {
+    lines.push(`  person ${p.personUid}: ${p.state}; candidates ${p.candidateUids.join(', ')}${p.blockingCandidateUids.length ? `; blocked by ${p.blockingCandidateUids.join(', ')}` : ''}${p.nextCheckAt ? `; re-check ${p.nextCheckAt}` : ''}`);
+  }
+  if (s.failure) lines.push(`  failure: ${s.failure}`);
+  if (s.cancellation) lines.push(`  cancelled by ${s.cancellation.actor}: ${s.cancellation.reason}`);
+  lines.push('  recent events:');
+  for (const e of s.events.slice(-8)) lines.push(`    ${e.at} ${e.kind}${e.detail ? `: ${e.detail}` : ''}${e.actor !== 'workflow' ? ` (by ${e.actor})` : ''}`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

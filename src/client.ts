@@ -1,0 +1,156 @@
+/**
+ * The one small typed API services, the CLI and the intake use to start and steer erasures.
+ * Workflow ids are a keyed hash of the normalised email, so a repeat request attaches to the
+ * running one and the email never appears in an id.
+ */
+import { createHmac } from 'node:crypto';
+import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { ClientConfig } from './config.js';
+import { normalizeEmail } from './email.js';
+import {
+  DsarAtRisk,
+  DsarDeadline,
+  DsarMode,
+  DsarPhase,
+  describeIssues,
+  erasureInputSchema,
+  regulationDeadline,
+  WORKFLOW_TYPE,
+  type ErasureInput,
+  type ErasureStatus,
+  type Phase,
+  type TuningInput,
+} from './shared.js';
+import { cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+
+export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
+
+/** Bad input from a caller: the message says what to fix and never quotes the values. */
+export class InvalidErasureRequestError extends Error {
+  override name = 'InvalidErasureRequestError';
+}
+
+export const WORKFLOW_ID_PREFIX = 'dsar-';
+
+/** `dsar-` + 32 hex chars of HMAC-SHA256(key, normalised email). */
+export function erasureWorkflowId(email: string, idKey: string): string {
+  return WORKFLOW_ID_PREFIX + createHmac('sha256', idKey).update(normalizeEmail(email)).digest('hex').slice(0, 32);
+}
+
+export interface StartOptions {
+  taskQueue: string;
+  idKey: string;
+  /** Defaults for the workflow's timing; the request's own `tuning` wins. */
+  tuning?: TuningInput;
+}
+
+export interface StartedErasure {
+  workflowId: string;
+  runId: string;
+  /** true when a request for the same person was already running and this one joined it. */
+  attached: boolean;
+  handle: ErasureHandle;
+}
+
+export function startOptionsFromConfig(config: ClientConfig, tuning?: TuningInput): StartOptions {
+  return { taskQueue: config.TEMPORAL_TASK_QUEUE, idKey: config.DSAR_ID_KEY, tuning };
+}
+
+/** Validates the request, then starts its workflow or joins the one already running for that person. */
+export async function startErasure(client: Client, request: ErasureInput, options: StartOptions): Promise<StartedErasure> {
+  const parsed = erasureInputSchema.safeParse(request);
+  if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
+  const input = parsed.data;
+  const tuning = { ...options.tuning, ...input.tuning };
+  const workflowId = erasureWorkflowId(input.email, options.idKey);
+  const receivedAt = input.receivedAt ?? new Date().toISOString();
+  const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, new Date(receivedAt));
+  const args: ErasureInput = {
+    email: input.email,
+    mode: input.mode,
+    regulation: input.regulation,
+    receivedAt,
+    dryRun: input.dryRun,
+    ...(input.requestId ? { requestId: input.requestId } : {}),
+    ...(input.deadline ? { deadline: input.deadline } : {}),
+    ...(Object.keys(tuning).length ? { tuning } : {}),
+  };
+  try {
+    const handle = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, {
+      taskQueue: options.taskQueue,
+      workflowId,
+      args: [args],
+      // A finished request may be asked again (a new DSAR); a running one is joined, not twinned.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: DsarPhase, value: 'looking_up' satisfies Phase },
+        { key: DsarMode, value: input.mode },
+        { key: DsarDeadline, value: deadline },
+        { key: DsarAtRisk, value: false },
+      ],
+      staticSummary:
+        `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
+        (input.requestId ? ` · request ${input.requestId}` : ''),
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, attached: false, handle };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
+    const described = await handle.describe();
+    return { workflowId, runId: described.runId, attached: true, handle };
+  }
+}
+
+export function erasureHandle(client: Client, workflowId: string): ErasureHandle {
+  return client.workflow.getHandle<typeof dsarErasure>(workflowId);
+}
+
+export function getStatus(client: Client, workflowId: string): Promise<ErasureStatus> {
+  return erasureHandle(client, workflowId).query(statusQuery);
+}
+
+export function recheckNow(client: Client, workflowId: string, actor?: string): Promise<void> {
+  return erasureHandle(client, workflowId).signal(recheckNowSignal, { actor });
+}
+
+export function cancelErasure(client: Client, workflowId: string, reason: string, actor?: string): Promise<void> {
+  if (!reason.trim()) throw new InvalidErasureRequestError('cancel needs a reason');
+  return erasureHandle(client, workflowId).signal(cancelSignal, { reason, actor });
+}
+
+export function extendDeadline(client: Client, workflowId: string, deadline: string, options: { reason?: string; actor?: string } = {}): Promise<string> {
+  return erasureHandle(client, workflowId).executeUpdate(extendDeadlineUpdate, { args: [{ deadline, ...options }] });
+}
+
+export interface ErasureListItem {
+  workflowId: string;
+  runId: string;
+  status: string;
+  phase?: string;
+  mode?: string;
+  deadline?: string;
+  atRisk?: boolean;
+  startTime: string;
+}
+
+/** Lists erasures, newest first; `query` is Temporal's visibility syntax, e.g. `DsarPhase="needs_attention"`. */
+export async function listErasures(client: Client, query?: string, limit = 100): Promise<ErasureListItem[]> {
+  const q = `WorkflowType="${WORKFLOW_TYPE}"` + (query ? ` AND (${query})` : '');
+  const out: ErasureListItem[] = [];
+  for await (const wf of client.workflow.list({ query: q, pageSize: Math.min(limit, 1000) })) {
+    const sa = wf.typedSearchAttributes;
+    out.push({
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      status: wf.status.name,
+      phase: sa.get(DsarPhase),
+      mode: sa.get(DsarMode),
+      deadline: sa.get(DsarDeadline)?.toISOString(),
+      atRisk: sa.get(DsarAtRisk),
+      startTime: wf.startTime.toISOString(),
+    });
+    if (out.length >= limit) break;
+  }
+  return out;
+}

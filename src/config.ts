@@ -1,0 +1,118 @@
+/**
+ * Configuration from the environment, validated with zod: a missing or malformed variable stops
+ * start-up with a message naming it (never its value, which may be a secret).
+ */
+import { z } from 'zod';
+import { LOOKUP_STRATEGIES } from './comeet/index.js';
+import { DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `30s`, `15m`, `4h`, `7d`, or a bare number of milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+const duration = (hint: string) =>
+  z.string().transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 4h or 7d (${hint})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const positiveInt = (hint: string) =>
+  z.string().regex(/^\d+$/, `must be a whole number (${hint})`).transform(Number).pipe(z.number().int().positive(`must be positive (${hint})`));
+
+const bool = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true or false' }))
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const temporalShape = {
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port, e.g. localhost:7233').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+};
+
+const clientShape = {
+  ...temporalShape,
+  DSAR_ID_KEY: z
+    .string({ message: 'is required: a random secret (32+ characters) keying the hash that names workflows, e.g. `openssl rand -hex 32`' })
+    .min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)'),
+  DSAR_FOLLOW_UP_DELAY: duration('delay of the follow-up lookup; 0 turns it off').optional(),
+  DSAR_ATTENTION_RETRY: duration('how often a request needing attention retries').optional(),
+  DSAR_INTERVIEW_MARGIN: duration('wait after the latest scheduled interview').optional(),
+};
+
+const workerShape = {
+  ...temporalShape,
+  COMEET_BASE_URL: z
+    .url({ message: 'must be a URL such as https://api.comeet.co', protocol: /^https?$/ })
+    .refine((u) => !/\/v\d+\/?$/.test(u), 'must not end in a version such as /v1: Comeet paths have no version prefix'),
+  COMEET_API_KEY: z.string({ message: "is required: the Comeet account's API key (Settings → Integrations)" }).min(1),
+  COMEET_SECRET: z.string({ message: 'is required: the integration secret Comeet support issued' }).min(8, 'looks too short for an integration secret'),
+  COMEET_LOOKUP: z.enum(LOOKUP_STRATEGIES, { message: `must be one of ${LOOKUP_STRATEGIES.join(', ')}` }).default('candidates-filter'),
+  COMEET_PAGE_SIZE: positiveInt('items per page of list calls').default(100),
+  COMEET_TIMEOUT: duration('response timeout per Comeet call').default(30_000),
+  COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
+};
+
+const clientSchema = z.object(clientShape);
+const workerSchema = z.object(workerShape);
+
+export type ClientConfig = z.output<typeof clientSchema>;
+export type WorkerConfig = z.output<typeof workerSchema>;
+export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
+
+function load<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
+  // Empty strings count as unset (an exported but blank variable), as t3-env does.
+  const cleaned = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const name = String(i.path[0] ?? 'config');
+    const missing = i.code === 'invalid_type' && cleaned[name] === undefined;
+    const msg = i.message.startsWith('Invalid input') && missing ? 'is required' : i.message;
+    return `${name} ${msg}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** What a service starting erasures needs (CLI, intake): Temporal and the workflow-id key. */
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  return load(clientSchema, env);
+}
+
+/** What the worker needs: Temporal and Comeet. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  return load(workerSchema, env);
+}
+
+/** Tuning the client passes into each workflow from its config. */
+export function tuningFromConfig(config: ClientConfig): TuningInput {
+  const t: TuningInput = {};
+  if (config.DSAR_FOLLOW_UP_DELAY !== undefined) t.followUpDelayMs = config.DSAR_FOLLOW_UP_DELAY;
+  if (config.DSAR_ATTENTION_RETRY !== undefined) t.attentionRetryMs = config.DSAR_ATTENTION_RETRY;
+  if (config.DSAR_INTERVIEW_MARGIN !== undefined) t.interviewMarginMs = config.DSAR_INTERVIEW_MARGIN;
+  return t;
+}

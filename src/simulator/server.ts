@@ -1,0 +1,815 @@
+/**
+ * An HTTP simulator of the Comeet Recruiting API, modelled on the API facts in shared/comeet-api.md
+ * and the source documents, independently of our client (it imports nothing outside src/simulator).
+ *
+ * Per API request: count it → fault latency → drop → rate limit → 5xx fault → route (unknown → 404
+ * HTML) → JWT auth → handler. Admin routes under `/_simulator/` skip all of that.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jwtVerify, errors as joseErrors } from 'jose';
+import {
+  clockAdvanceBodySchema,
+  faultsSchema,
+  formatZodError,
+  optionsSchema,
+  parseOrThrow,
+  permissionsBodySchema,
+  rateLimitBodySchema,
+  rateLimitSchema,
+  scheduleBodySchema,
+  candidateSeedSchema,
+} from './schemas.js';
+import {
+  BodyTooLargeError,
+  NOT_FOUND_HTML,
+  baseUrl,
+  faultCode,
+  faultHtml,
+  isValidEmail,
+  pathSegments,
+  readBody,
+} from './http-util.js';
+import { CandidateStore, normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
+import { formatTime, parseWireTime, resolveTimeSpec } from './time.js';
+import {
+  ALL_PERMISSIONS,
+  CANDIDATE_STATUSES,
+  type SimCandidateSeed,
+  type SimCandidateView,
+  type Simulator,
+  type SimulatorFaults,
+  type SimulatorOptions,
+  type SimulatorPermission,
+  type SimulatorRateLimit,
+  type SimulatorStats,
+} from './types.js';
+import type { z } from 'zod';
+
+export * from './types.js';
+export { formatTime } from './time.js';
+
+/** Comeet mints exp = now + 600 s; allow a minute of slack for clock skew. */
+export const MAX_TOKEN_LIFETIME_S = 660;
+export const DEFAULT_RATE_LIMIT: SimulatorRateLimit = Object.freeze({ limit: 100, windowMs: 60_000 });
+export const DEFAULT_PAGE_SIZE = 50;
+
+const PERMISSION_TITLES: Record<SimulatorPermission, string> = {
+  'candidates:read_other_sources': 'Candidates: Retrieve candidates created by other sources',
+  'candidates:read_own_source': 'Candidates: Retrieve candidates created by your app as the source',
+  'candidates:source_contact_details': 'Candidates: Include source contact personal details in candidate object',
+  'candidates:create': 'Candidates: Create a new candidate',
+  'persons:erase': 'Persons: Delete or Pseudonymize persons',
+};
+
+/** Documented list filters on times, with the stored field each compares. */
+const TIME_FILTERS: [param: string, field: 'time_created' | 'time_last_status_changed'][] = [
+  ['time_created', 'time_created'],
+  ['time_last_status_change', 'time_last_status_changed'],
+  ['time_hiring_process_updated', 'time_last_status_changed'],
+  ['time_person_last_activity', 'time_last_status_changed'],
+];
+
+type ResolvedOptions = Required<Omit<SimulatorOptions, 'seed' | 'faults' | 'log' | 'rateLimit' | 'permissions'>> & {
+  log: ((line: string) => void) | undefined;
+};
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+  send(status: number, body: unknown, headers?: Record<string, string>): void;
+  error(status: number, code: string, message: string, extra?: Record<string, unknown>): void;
+}
+
+interface Route {
+  key: string;
+  params: string[];
+  handler: (ctx: Ctx) => Promise<void> | void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+function emptyStats(): SimulatorStats {
+  return { total: 0, byRoute: {}, byStatus: {}, rateLimited: 0, faultsInjected: 0, erasures: [] };
+}
+
+class SimulatorImpl implements Simulator {
+  private server!: Server;
+  private boundPort = 0;
+  private readonly opts: ResolvedOptions;
+  private readonly key: Uint8Array;
+  private readonly store: CandidateStore;
+  private permissions: Set<SimulatorPermission>;
+  private faults: SimulatorFaults;
+  private rateLimit: SimulatorRateLimit | null;
+  private windowStamps: number[] = [];
+  private clockOffset = 0;
+  private statsData: SimulatorStats = emptyStats();
+  private faultCounter = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(options: SimulatorOptions) {
+    const o = parseOrThrow(optionsSchema, options, 'Invalid simulator options') as SimulatorOptions;
+    this.opts = {
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 0,
+      apiKey: o.apiKey,
+      secret: o.secret,
+      retryAfter: o.retryAfter ?? true,
+      pageSize: o.pageSize ?? DEFAULT_PAGE_SIZE,
+      emailFilter: o.emailFilter ?? 'exact',
+      findDuplicates: o.findDuplicates ?? true,
+      listShape: o.listShape ?? 'object',
+      readWithoutPermission: o.readWithoutPermission ?? 'omit',
+      pseudonymizeKeepsEmail: o.pseudonymizeKeepsEmail ?? false,
+      random: o.random ?? Math.random,
+      log: o.log,
+    };
+    this.key = new TextEncoder().encode(o.secret);
+    this.permissions = new Set(o.permissions ?? ALL_PERMISSIONS);
+    this.faults = { ...(o.faults ?? {}) };
+    this.rateLimit = o.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : o.rateLimit === null ? null : { ...o.rateLimit };
+    this.store = new CandidateStore(() => this.now());
+    for (const p of o.seed?.positions ?? []) this.store.positions.add(p);
+    (o.seed?.candidates ?? []).forEach((c, i) => {
+      this.store.addSeed(c, 'Invalid simulator options', `seed.candidates[${i}]`);
+    });
+  }
+
+  async listen(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          this.writeJson(res, 500, {
+            status: 500,
+            error: 'internal_server_error',
+            message: err instanceof Error ? `Simulator error: ${err.message}` : 'Simulator error',
+          });
+        }
+      });
+    });
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
+  }
+
+  // ---- public API -------------------------------------------------------------------------------
+
+  get url(): string {
+    return baseUrl(this.opts.host, this.boundPort);
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+    this.closing = new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  advanceClock(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new Error(`advanceClock: ms must be a finite number >= 0 (got ${ms})`);
+    this.clockOffset += ms;
+  }
+
+  addCandidate(seed: SimCandidateSeed): SimCandidateView {
+    return this.store.view(this.store.addSeed(seed));
+  }
+
+  setPermissions(p: SimulatorPermission[]): void {
+    const parsed = parseOrThrow(permissionsBodySchema, { permissions: p }, 'setPermissions');
+    this.permissions = new Set(parsed.permissions);
+  }
+
+  setFaults(f: SimulatorFaults): void {
+    this.faults = { ...(parseOrThrow(faultsSchema, f, 'setFaults') as SimulatorFaults) };
+  }
+
+  /** Replaces the limit and starts a fresh window. */
+  setRateLimit(r: SimulatorRateLimit | null): void {
+    this.rateLimit = r === null ? null : { ...parseOrThrow(rateLimitSchema, r, 'setRateLimit') };
+    this.windowStamps = [];
+  }
+
+  completeInterviews(uid: string): void {
+    this.store.completeInterviews(uid);
+  }
+
+  scheduleInterview(candidateUid: string, at: Date | string, durationMinutes = 60): void {
+    const atMs = at instanceof Date ? at.getTime() : resolveTimeSpec(at, this.now());
+    if (atMs === undefined || !Number.isFinite(atMs)) throw new Error(`scheduleInterview: at: bad time "${String(at)}"`);
+    this.store.scheduleInterview(candidateUid, atMs, durationMinutes);
+  }
+
+  candidate(uid: string): SimCandidateView | undefined {
+    const c = this.store.get(uid);
+    return c ? this.store.view(c) : undefined;
+  }
+
+  candidates(): SimCandidateView[] {
+    return this.store.all().map((c) => this.store.view(c));
+  }
+
+  stats(): SimulatorStats {
+    return structuredClone(this.statsData);
+  }
+
+  resetStats(): void {
+    this.statsData = emptyStats();
+  }
+
+  // ---- request pipeline -------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const segments = pathSegments(url.pathname);
+
+    if (segments?.[0] === '_simulator') {
+      await this.handleAdmin(req, res, method, url, segments.slice(1), started);
+      return;
+    }
+
+    const route = segments ? this.matchRoute(method, segments) : undefined;
+    const routeKey = route?.key ?? `${method} (unmatched)`;
+    const stats = this.statsData;
+    stats.total++;
+    stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
+    const count = (status: string) => {
+      stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+      this.opts.log?.(`${method} ${routeKey} ${status} ${Math.round(performance.now() - started)}ms`);
+    };
+    const respond = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => {
+      if (res.headersSent || res.destroyed) return;
+      res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...headers });
+      res.end(body);
+      count(String(status));
+    };
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      respond(status, JSON.stringify(body), 'application/json', headers);
+    const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
+      send(status, { status, error: code, message, ...extra });
+
+    const faults = this.faults;
+    if (faults.latencyMs && faults.latencyMs > 0) {
+      await this.sleep(faults.latencyMs);
+      if (this.closed) return;
+    }
+    if (faults.dropRate && this.opts.random() < faults.dropRate) {
+      stats.faultsInjected++;
+      count('dropped');
+      req.socket.destroy();
+      return;
+    }
+
+    // Rate limit: a sliding window over every request that reaches it (real clock).
+    if (faults.rateLimitBurst && faults.rateLimitBurst > 0) {
+      this.faults = { ...faults, rateLimitBurst: faults.rateLimitBurst - 1 };
+      stats.faultsInjected++;
+      stats.rateLimited++;
+      const retry = this.retryAfterSeconds() ?? 1;
+      error(429, 'too_many_requests', 'Too many requests, please slow down', this.opts.retryAfter ? {} : {});
+      void retry;
+      return this.finishRateLimited(res);
+    }
+    if (this.rateLimit) {
+      const now = Date.now();
+      const { limit, windowMs } = this.rateLimit;
+      while (this.windowStamps.length > 0 && (this.windowStamps[0] ?? 0) <= now - windowMs) this.windowStamps.shift();
+      if (this.windowStamps.length >= limit) {
+        stats.rateLimited++;
+        const headers: Record<string, string> = {};
+        if (this.opts.retryAfter) headers['retry-after'] = String(this.retryAfterSeconds() ?? 1);
+        error(429, 'too_many_requests', `Rate limit exceeded: ${limit} requests per ${windowMs / 1000} seconds`, {});
+        void headers;
+        return;
+      }
+      this.windowStamps.push(now);
+    }
+
+    if (faults.errorRate && this.opts.random() < faults.errorRate) {
+      stats.faultsInjected++;
+      const status = faults.errorStatus ?? 503;
+      if (this.faultCounter++ % 2 === 0) {
+        error(status, faultCode(status), 'The service is temporarily unavailable, please retry later');
+      } else {
+        respond(status, faultHtml(status), 'text/html; charset=utf-8');
+      }
+      return;
+    }
+
+    if (!route) {
+      respond(404, NOT_FOUND_HTML, 'text/html; charset=utf-8');
+      return;
+    }
+
+    const authError = await this.authenticate(req.headers.authorization);
+    if (authError) {
+      error(401, authError.code, authError.message);
+      return;
+    }
+
+    const ctx: Ctx = { req, res, url, params: route.params, send, error };
+    try {
+      await route.handler(ctx);
+    } catch (err) {
+      if (err instanceof HttpError) error(err.status, err.code, err.message, err.extra);
+      else throw err;
+    }
+  }
+
+  private finishRateLimited(_res: ServerResponse): void {}
+
+  /** Whole seconds until the oldest request leaves the window (at least 1). */
+  private retryAfterSeconds(): number | undefined {
+    if (!this.rateLimit || this.windowStamps.length < this.rateLimit.limit) return undefined;
+    const oldest = this.windowStamps[0] ?? Date.now();
+    return Math.max(1, Math.ceil((oldest + this.rateLimit.windowMs - Date.now()) / 1000));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
+  }
+
+  // ---- auth -------------------------------------------------------------------------------------
+
+  private async authenticate(header: string | undefined): Promise<{ code: string; message: string } | undefined> {
+    if (header === undefined || header.trim() === '') {
+      return { code: 'missing_token', message: 'Missing Authorization header with a Bearer token' };
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+    if (!m?.[1]) return { code: 'invalid_token', message: 'Authorization header must be "Bearer <token>"' };
+    let exp: number | undefined;
+    try {
+      const { payload } = await jwtVerify(m[1], this.key, {
+        algorithms: ['HS256'],
+        issuer: this.opts.apiKey,
+        requiredClaims: ['exp'],
+      });
+      exp = payload.exp;
+    } catch (err) {
+      return { code: 'invalid_token', message: describeJwtError(err) };
+    }
+    if (exp === undefined || exp - Date.now() / 1000 > MAX_TOKEN_LIFETIME_S) {
+      return { code: 'invalid_token', message: `Token expiry is too far in the future (at most ${MAX_TOKEN_LIFETIME_S - 60} seconds)` };
+    }
+    return undefined;
+  }
+
+  // ---- routing ----------------------------------------------------------------------------------
+
+  private matchRoute(method: string, seg: string[]): Route | undefined {
+    const [a, b, c, d] = seg;
+    if (seg.length === 1 && a === 'candidates') {
+      if (method === 'GET') return { key: 'GET /candidates', params: [], handler: (ctx) => this.listCandidates(ctx) };
+      if (method === 'POST') return { key: 'POST /candidates', params: [], handler: (ctx) => this.createCandidate(ctx) };
+    }
+    if (seg.length === 2 && a === 'candidates' && b !== undefined && method === 'GET') {
+      return { key: 'GET /candidates/:uid', params: [b], handler: (ctx) => this.getCandidate(ctx) };
+    }
+    if (
+      seg.length === 3 &&
+      a === 'sourcing' &&
+      b === 'candidates' &&
+      c === 'find_duplicates' &&
+      method === 'GET' &&
+      this.opts.findDuplicates
+    ) {
+      return { key: 'GET /sourcing/candidates/find_duplicates', params: [], handler: (ctx) => this.findDuplicates(ctx) };
+    }
+    if (a === 'person' && b !== undefined) {
+      if (seg.length === 2 && method === 'DELETE') {
+        return { key: 'DELETE /person/:uid', params: [b], handler: (ctx) => this.erasePerson(ctx, b, 'delete') };
+      }
+      if (seg.length === 3 && d === undefined && c === 'pseudonymize' && method === 'POST') {
+        return {
+          key: 'POST /person/:uid/pseudonymize',
+          params: [b],
+          handler: (ctx) => this.erasePerson(ctx, b, 'pseudonymize'),
+        };
+      }
+    }
+    return undefined;
+  }
+
+  // ---- read permissions -------------------------------------------------------------------------
+
+  private canRead(c: StoredCandidate): boolean {
+    return this.permissions.has(c.source === 'app' ? 'candidates:read_own_source' : 'candidates:read_other_sources');
+  }
+
+  /** Drops candidates the integration may not read, or (readWithoutPermission 'forbid') refuses the call. */
+  private readable(cands: StoredCandidate[]): StoredCandidate[] {
+    const hidden = cands.find((c) => !this.canRead(c));
+    if (hidden && this.opts.readWithoutPermission === 'forbid') {
+      const p = hidden.source === 'app' ? 'candidates:read_own_source' : 'candidates:read_other_sources';
+      throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES[p]}"`);
+    }
+    return cands.filter((c) => this.canRead(c));
+  }
+
+  private apiCandidate(c: StoredCandidate): Record<string, unknown> {
+    return toApiCandidate(c, { sourceContact: this.permissions.has('candidates:source_contact_details') });
+  }
+
+  // ---- handlers ---------------------------------------------------------------------------------
+
+  private listCandidates(ctx: Ctx): void {
+    const q = ctx.url.searchParams;
+    let wantDeleted = false;
+    const deletedParam = q.get('deleted');
+    if (deletedParam !== null) {
+      if (/^true$/i.test(deletedParam.trim())) wantDeleted = true;
+      else if (!/^false$/i.test(deletedParam.trim())) {
+        throw new HttpError(400, 'invalid_field', 'deleted must be True or False');
+      }
+    }
+    const statusParam = q.get('status');
+    const statuses =
+      statusParam === null
+        ? null
+        : new Set(
+            statusParam
+              .split(',')
+              .map((s) => s.trim().toLowerCase())
+              .filter((s) => s !== ''),
+          );
+    if (statuses) {
+      for (const s of statuses) {
+        if (!CANDIDATE_STATUSES.some((k) => k.toLowerCase() === s)) {
+          throw new HttpError(400, 'invalid_field', `status must be a comma list of: ${CANDIDATE_STATUSES.join(', ')}`);
+        }
+      }
+    }
+    const timeChecks: ((c: StoredCandidate) => boolean)[] = [];
+    for (const [param, field] of TIME_FILTERS) {
+      for (const dir of ['after', 'before'] as const) {
+        const raw = q.get(`${param}:${dir}`);
+        if (raw === null) continue;
+        const t = parseWireTime(raw.trim());
+        if (t === undefined) {
+          throw new HttpError(400, 'invalid_datetime', `${param}:${dir} must be formatted YYYY-MM-DDTHH:mm:ssZ`);
+        }
+        timeChecks.push(dir === 'after' ? (c) => c[field] > t : (c) => c[field] < t);
+      }
+    }
+    const limit = positiveInt(q.get('limit'), 'limit');
+    const page = positiveInt(q.get('page'), 'page') ?? 1;
+    const emailParam = q.get('email');
+    const email = emailParam === null ? null : normalizeEmail(emailParam);
+    const emailMatches = (c: StoredCandidate): boolean => {
+      if (email === null || this.opts.emailFilter === 'ignored') return true;
+      if (c.email === null) return false;
+      const have = normalizeEmail(c.email);
+      return this.opts.emailFilter === 'contains' ? have.includes(email) : have === email;
+    };
+
+    const matches = this.store
+      .all()
+      .filter((c) => c.deleted === wantDeleted)
+      .filter((c) => statuses === null || statuses.has(c.status.toLowerCase()))
+      .filter((c) => timeChecks.every((check) => check(c)))
+      .filter(emailMatches);
+    const visible = this.readable(matches);
+
+    if (this.opts.listShape === 'array') {
+      ctx.send(200, visible.map((c) => this.apiCandidate(c)));
+      return;
+    }
+    const size = Math.min(this.opts.pageSize, limit ?? Number.POSITIVE_INFINITY);
+    const start = (page - 1) * size;
+    const items = visible.slice(start, start + size);
+    const body: Record<string, unknown> = { candidates: items.map((c) => this.apiCandidate(c)) };
+    if (start + size < visible.length) {
+      const next = new URL(ctx.url.pathname + ctx.url.search, this.publicBase(ctx.req));
+      next.searchParams.set('page', String(page + 1));
+      body.next_page = next.toString();
+    }
+    ctx.send(200, body);
+  }
+
+  /** The base URL clients reached us by (Host header), for absolute next_page links. */
+  private publicBase(req: IncomingMessage): string {
+    const host = req.headers.host;
+    if (host && /^[A-Za-z0-9.\-[\]:]+$/.test(host)) return `http://${host}`;
+    return this.url;
+  }
+
+  private findDuplicates(ctx: Ctx): void {
+    const raw = ctx.url.searchParams.get('email');
+    if (raw === null || raw.trim() === '') throw new HttpError(400, 'required_field', 'email is required');
+    const email = normalizeEmail(raw);
+    const matches = this.store.all().filter((c) => !c.deleted && c.email !== null && normalizeEmail(c.email) === email);
+    const visible = this.readable(matches);
+    if (visible.length === 0) throw new HttpError(400, 'no_duplicates', 'No duplicates found');
+    ctx.send(
+      200,
+      visible.map((c) => this.apiCandidate(c)),
+    );
+  }
+
+  private getCandidate(ctx: Ctx): void {
+    const id = ctx.params[0] ?? '';
+    const byRealId = String(ctx.req.headers['identifier_type'] ?? ctx.req.headers['identifier-type'] ?? '')
+      .trim()
+      .toUpperCase() === 'REAL_ID';
+    let c: StoredCandidate | undefined;
+    if (byRealId) {
+      c = /^\d+$/.test(id) ? this.store.getByRealId(Number(id)) : undefined;
+    } else {
+      c = this.store.get(id);
+    }
+    if (!c) throw new HttpError(404, 'candidate_not_found', 'Candidate not found');
+    if (this.readable([c]).length === 0) throw new HttpError(404, 'candidate_not_found', 'Candidate not found');
+    ctx.send(200, this.apiCandidate(c));
+  }
+
+  private async erasePerson(ctx: Ctx, personUid: string, mode: 'delete' | 'pseudonymize'): Promise<void> {
+    await drain(ctx.req);
+    if (!this.permissions.has('persons:erase')) {
+      throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['persons:erase']}"`);
+    }
+    const live = this.store.personCandidates(personUid).filter((c) => !c.deleted);
+    if (live.length === 0) throw new HttpError(404, 'not_found', 'Person not found');
+    const blocking = live.filter((c) => this.store.pendingInterviewSteps(c).length > 0);
+    if (blocking.length > 0) {
+      throw new HttpError(400, 'person_has_pending_interviews', 'Person has scheduled or ongoing interviews', {
+        person_uid: personUid,
+        candidate_uid: blocking.map((c) => c.uid),
+      });
+    }
+    const uids = live.map((c) => c.uid);
+    if (mode === 'delete') this.store.markDeleted(live);
+    else this.store.markPseudonymized(live, this.opts.pseudonymizeKeepsEmail);
+    this.statsData.erasures.push({ personUid, mode, candidateUids: uids, at: formatTime(this.now()) });
+    if (mode === 'delete') ctx.send(200, { candidates_deleted: uids.length, deleted_candidates_uids: uids });
+    else ctx.send(200, { pseudonymized_candidates_uids: uids, candidates_pseudonymized: uids.length });
+  }
+
+  private async createCandidate(ctx: Ctx): Promise<void> {
+    let text: string;
+    try {
+      text = await readBody(ctx.req);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new HttpError(413, 'payload_too_large', 'Request body is too large');
+      throw err;
+    }
+    if (!this.permissions.has('candidates:create')) {
+      throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['candidates:create']}"`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'invalid_json', 'Request body must be valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HttpError(400, 'invalid_json', 'Request body must be a JSON object');
+    }
+    const b = body as Record<string, unknown>;
+    const required = (obj: Record<string, unknown>, name: string, label = name): string => {
+      const v = obj[name];
+      if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) {
+        throw new HttpError(400, 'required_field', `${label} is required`);
+      }
+      if (typeof v !== 'string') throw new HttpError(400, 'invalid_field', `${label} must be a string`);
+      return v.trim();
+    };
+    const optional = (obj: Record<string, unknown>, name: string, label = name): string | null => {
+      const v = obj[name];
+      if (v === undefined || v === null) return null;
+      if (typeof v === 'number' && name === 'partner_candidate_id') return String(v);
+      if (typeof v !== 'string') throw new HttpError(400, 'invalid_field', `${label} must be a string`);
+      return v.trim() === '' ? null : v.trim();
+    };
+    const positionUid = required(b, 'position_uid');
+    const firstName = required(b, 'first_name');
+    const lastName = required(b, 'last_name');
+    const email = optional(b, 'email');
+    if (email !== null && !isValidEmail(email)) throw new HttpError(400, 'invalid_email', 'email is not a valid email address');
+    let sourceContact: { full_name: string; email: string; phone?: string } | null = null;
+    if (b.source_contact !== undefined && b.source_contact !== null) {
+      if (typeof b.source_contact !== 'object' || Array.isArray(b.source_contact)) {
+        throw new HttpError(400, 'invalid_field', 'source_contact must be an object');
+      }
+      const sc = b.source_contact as Record<string, unknown>;
+      const fullName = required(sc, 'full_name', 'source_contact.full_name');
+      const scEmail = required(sc, 'email', 'source_contact.email');
+      if (!isValidEmail(scEmail)) throw new HttpError(400, 'invalid_email', 'source_contact.email is not a valid email address');
+      const scPhone = optional(sc, 'phone', 'source_contact.phone');
+      sourceContact = { full_name: fullName, email: scEmail, ...(scPhone !== null ? { phone: scPhone } : {}) };
+    }
+    const input = {
+      position_uid: positionUid,
+      first_name: firstName,
+      middle_name: optional(b, 'middle_name'),
+      last_name: lastName,
+      email,
+      phone: optional(b, 'phone'),
+      mobile_phone: optional(b, 'mobile_phone'),
+      linkedin_url: optional(b, 'linkedin_url'),
+      partner_candidate_id: optional(b, 'partner_candidate_id'),
+      source_contact: sourceContact,
+    };
+    if (!this.store.positions.has(positionUid)) throw new HttpError(404, 'position_not_found', 'Position not found');
+    if (input.partner_candidate_id !== null) {
+      const conflict = this.store.findConflict(positionUid, input.partner_candidate_id);
+      if (conflict) {
+        throw new HttpError(
+          409,
+          'candidate_post_conflict',
+          'Candidate with provided partner_candidate_id already exists in position with status in progress',
+          { candidate_uid: conflict.uid },
+        );
+      }
+    }
+    const created = this.store.create(input);
+    ctx.send(201, this.apiCandidate(created));
+  }
+
+  // ---- admin ------------------------------------------------------------------------------------
+
+  private async handleAdmin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+    seg: string[],
+    started: number,
+  ): Promise<void> {
+    let pattern = `/_simulator/${seg.join('/')}`;
+    const send = (status: number, body: unknown) => {
+      if (res.headersSent || res.destroyed) return;
+      this.writeJson(res, status, body);
+      this.opts.log?.(`${method} ${pattern} ${status} ${Math.round(performance.now() - started)}ms (admin)`);
+    };
+    const fail = (status: number, code: string, message: string) => send(status, { status, error: code, message });
+    const body = async <T extends z.ZodType>(schema: T | undefined): Promise<z.output<T> | unknown> => {
+      const text = await readBody(req, 1024 * 1024);
+      let json: unknown;
+      try {
+        json = text.trim() === '' ? {} : JSON.parse(text);
+      } catch {
+        throw new HttpError(400, 'invalid_json', 'Request body must be valid JSON');
+      }
+      if (!schema) return json;
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) throw new HttpError(400, 'invalid_body', formatZodError(parsed.error));
+      return parsed.data;
+    };
+    const [a, b, c] = seg;
+    try {
+      if (method === 'GET' && seg.length === 1 && a === 'stats') return send(200, this.stats());
+      if (method === 'POST' && seg.length === 1 && a === 'reset-stats') {
+        await body(undefined);
+        this.resetStats();
+        return send(200, { ok: true });
+      }
+      if (a === 'candidates' && seg.length === 1 && method === 'GET') return send(200, this.candidates());
+      if (a === 'candidates' && seg.length === 2 && method === 'GET' && b !== undefined) {
+        pattern = '/_simulator/candidates/:uid';
+        const view = this.candidate(b);
+        return view ? send(200, view) : fail(404, 'candidate_not_found', 'Candidate not found');
+      }
+      if (a === 'candidates' && seg.length === 1 && method === 'POST') {
+        const seed = await body(candidateSeedSchema);
+        try {
+          return send(201, this.addCandidate(seed as SimCandidateSeed));
+        } catch (err) {
+          return fail(400, 'invalid_body', err instanceof Error ? err.message : String(err));
+        }
+      }
+      if (a === 'faults' && seg.length === 1 && method === 'GET') return send(200, { ...this.faults });
+      if (a === 'faults' && seg.length === 1 && method === 'POST') {
+        this.setFaults((await body(faultsSchema)) as SimulatorFaults);
+        return send(200, { ...this.faults });
+      }
+      if (a === 'permissions' && seg.length === 1 && method === 'GET') return send(200, { permissions: [...this.permissions] });
+      if (a === 'permissions' && seg.length === 1 && method === 'POST') {
+        const p = (await body(permissionsBodySchema)) as { permissions: SimulatorPermission[] };
+        this.setPermissions(p.permissions);
+        return send(200, { permissions: [...this.permissions] });
+      }
+      if (a === 'rate-limit' && seg.length === 1 && method === 'POST') {
+        const r = (await body(rateLimitBodySchema)) as { rateLimit: SimulatorRateLimit | null };
+        this.setRateLimit(r.rateLimit);
+        return send(200, { rateLimit: this.rateLimit });
+      }
+      if (a === 'clock' && seg.length === 1 && method === 'GET') return send(200, this.clockBody());
+      if (a === 'clock' && seg.length === 2 && b === 'advance' && method === 'POST') {
+        const { ms } = (await body(clockAdvanceBodySchema)) as { ms: number };
+        this.advanceClock(ms);
+        return send(200, this.clockBody());
+      }
+      if (a === 'interviews' && seg.length === 3 && b !== undefined && method === 'POST' && (c === 'complete' || c === 'schedule')) {
+        pattern = `/_simulator/interviews/:uid/${c}`;
+        if (c === 'complete') {
+          await body(undefined);
+          const view = this.candidate(b);
+          const personCands = view ? [] : this.store.personCandidates(b);
+          if (!view && personCands.length === 0) return fail(404, 'not_found', 'No candidate or person with that uid');
+          this.completeInterviews(b);
+          const after = view ? [this.candidate(b)] : this.store.personCandidates(b).map((x) => this.store.view(x));
+          return send(200, { candidates: after });
+        }
+        const s = (await body(scheduleBodySchema)) as { at: string; durationMinutes?: number };
+        if (!this.candidate(b)) return fail(404, 'candidate_not_found', 'Candidate not found');
+        try {
+          this.scheduleInterview(b, s.at, s.durationMinutes);
+        } catch (err) {
+          return fail(400, 'invalid_body', err instanceof Error ? err.message : String(err));
+        }
+        return send(200, this.candidate(b));
+      }
+      return fail(404, 'not_found', `Unknown admin route ${method} ${pattern}`);
+    } catch (err) {
+      if (err instanceof HttpError) return fail(err.status, err.code, err.message);
+      if (err instanceof BodyTooLargeError) return fail(413, 'payload_too_large', 'Request body is too large');
+      throw err;
+    }
+  }
+
+  private clockBody(): { now: string; nowMs: number; offsetMs: number } {
+    return { now: formatTime(this.now()), nowMs: this.now(), offsetMs: this.clockOffset };
+  }
+}
+
+function positiveInt(raw: string | null, name: string): number | undefined {
+  if (raw === null) return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new HttpError(400, 'invalid_field', `${name} must be a positive integer`);
+  return Number(raw);
+}
+
+function drain(req: IncomingMessage): Promise<void> {
+  return readBody(req).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+function describeJwtError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'Token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return 'Token issuer does not match an API key';
+    if (err.claim === 'exp') return 'Token must have an exp claim';
+    return `Token claim "${err.claim}" is invalid`;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Token algorithm is not allowed (HS256 required)';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Token signature is invalid';
+  if (err instanceof joseErrors.JWTInvalid) return 'Token payload is invalid';
+  return 'Token is malformed';
+}
+
+/** Starts a simulator listening on options.host:options.port (ephemeral by default). */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const sim = new SimulatorImpl(options);
+  await sim.listen();
+  return sim;
+}

@@ -1,0 +1,80 @@
+/**
+ * The worker: config → Comeet client → activities → Temporal connection → worker → run.
+ * The SDK traps SIGINT/SIGTERM and drains in-flight tasks before `run()` resolves.
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { ComeetClient, type ComeetClientOptions } from './comeet/index.js';
+import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { connectionOptions } from './connection.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface ErasureWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  comeet: ComeetClient;
+  /** A prebuilt bundle (bundleWorkflowCode) starts faster and is what tests share between workers. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra worker options (tuning, interceptors, identity). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+export function comeetClientOptions(config: WorkerConfig): ComeetClientOptions {
+  return {
+    baseUrl: config.COMEET_BASE_URL,
+    apiKey: config.COMEET_API_KEY,
+    secret: config.COMEET_SECRET,
+    lookup: config.COMEET_LOOKUP,
+    pageSize: config.COMEET_PAGE_SIZE,
+    responseTimeoutMs: config.COMEET_TIMEOUT,
+    connections: config.COMEET_CONNECTIONS,
+  };
+}
+
+export function createErasureWorker(options: ErasureWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities({ comeet: options.comeet }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...options.overrides,
+  });
+}
+
+/** Runs a worker until SIGINT/SIGTERM; used by `npm run worker` and the dev mode. */
+export async function runWorker(config: WorkerConfig, signal?: AbortSignal): Promise<void> {
+  const comeet = new ComeetClient(comeetClientOptions(config));
+  const connection = await NativeConnection.connect(connectionOptions(config));
+  try {
+    const worker = await createErasureWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      comeet,
+    });
+    signal?.addEventListener('abort', () => worker.shutdown(), { once: true });
+    console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE}); lookup strategy ${config.COMEET_LOOKUP}`);
+    await worker.run();
+  } finally {
+    await connection.close();
+    await comeet.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  let config: WorkerConfig;
+  try {
+    config = loadWorkerConfig();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  }
+  runWorker(config).catch((err) => {
+    console.error('Worker stopped:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

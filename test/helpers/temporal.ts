@@ -1,0 +1,54 @@
+/** Real Temporal servers for tests: the dev server (createLocal) or the time-skipping server. */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
+import { WORKFLOWS_PATH } from '../../src/worker.js';
+
+let runtimeInstalled = false;
+/** Quiet the SDK to warnings, once per process, before anything else touches the runtime. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by another file in this process.
+  }
+}
+
+async function withHint<T>(what: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new Error(`Could not start the ${what}: ${err instanceof Error ? err.message : err}\n${INSTALL_HINT}`, { cause: err });
+  }
+}
+
+export function startDevServer(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  const { executable } = resolveTemporalCli();
+  return withHint('Temporal dev server', () =>
+    TestWorkflowEnvironment.createLocal({
+      server: { executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error'] },
+    }),
+  );
+}
+
+export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  const { executable } = resolveTestServer();
+  return withHint('Temporal time-skipping test server', () => TestWorkflowEnvironment.createTimeSkipping({ server: { executable } }));
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** One workflow bundle per test file: webpack takes seconds, workers then start in milliseconds. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+/** A task queue per test, derived from its title as the SDK's own tests do. */
+export function taskQueueFor(title: string): string {
+  return `test-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
+}
