@@ -114,9 +114,9 @@ export function recheckNow(client: Client, workflowId: string, actor?: string): 
   return erasureHandle(client, workflowId).signal(recheckNowSignal, { actor });
 }
 
-export function cancelErasure(client: Client, workflowId: string, reason: string, actor?: string): Promise<void> {
+export async function cancelErasure(client: Client, workflowId: string, reason: string, actor?: string): Promise<void> {
   if (!reason.trim()) throw new InvalidErasureRequestError('cancel needs a reason');
-  return erasureHandle(client, workflowId).signal(cancelSignal, { reason, actor });
+  await erasureHandle(client, workflowId).signal(cancelSignal, { reason, actor });
 }
 
 export function extendDeadline(client: Client, workflowId: string, deadline: string, options: { reason?: string; actor?: string } = {}): Promise<string> {

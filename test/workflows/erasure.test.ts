@@ -1,0 +1,341 @@
+/**
+ * The erasure workflow end to end: a real Temporal dev server, a real worker, the real Comeet client
+ * over HTTP against the simulator. Each test has its own simulator and task queue.
+ */
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelErasure, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
+import { ComeetPermission } from '../../src/comeet/index.js';
+import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
+import { bystanders, interviewing, person, runScenario } from '../helpers/scenario.js';
+import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await startDevServer();
+  await workflowBundle();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+describe('dsarErasure', () => {
+  it('deletes every application of the person with one lookup, one erase and one verification', async () => {
+    await runScenario(env, 'delete', { seed: { candidates: [...person('Ada.Lovelace@Example.com', 'P-ADA', 2), ...bystanders(5)] } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: '  ada.lovelace@example.com ', requestId: 'req-1' });
+      expect(workflowId).toMatch(/^dsar-[0-9a-f]{32}$/);
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(r.mode).toBe('delete');
+      expect(r.persons.map((p) => p.personUid)).toEqual(['P-ADA']);
+      expect(r.totals).toEqual({ persons: 1, candidates: 2 });
+      expect(r.verifiedAbsentAt).toBeTruthy();
+      expect(JSON.stringify(r).toLowerCase()).not.toContain('ada.lovelace');
+      // The common case spends exactly: one lookup, one erase, one lookup proving absence.
+      expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': 2, 'DELETE /person/:uid': 1 });
+      expect(s.sim.candidates().filter((c) => c.deleted).map((c) => c.person_uid)).toEqual(['P-ADA', 'P-ADA']);
+      expect(s.sim.candidates().filter((c) => !c.deleted)).toHaveLength(5);
+      const st = await s.status(workflowId);
+      expect(st.phase).toBe('completed');
+    });
+  });
+
+  it('pseudonymizes the person', async () => {
+    await runScenario(env, 'pseudonymize', { seed: { candidates: [...person('pseudo@example.com', 'P-PS', 2), ...bystanders(2)] } }, async (s) => {
+      const r = await (await s.start({ email: 'pseudo@example.com', mode: 'pseudonymize', regulation: 'ccpa' })).handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(r.mode).toBe('pseudonymize');
+      expect(r.totals.candidates).toBe(2);
+      expect(s.sim.stats().erasures).toEqual([expect.objectContaining({ personUid: 'P-PS', mode: 'pseudonymize' })]);
+      expect(s.sim.candidates().filter((c) => c.person_uid === 'P-PS').every((c) => c.pseudonymized && !c.deleted)).toBe(true);
+      expect(s.sim.stats().byRoute['DELETE /person/:uid']).toBeUndefined();
+    });
+  });
+
+  it('reports no_data after one lookup when Comeet has nobody with that email', async () => {
+    await runScenario(env, 'no data', { seed: { candidates: bystanders(3) } }, async (s) => {
+      const r = await (await s.start({ email: 'nobody@example.com' })).handle.result();
+      expect(r.outcome).toBe('no_data');
+      expect(r.persons).toEqual([]);
+      expect(s.sim.stats().total).toBe(1);
+    });
+  });
+
+  it('erases two persons who share one email', async () => {
+    await runScenario(env, 'two persons', { seed: { candidates: [...person('shared@example.com', 'P-1'), ...person('SHARED@example.com', 'P-2', 2)] } }, async (s) => {
+      const r = await (await s.start({ email: 'shared@example.com' })).handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-1', 'P-2']);
+      expect(r.totals.candidates).toBe(3);
+      expect(s.sim.stats().byRoute['DELETE /person/:uid']).toBe(2);
+    });
+  });
+
+  it('never erases people a server-side filter failed to exclude', async () => {
+    await runScenario(env, 'ignored filter', { emailFilter: 'ignored', pageSize: 2, seed: { candidates: [...person('target@example.com', 'P-T'), ...bystanders(5)] } }, async (s) => {
+      const r = await (await s.start({ email: 'target@example.com' })).handle.result();
+      expect(r.persons.map((p) => p.personUid)).toEqual(['P-T']);
+      expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-T']);
+      expect(s.sim.candidates().filter((c) => c.deleted)).toHaveLength(1);
+    });
+  });
+
+  it('erases one person at once while another waits for interviews, and refuses cancel once erasure started', async () => {
+    await runScenario(env, 'one blocked', { seed: { candidates: [...person('pair@example.com', 'P-FREE'), interviewing('pair@example.com', 'P-BUSY', '+1d')] } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'pair@example.com' });
+      const st = await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
+      const free = st.persons.find((p) => p.personUid === 'P-FREE')!;
+      const busy = st.persons.find((p) => p.personUid === 'P-BUSY')!;
+      expect(free.state).toBe('erased');
+      expect(busy.state).toBe('blocked');
+      expect(busy.blockingCandidateUids).toEqual(busy.candidateUids);
+      expect(st.blockingCandidateUids).toEqual(busy.candidateUids);
+      // The known interview time drives the re-check: about a day away, not a blind poll.
+      expect(Date.parse(busy.nextCheckAt!)).toBeGreaterThan(Date.now() + 23 * 3600_000);
+      expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-FREE']);
+
+      await cancelErasure(env.client, workflowId, 'subject withdrew the request', 'alice');
+      const refused = await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
+      expect(refused.events.find((e) => e.kind === 'cancel_refused')).toMatchObject({ actor: 'alice', detail: expect.stringContaining('erasure has started') });
+
+      s.sim.completeInterviews('P-BUSY');
+      await recheckNow(env.client, workflowId, 'bob');
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-BUSY', 'P-FREE']);
+    });
+  });
+
+  it('resumes by itself when the interview ends', async () => {
+    await runScenario(env, 'auto resume', { seed: { candidates: [interviewing('auto@example.com', 'P-AUTO', '+2s', 1 / 60)] } }, async (s) => {
+      const started = Date.now();
+      // Comeet gives the start time only; the margin (1.5 s) covers this 1 s interview.
+      const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 1500 });
+      const st = await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      expect(st.persons[0]!.blockingCandidateUids).toHaveLength(1);
+      // Nobody signals: the durable timer wakes the workflow just after the scheduled interview.
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      const final = await s.status(workflowId);
+      // One blocked attempt, one that erases: the timer was aimed, not polling.
+      expect(final.persons[0]!.attempts).toBe(2);
+      expect(final.events.map((e) => e.kind)).toContain('blocked');
+    });
+  });
+
+  it('erases at once on recheckNow after the interview is cleared', async () => {
+    await runScenario(env, 'recheck now', { seed: { candidates: [interviewing('recheck@example.com', 'P-RC', '+3d')] } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'recheck@example.com' });
+      await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      const [item] = await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="waiting_for_interviews"`), (l) => l.length === 1);
+      expect(item).toMatchObject({ phase: 'waiting_for_interviews', mode: 'delete', atRisk: false });
+      s.sim.completeInterviews('P-RC');
+      await recheckNow(env.client, workflowId, 'operator-1');
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      const st = await s.status(workflowId);
+      expect(st.events).toContainEqual(expect.objectContaining({ kind: 'recheck_requested', actor: 'operator-1' }));
+    });
+  });
+
+  it('cancels a waiting request on the cancel signal, erasing nothing', async () => {
+    await runScenario(env, 'cancel', { seed: { candidates: [interviewing('cancel@example.com', 'P-C', '+2d')] } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'cancel@example.com' });
+      await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      await expect(cancelErasure(env.client, workflowId, '   ')).rejects.toThrow(InvalidErasureRequestError);
+      await cancelErasure(env.client, workflowId, 'duplicate ticket', 'carol');
+      const r = await handle.result();
+      expect(r.outcome).toBe('cancelled');
+      expect(r.cancellation).toMatchObject({ reason: 'duplicate ticket', actor: 'carol' });
+      expect(s.sim.stats().erasures).toEqual([]);
+      const [item] = await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}"`), (l) => l[0]?.phase === 'cancelled');
+      expect(item!.phase).toBe('cancelled');
+    });
+  });
+
+  it('accepts a valid deadline extension and rejects invalid ones', async () => {
+    // GDPR: one month from receipt; at most two more months.
+    await runScenario(env, 'extend deadline', { seed: { candidates: [interviewing('extend2@example.com', 'P-X', '+10d')] } }, async (s) => {
+      const receivedAt = new Date(Date.now() - 5 * 86_400_000).toISOString();
+      const { workflowId, handle } = await s.start({ email: 'extend2@example.com', receivedAt });
+      const st = await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      const current = Date.parse(st.deadline);
+      await expect(extendDeadline(env.client, workflowId, new Date(current - 86_400_000).toISOString())).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(extendDeadline(env.client, workflowId, 'next tuesday')).rejects.toThrow(WorkflowUpdateFailedError);
+      const tooLate = new Date(Date.parse(receivedAt) + 100 * 86_400_000).toISOString();
+      const err = await extendDeadline(env.client, workflowId, tooLate).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((err as WorkflowUpdateFailedError).cause?.message)).toContain('two further months');
+
+      const later = new Date(current + 30 * 86_400_000).toISOString();
+      expect(await extendDeadline(env.client, workflowId, later, { reason: 'complex request', actor: 'dpo' })).toBe(later);
+      const after = await s.status(workflowId);
+      expect(after.deadline).toBe(later);
+      expect(after.events).toContainEqual(expect.objectContaining({ kind: 'deadline_extended', actor: 'dpo' }));
+      // Rejected updates leave no trace in history; the accepted one does.
+      const history = await handle.fetchHistory();
+      const updates = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+      expect(updates).toHaveLength(1);
+      await cancelErasure(env.client, workflowId, 'test over');
+      await handle.result();
+    });
+  });
+
+  it('flags the request at risk at once when the known interview runs past the deadline', async () => {
+    await runScenario(env, 'at risk', { seed: { candidates: [interviewing('risk@example.com', 'P-R', '+40d')] } }, async (s) => {
+      const { workflowId, handle } = await s.start({ email: 'risk@example.com' });
+      const st = await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.atRisk);
+      expect(st.atRiskReason).toContain('after the deadline');
+      await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarAtRisk=true`), (l) => l.length === 1);
+      await cancelErasure(env.client, workflowId, 'test over');
+      await handle.result();
+    });
+  });
+
+  it('moves to needs_attention naming the missing permission, and completes once it is granted', async () => {
+    const withoutErase = ALL_PERMISSIONS.filter((p) => p !== 'persons:erase');
+    await runScenario(env, 'permission', { permissions: withoutErase, seed: { candidates: person('perm@example.com', 'P-PERM') } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'perm@example.com' }, { attentionRetryMs: 1500 });
+      const st = await s.waitForPhase(workflowId, 'needs_attention');
+      expect(st.attention).toMatchObject({ code: 'ComeetNoPermission', permission: ComeetPermission.erasePersons });
+      await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="needs_attention"`), (l) => l.length === 1);
+      // It keeps retrying by itself: more erase attempts pile up without anyone's help.
+      await s.waitForStatus(workflowId, (x) => x.eraseAttempts >= 2, 10_000);
+      s.sim.setPermissions([...ALL_PERMISSIONS]);
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      const final = await s.status(workflowId);
+      expect(final.attention).toBeUndefined();
+      expect(final.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['needs_attention', 'attention_cleared']));
+    });
+  });
+
+  it('moves to needs_attention on a token Comeet refuses, without failing the request', async () => {
+    // The simulator expects another secret than the worker signs with: a misconfigured integration.
+    await runScenario(env, 'bad token', { secret: 'the-rotated-secret-0000', seed: { candidates: person('token@example.com', 'P-TOK') } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'token@example.com' });
+      const st = await s.waitForPhase(workflowId, 'needs_attention');
+      expect(st.attention?.code).toBe('ComeetUnauthorized');
+      expect(st.attention?.reason).toContain('COMEET_SECRET');
+      expect(st.attention?.reason).not.toContain('the-rotated-secret');
+      expect(Date.parse(st.attention!.nextRetryAt)).toBeGreaterThan(Date.now());
+      // Nothing was looked up, so nothing can have been erased; the request is parked, not failed.
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await cancelErasure(env.client, workflowId, 'test over');
+      expect((await handle.result()).outcome).toBe('cancelled');
+    });
+  });
+
+  it('completes despite a 429 storm and 5xx faults, without a call storm', async () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    await runScenario(
+      env,
+      'faults',
+      { random, rateLimit: { limit: 4, windowMs: 1000 }, faults: { errorRate: 0.3, rateLimitBurst: 3 }, seed: { candidates: [...person('storm1@example.com', 'P-S1'), ...person('storm2@example.com', 'P-S2'), ...person('storm3@example.com', 'P-S3')] } },
+      async (s) => {
+        const started = await Promise.all(['storm1', 'storm2', 'storm3'].map((n) => s.start({ email: `${n}@example.com` })));
+        const results = await Promise.all(started.map((x) => x.handle.result()));
+        expect(results.map((r) => r.outcome)).toEqual(['completed', 'completed', 'completed']);
+        const stats = s.sim.stats();
+        expect(stats.rateLimited).toBeGreaterThanOrEqual(3);
+        expect(stats.faultsInjected).toBeGreaterThan(0);
+        expect(stats.erasures.map((e) => e.personUid).sort()).toEqual(['P-S1', 'P-S2', 'P-S3']);
+        // 9 calls succeed (3 × lookup, erase, verify); retries are bounded, not a storm.
+        expect(stats.total).toBeLessThan(60);
+      },
+    );
+  });
+
+  it('attaches a duplicate request (any case or padding) to the running one', async () => {
+    await runScenario(env, 'duplicate', { seed: { candidates: [interviewing('dup@example.com', 'P-DUP', '+1d')] } }, async (s) => {
+      const [a, b, c] = await Promise.all([s.start({ email: 'dup@example.com' }), s.start({ email: ' DUP@Example.COM ' }), s.start({ email: 'Dup@example.com', mode: 'delete' })]);
+      expect(new Set([a.workflowId, b.workflowId, c.workflowId]).size).toBe(1);
+      expect([a, b, c].filter((x) => !x.attached)).toHaveLength(1);
+      expect(new Set([a.runId, b.runId, c.runId]).size).toBe(1);
+      expect(a.workflowId).toBe(erasureWorkflowId('dup@example.com', s.idKey));
+      expect(a.workflowId).not.toContain('dup');
+      const open = await eventually(() => listErasures(env.client, `WorkflowId="${a.workflowId}"`), (l) => l.length === 1);
+      expect(open).toHaveLength(1);
+      await cancelErasure(env.client, a.workflowId, 'test over');
+      await a.handle.result();
+    });
+  });
+
+  it('fails loudly when the deadline passes while interviews still block', async () => {
+    await runScenario(env, 'deadline', { seed: { candidates: [interviewing('late@example.com', 'P-L', '+5d')] } }, async (s) => {
+      const receivedAt = new Date(Date.now() - 60_000).toISOString();
+      const deadline = new Date(Date.now() + 3000).toISOString();
+      const { handle, workflowId } = await s.start({ email: 'late@example.com', receivedAt, deadline });
+      const f = await failureOf(handle.result());
+      expect(f.type).toBe('DeadlinePassed');
+      expect(f.message).toContain('extend');
+      const st = await s.status(workflowId);
+      expect(st.phase).toBe('failed');
+      expect(s.sim.stats().erasures).toEqual([]);
+    });
+  });
+
+  it('dry run reports who would be erased and erases nothing', async () => {
+    await runScenario(env, 'dry run', { seed: { candidates: [...person('dry@example.com', 'P-DRY', 2), ...bystanders(2)] } }, async (s) => {
+      const r = await (await s.start({ email: 'dry@example.com', dryRun: true })).handle.result();
+      expect(r.outcome).toBe('dry_run');
+      expect(r.wouldErase).toEqual([{ personUid: 'P-DRY', candidateUids: expect.any(Array) }]);
+      expect(r.wouldErase![0]!.candidateUids).toHaveLength(2);
+      expect(r.persons).toEqual([]);
+      expect(s.sim.stats().erasures).toEqual([]);
+      expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': 1 });
+    });
+  });
+
+  it('re-erases a person Comeet keeps returning, a bounded number of times, then fails', async () => {
+    await runScenario(env, 'verification', { pseudonymizeKeepsEmail: true, seed: { candidates: person('sticky@example.com', 'P-STICKY') } }, async (s) => {
+      const { handle } = await s.start({ email: 'sticky@example.com', mode: 'pseudonymize' }, { maxReerasures: 2 });
+      const f = await failureOf(handle.result());
+      expect(f.type).toBe('VerificationFailed');
+      expect(f.message).toContain('P-STICKY');
+      expect(s.sim.stats().erasures).toHaveLength(3);
+    });
+  });
+
+  it('rejects bad input before anything starts, and a raw start with bad input fails clearly', async () => {
+    await runScenario(env, 'bad input', { seed: { candidates: bystanders(1) } }, async (s) => {
+      await expect(s.start({ email: 'not-an-email' })).rejects.toThrow(/email is not a valid email address/);
+      await expect(s.start({ email: 'a@example.com', mode: 'shred' as never })).rejects.toThrow(/mode must be "delete" or "pseudonymize"/);
+      await expect(s.start({ email: 'a@example.com', deadline: 'tomorrow' })).rejects.toThrow(/deadline/);
+      await expect(s.start({ email: 'a@example.com', colour: 'blue' } as never)).rejects.toThrow(/unknown field\(s\): colour/);
+      const err = await s.start({ email: 'leak-check@example.com', receivedAt: '2026-02-01T00:00:00Z', deadline: '2026-01-01T00:00:00Z' }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(InvalidErasureRequestError);
+      expect((err as Error).message).not.toContain('leak-check');
+      // A raw start (as `temporal workflow start` would do) is validated by the workflow itself.
+      const raw = await env.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: `raw-bad-${Date.now()}`, args: [{ email: 42 }] });
+      const f = await failureOf(raw.result());
+      expect(f.type).toBe('InvalidInput');
+      expect(s.sim.stats().total).toBe(0);
+    });
+  });
+});
+
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
