@@ -4,8 +4,9 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { Client, WorkflowExecutionAlreadyStartedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { ClientConfig } from './config.js';
 import { normalizeEmail } from './email.js';
 import {
@@ -16,6 +17,7 @@ import {
   describeIssues,
   erasureInputSchema,
   regulationDeadline,
+  SEARCH_ATTRIBUTES,
   WORKFLOW_TYPE,
   type ErasureInput,
   type ErasureStatus,
@@ -64,14 +66,15 @@ export async function startErasure(client: Client, request: ErasureInput, option
   const input = parsed.data;
   const tuning = { ...options.tuning, ...input.tuning };
   const workflowId = erasureWorkflowId(input.email, options.idKey);
-  const receivedAt = input.receivedAt ?? new Date().toISOString();
-  const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, new Date(receivedAt));
+  // Without receivedAt the workflow uses its own start time (the server's clock); this estimate only
+  // seeds the search attribute until the workflow's first task sets the exact value.
+  const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, input.receivedAt ? new Date(input.receivedAt) : new Date());
   const args: ErasureInput = {
     email: input.email,
     mode: input.mode,
     regulation: input.regulation,
-    receivedAt,
     dryRun: input.dryRun,
+    ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
     ...(input.requestId ? { requestId: input.requestId } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
     ...(Object.keys(tuning).length ? { tuning } : {}),
@@ -154,3 +157,29 @@ export async function listErasures(client: Client, query?: string, limit = 100):
   }
   return out;
 }
+
+/**
+ * Registers our custom search attributes on a namespace (a self-hosted cluster or the test server;
+ * on Temporal Cloud use `tcld` or the UI). Attributes that already exist are left alone.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  let existing: Record<string, unknown> = {};
+  try {
+    existing = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+  } catch (err) {
+    // The time-skipping test server can add attributes but not list them.
+    if ((err as { code?: number }).code !== 12 /* UNIMPLEMENTED */) throw err;
+  }
+  const missing = SEARCH_ATTRIBUTES.filter((k) => !(k.name in existing));
+  if (!missing.length) return [];
+  const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
+  for (const k of missing) searchAttributes[k.name] = INDEXED_TYPES[k.type]!;
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+  return missing.map((k) => k.name);
+}
+
+const INDEXED_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  [SearchAttributeType.KEYWORD]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  [SearchAttributeType.DATETIME]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  [SearchAttributeType.BOOL]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+};

@@ -239,4 +239,6 @@ export interface FollowUpResult {
   reappeared: boolean;
   personUids: string[];
   erasureStarted?: string;
+  /** The re-erasure's outcome, or `already_running` when a request for the person was under way. */
+  erasureOutcome?: Outcome | 'already_running';
 }

@@ -80,7 +80,7 @@ interface Ctx {
   url: URL;
   params: string[];
   send(status: number, body: unknown, headers?: Record<string, string>): void;
-  error(status: number, code: string, message: string, extra?: Record<string, unknown>): void;
+  error(status: number, code: string, message: string, extra?: Record<string, unknown>, headers?: Record<string, string>): void;
 }
 
 interface Route {
@@ -270,7 +270,7 @@ class SimulatorImpl implements Simulator {
     stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
     const count = (status: string) => {
       stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-      this.opts.log?.(`${method} ${routeKey} ${status} ${Math.round(performance.now() - started)}ms`);
+      this.opts.log?.(`${routeKey} ${status} ${Math.round(performance.now() - started)}ms`);
     };
     const respond = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => {
       if (res.headersSent || res.destroyed) return;
@@ -280,14 +280,20 @@ class SimulatorImpl implements Simulator {
     };
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       respond(status, JSON.stringify(body), 'application/json', headers);
-    const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
-      send(status, { status, error: code, message, ...extra });
+    const error = (
+      status: number,
+      code: string,
+      message: string,
+      extra: Record<string, unknown> = {},
+      headers: Record<string, string> = {},
+    ) => send(status, { status, error: code, message, ...extra }, headers);
 
-    const faults = this.faults;
-    if (faults.latencyMs && faults.latencyMs > 0) {
-      await this.sleep(faults.latencyMs);
+    const latency = this.faults.latencyMs ?? 0;
+    if (latency > 0) {
+      await this.sleep(latency);
       if (this.closed) return;
     }
+    const faults = this.faults; // read after the delay: setFaults may have changed them meanwhile
     if (faults.dropRate && this.opts.random() < faults.dropRate) {
       stats.faultsInjected++;
       count('dropped');
@@ -295,15 +301,15 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
-    // Rate limit: a sliding window over every request that reaches it (real clock).
+    // Rate limit: a sliding window over every request that reaches it (real clock); a burst fault
+    // answers 429 without touching the window.
     if (faults.rateLimitBurst && faults.rateLimitBurst > 0) {
       this.faults = { ...faults, rateLimitBurst: faults.rateLimitBurst - 1 };
       stats.faultsInjected++;
       stats.rateLimited++;
-      const retry = this.retryAfterSeconds() ?? 1;
-      error(429, 'too_many_requests', 'Too many requests, please slow down', this.opts.retryAfter ? {} : {});
-      void retry;
-      return this.finishRateLimited(res);
+      const headers = this.opts.retryAfter ? { 'retry-after': String(this.retryAfterSeconds() ?? 1) } : undefined;
+      error(429, 'too_many_requests', 'Too many requests, please slow down', {}, headers);
+      return;
     }
     if (this.rateLimit) {
       const now = Date.now();
@@ -311,10 +317,8 @@ class SimulatorImpl implements Simulator {
       while (this.windowStamps.length > 0 && (this.windowStamps[0] ?? 0) <= now - windowMs) this.windowStamps.shift();
       if (this.windowStamps.length >= limit) {
         stats.rateLimited++;
-        const headers: Record<string, string> = {};
-        if (this.opts.retryAfter) headers['retry-after'] = String(this.retryAfterSeconds() ?? 1);
-        error(429, 'too_many_requests', `Rate limit exceeded: ${limit} requests per ${windowMs / 1000} seconds`, {});
-        void headers;
+        const headers = this.opts.retryAfter ? { 'retry-after': String(this.retryAfterSeconds() ?? 1) } : undefined;
+        error(429, 'too_many_requests', `Rate limit exceeded: ${limit} requests per ${windowMs / 1000} seconds`, {}, headers);
         return;
       }
       this.windowStamps.push(now);
@@ -347,11 +351,9 @@ class SimulatorImpl implements Simulator {
       await route.handler(ctx);
     } catch (err) {
       if (err instanceof HttpError) error(err.status, err.code, err.message, err.extra);
-      else throw err;
+      else error(500, 'internal_server_error', 'The simulator failed to handle the request');
     }
   }
-
-  private finishRateLimited(_res: ServerResponse): void {}
 
   /** Whole seconds until the oldest request leaves the window (at least 1). */
   private retryAfterSeconds(): number | undefined {
@@ -684,7 +686,9 @@ class SimulatorImpl implements Simulator {
     seg: string[],
     started: number,
   ): Promise<void> {
-    let pattern = `/_simulator/${seg.join('/')}`;
+    // Log only route patterns: a raw admin path could carry a uid or anything a caller typed.
+    const STATIC = ['stats', 'reset-stats', 'candidates', 'faults', 'permissions', 'rate-limit', 'clock', 'clock/advance'];
+    let pattern = STATIC.includes(seg.join('/')) ? `/_simulator/${seg.join('/')}` : '/_simulator/(unmatched)';
     const send = (status: number, body: unknown) => {
       if (res.headersSent || res.destroyed) return;
       this.writeJson(res, status, body);
@@ -768,7 +772,7 @@ class SimulatorImpl implements Simulator {
         }
         return send(200, this.candidate(b));
       }
-      return fail(404, 'not_found', `Unknown admin route ${method} ${pattern}`);
+      return fail(404, 'not_found', `Unknown admin route ${method} ${url.pathname}`);
     } catch (err) {
       if (err instanceof HttpError) return fail(err.status, err.code, err.message);
       if (err instanceof BodyTooLargeError) return fail(413, 'payload_too_large', 'Request body is too large');

@@ -536,10 +536,12 @@ export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult
   const personUids = persons.map((p) => p.personUid);
   if (persons.length === 0) return { checkedAt, reappeared: false, personUids };
   log.warn('Subject found again at follow-up; starting a new erasure', { persons: persons.length, erasureWorkflowId: input.erasureWorkflowId });
+  let child;
   try {
-    await startChild(dsarErasure, {
+    child = await startChild(dsarErasure, {
       workflowId: input.erasureWorkflowId,
       args: [{ email: input.email, mode: input.mode, regulation: input.regulation, requestId: input.requestId, tuning: input.tuning }],
+      // Terminating this follow-up must not stop an erasure under way.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       staticSummary: `DSAR erasure (${input.mode}, ${input.regulation.toUpperCase()}) after a follow-up found the subject again`,
@@ -547,8 +549,11 @@ export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult
   } catch (err) {
     // Someone already asked again: that running erasure covers it.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId, erasureOutcome: 'already_running' };
   }
-  return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId };
+  // Waiting keeps the follow-up's own result honest: it says whether the re-erasure succeeded.
+  const result = await child.result();
+  return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId, erasureOutcome: result.outcome };
 }
 
 function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {

@@ -1,6 +1,7 @@
 /** Real Temporal servers for tests: the dev server (createLocal) or the time-skipping server. */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { registerSearchAttributes } from '../../src/client.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
 import { INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
@@ -38,7 +39,11 @@ export function startDevServer(): Promise<TestWorkflowEnvironment> {
 export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   const { executable } = resolveTestServer();
-  return withHint('Temporal time-skipping test server', () => TestWorkflowEnvironment.createTimeSkipping({ server: { executable } }));
+  return withHint('Temporal time-skipping test server', async () => {
+    const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable } });
+    await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+    return env;
+  });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
