@@ -6,7 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { Client, WorkflowExecutionAlreadyStartedError, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// CommonJS package: Node's ESM loader only sees its default export.
+import proto from '@temporalio/proto';
 import type { ClientConfig } from './config.js';
 import { normalizeEmail } from './email.js';
 import {
@@ -172,14 +173,16 @@ export async function registerSearchAttributes(connection: Connection, namespace
   }
   const missing = SEARCH_ATTRIBUTES.filter((k) => !(k.name in existing));
   if (!missing.length) return [];
-  const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
+  const searchAttributes: Record<string, IndexedValueType> = {};
   for (const k of missing) searchAttributes[k.name] = INDEXED_TYPES[k.type]!;
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   return missing.map((k) => k.name);
 }
 
-const INDEXED_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  [SearchAttributeType.KEYWORD]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  [SearchAttributeType.DATETIME]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  [SearchAttributeType.BOOL]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+const INDEXED_TYPES: Record<string, IndexedValueType> = {
+  [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  [SearchAttributeType.DATETIME]: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  [SearchAttributeType.BOOL]: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 };

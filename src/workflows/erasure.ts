@@ -496,7 +496,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   /** The second absent read, days later, catches a person re-created in the meantime. */
   async function scheduleFollowUp(): Promise<ErasureResult['followUp']> {
     if (tuning.followUpDelayMs <= 0) return undefined;
-    const workflowId = `${info.workflowId}-follow-up-${info.runId}`;
+    // Workflow time, not the run id: ids of scheduled children must come out the same on replay.
+    const workflowId = `${info.workflowId}-follow-up-${iso(now()).replace(/[-:]|\.\d+/g, '')}`;
     const at = iso(now() + tuning.followUpDelayMs);
     const args: FollowUpInput = {
       email: input.email,

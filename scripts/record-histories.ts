@@ -1,0 +1,105 @@
+/**
+ * Records workflow histories from every path (happy, blocked, cancelled, failed, needs attention,
+ * dry run, no data) into test/histories/, for the replay test that guards running workflows against
+ * non-deterministic changes. Run after a deliberate, patched workflow change: `npm run record-histories`.
+ * Subjects are synthetic (example.com), so the files hold no real personal data.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { cancelErasure, recheckNow } from '../src/client.js';
+import { ALL_PERMISSIONS } from '../src/simulator/server.js';
+import { PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
+import { interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
+import { startDevServer } from '../test/helpers/temporal.js';
+
+const OUT = join(PROJECT_ROOT, 'test', 'histories');
+mkdirSync(OUT, { recursive: true });
+const env = await startDevServer();
+// Replay must run under the original workflow id (children's ids derive from it).
+const index: Record<string, string> = {};
+
+async function save(name: string, s: Scenario, workflowId: string): Promise<void> {
+  // The CLI's JSON export is the format operators get from `temporal workflow show -o json`.
+  const cli = resolveTemporalCli().executable;
+  if (cli.type !== 'existing-path') throw new Error('recording needs the temporal CLI (npm run setup:temporal)');
+  const json = execFileSync(cli.path, ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
+  const history = JSON.parse(json) as { events: unknown[] };
+  writeFileSync(join(OUT, `${name}.json`), JSON.stringify(history, null, 1) + '\n');
+  index[`${name}.json`] = workflowId;
+  console.log(`recorded ${name} (${history.events.length} events, ${s.sim.stats().total} Comeet calls)`);
+}
+
+try {
+  await runScenario(env, 'completed', { seed: { candidates: [...person('happy@example.com', 'P-H', 2), ...person('happy@example.com', 'P-H2')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'happy@example.com', requestId: 'rec-1' });
+    await handle.result();
+    await save('completed-delete', s, workflowId);
+  });
+  await runScenario(env, 'pseudonymize', { seed: { candidates: person('pseudo@example.com', 'P-P') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'pseudo@example.com', mode: 'pseudonymize', regulation: 'ccpa' });
+    await handle.result();
+    await save('completed-pseudonymize', s, workflowId);
+  });
+  await runScenario(env, 'blocked', { seed: { candidates: [...person('mixed@example.com', 'P-FREE'), interviewing('mixed@example.com', 'P-BUSY', '+1d')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'mixed@example.com' });
+    await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
+    await cancelErasure(env.client, workflowId, 'should be refused', 'recorder');
+    await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
+    await handle.executeUpdate('extendDeadline', { args: [{ deadline: new Date(Date.now() + 40 * 86_400_000).toISOString(), actor: 'recorder' }] });
+    s.sim.completeInterviews('P-BUSY');
+    await recheckNow(env.client, workflowId, 'recorder');
+    await handle.result();
+    await save('blocked-recheck-completed', s, workflowId);
+  });
+  await runScenario(env, 'auto', { seed: { candidates: [interviewing('auto@example.com', 'P-A', '+2s', 1 / 60)] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 1500 });
+    await handle.result();
+    await save('blocked-timer-completed', s, workflowId);
+  });
+  await runScenario(env, 'cancelled', { seed: { candidates: [interviewing('cancel@example.com', 'P-C', '+2d')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'cancel@example.com' });
+    await s.waitForPhase(workflowId, 'waiting_for_interviews');
+    await cancelErasure(env.client, workflowId, 'duplicate ticket', 'recorder');
+    await handle.result();
+    await save('cancelled', s, workflowId);
+  });
+  await runScenario(env, 'deadline', { seed: { candidates: [interviewing('late@example.com', 'P-L', '+5d')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'late@example.com', receivedAt: new Date(Date.now() - 60_000).toISOString(), deadline: new Date(Date.now() + 2000).toISOString() });
+    await handle.result().catch(() => undefined);
+    await save('failed-deadline', s, workflowId);
+  });
+  await runScenario(env, 'attention', { permissions: ALL_PERMISSIONS.filter((p) => p !== 'persons:erase'), seed: { candidates: person('perm@example.com', 'P-PERM') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'perm@example.com' });
+    await s.waitForPhase(workflowId, 'needs_attention');
+    s.sim.setPermissions([...ALL_PERMISSIONS]);
+    await recheckNow(env.client, workflowId, 'recorder');
+    await handle.result();
+    await save('needs-attention-completed', s, workflowId);
+  });
+  await runScenario(env, 'verification', { pseudonymizeKeepsEmail: true, seed: { candidates: person('sticky@example.com', 'P-S') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'sticky@example.com', mode: 'pseudonymize' }, { maxReerasures: 1 });
+    await handle.result().catch(() => undefined);
+    await save('failed-verification', s, workflowId);
+  });
+  await runScenario(env, 'dry run', { seed: { candidates: person('dry@example.com', 'P-D') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'dry@example.com', dryRun: true });
+    await handle.result();
+    await save('dry-run', s, workflowId);
+  });
+  await runScenario(env, 'no data', {}, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'nobody@example.com' });
+    await handle.result();
+    await save('no-data', s, workflowId);
+  });
+  await runScenario(env, 'follow up', { seed: { candidates: person('follow@example.com', 'P-F') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'follow@example.com' }, { followUpDelayMs: 1500 });
+    const r = await handle.result();
+    await env.client.workflow.getHandle(r.followUp!.workflowId).result();
+    await save('completed-with-follow-up', s, workflowId);
+    await save('follow-up-clean', s, r.followUp!.workflowId);
+  });
+  writeFileSync(join(OUT, 'workflow-ids.json'), JSON.stringify(index, null, 1) + '\n');
+} finally {
+  await env.teardown();
+}

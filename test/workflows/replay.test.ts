@@ -1,0 +1,40 @@
+/**
+ * Replays the histories recorded from every path (test/histories, made by `npm run record-histories`)
+ * against the current workflow code: a change that would break running workflows fails here with a
+ * DeterminismViolationError, before it reaches a worker. Fix it with `patched()` (see README).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/temporal-binaries.js';
+import { installQuietRuntime, workflowBundle } from '../helpers/temporal.js';
+
+const DIR = join(PROJECT_ROOT, 'test', 'histories');
+const workflowIds = JSON.parse(readFileSync(join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();
+
+describe('replay of recorded histories', () => {
+  it('has histories for every path', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'completed-delete.json',
+        'blocked-recheck-completed.json',
+        'blocked-timer-completed.json',
+        'cancelled.json',
+        'failed-deadline.json',
+        'needs-attention-completed.json',
+        'dry-run.json',
+        'no-data.json',
+        'follow-up-clean.json',
+      ]),
+    );
+  });
+
+  it.each(files)('%s replays against the current workflow code', async (file) => {
+    installQuietRuntime();
+    const history = JSON.parse(readFileSync(join(DIR, file), 'utf8'));
+    expect(workflowIds[file], `${file} has no entry in workflow-ids.json`).toBeTruthy();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowIds[file]);
+  });
+});
