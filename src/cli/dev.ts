@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -41,6 +42,7 @@ async function main(): Promise<number> {
   const simulatorPort = port('simulator-port', values['simulator-port']!);
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
+  mkdirSync(DEV_DATA_DIR, { recursive: true });
   const cli = ensureTemporalCli();
   console.log(`Starting Temporal dev server (${cli.source}) with data in .data/temporal.db ...`);
   const env = await TestWorkflowEnvironment.createLocal({
@@ -65,7 +67,7 @@ async function main(): Promise<number> {
     TEMPORAL_TASK_QUEUE: 'comeet-dsar',
     DSAR_ID_KEY: previous.DSAR_ID_KEY ?? randomBytes(32).toString('hex'),
     // Demo-sized waits: the demo interview clears in minutes, not days.
-    DSAR_INTERVIEW_MARGIN: '20s',
+    DSAR_INTERVIEW_MARGIN: '150s',
     DSAR_ATTENTION_RETRY: '2m',
     DSAR_FOLLOW_UP_DELAY: '10m',
     COMEET_BASE_URL: sim.url,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   cancelErasure,
   erasureHandle,
@@ -85,7 +85,7 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   let client: Client | undefined;
   let connection: Connection | undefined;
   try {
-    const config = loadClientConfig({ ...readDevEnv(), ...(io.env ?? process.env) });
+    const config = loadClientConfig(io.env ?? { ...readDevEnv(), ...process.env });
     const connect = async () => {
       connection = await Connection.connect(connectionOptions(config));
       client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -147,7 +147,14 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
       return 2;
     }
     if (err instanceof WorkflowNotFoundError) {
-      io.err(`No erasure with that workflow id (see \`dsar list\`).`);
+      // Signalling a closed workflow also answers "not found": tell the two apart.
+      const closed = client && rest[0] ? await erasureHandle(client, rest[0]).describe().catch(() => undefined) : undefined;
+      io.err(closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).');
+      return 1;
+    }
+    if (err instanceof WorkflowUpdateFailedError) {
+      // The validator's reason is what the operator needs, not the wrapper's "Update failed".
+      io.err(`dsar ${command} refused: ${err.cause?.message ?? err.message}`);
       return 1;
     }
     io.err(`dsar ${command} failed: ${err instanceof Error ? err.message : err}`);
