@@ -73,7 +73,9 @@ const workerShape = {
   COMEET_SECRET: z.string({ message: 'is required: the integration secret Comeet support issued' }).min(8, 'looks too short for an integration secret'),
   COMEET_LOOKUP: z.enum(LOOKUP_STRATEGIES, { message: `must be one of ${LOOKUP_STRATEGIES.join(', ')}` }).default('candidates-filter'),
   COMEET_PAGE_SIZE: positiveInt('items per page of list calls').default(100),
-  COMEET_TIMEOUT: duration('response timeout per Comeet call').default(30_000),
+  COMEET_TIMEOUT: duration('response timeout per Comeet call')
+    .pipe(z.number().min(100, 'must be at least 100ms (0 would turn timeouts off)'))
+    .default(30_000),
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
 };
 
@@ -91,9 +93,12 @@ function load<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     const name = String(i.path[0] ?? 'config');
-    const missing = i.code === 'invalid_type' && cleaned[name] === undefined;
-    const msg = i.message.startsWith('Invalid input') && missing ? 'is required' : i.message;
-    return `${name} ${msg}`;
+    if (cleaned[name] === undefined) {
+      // A missing variable is "required", whatever the format check would have said of a value.
+      if (i.message.startsWith('is required')) return `${name} ${i.message}`;
+      return i.message.startsWith('Invalid input') ? `${name} is required` : `${name} is required (${i.message})`;
+    }
+    return `${name} ${i.message}`;
   });
   throw new ConfigError(problems);
 }

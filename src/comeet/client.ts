@@ -83,6 +83,9 @@ export interface EraseResult {
 
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
+/** Documented 400 codes that mean "your request was wrong", never "no result". */
+const VALIDATION_ERRORS = new Set(['required_field', 'invalid_email', 'invalid_datetime', 'invalid_field']);
+
 export class ComeetClient {
   readonly lookup: LookupStrategy;
   private readonly pool: Pool;
@@ -193,8 +196,9 @@ export class ComeetClient {
       const parsed = this.parse(candidateListSchema, body, endpoint);
       return Array.isArray(parsed) ? parsed : parsed.candidates;
     } catch (err) {
-      // This endpoint answers 400 when it finds nothing (seen in public client code).
-      if (err instanceof ComeetBadRequestError) return [];
+      // This endpoint answers 400 when it finds nothing (seen in public client code), but a 400 that
+      // says our request was malformed must not pass for "nobody found".
+      if (err instanceof ComeetBadRequestError && err.status === 400 && !VALIDATION_ERRORS.has(err.comeetError ?? '')) return [];
       throw err;
     }
   }
@@ -315,12 +319,14 @@ export class ComeetClient {
   private errorFor(status: number, body: unknown, retryAfter: string | undefined, endpoint: string, permission: ComeetPermission): ComeetError {
     const parsed = errorBodySchema.safeParse(body);
     const errBody = parsed.success ? parsed.data : {};
-    const opts: ComeetErrorOptions = { status, endpoint, comeetError: errBody.error };
-    if (status === 429 || errBody.error === 'too_many_requests') {
+    // Only a code-shaped `error` travels on into messages and logs; anything else could be free text.
+    const code = errBody.error && /^[a-z][a-z0-9_]{0,63}$/.test(errBody.error) ? errBody.error : errBody.error ? 'unrecognised_error' : undefined;
+    const opts: ComeetErrorOptions = { status, endpoint, comeetError: code };
+    if (status === 429 || code === 'too_many_requests') {
       return new ComeetRateLimitedError(parseRetryAfter(retryAfter, Date.now()), opts);
     }
     if (status >= 500) return new ComeetServerError(opts);
-    if (errBody.error === 'person_has_pending_interviews') {
+    if (code === 'person_has_pending_interviews') {
       const c = errBody.candidate_uid;
       const blocking = c === undefined ? [] : Array.isArray(c) ? c : [c];
       return new InterviewsInProgressError(errBody.person_uid ?? 'unknown', blocking, opts);
@@ -328,9 +334,9 @@ export class ComeetClient {
     switch (status) {
       case 401:
         // 401 is also `duplicate_candidate` (merged away): a statement about the object, not the token.
-        return errBody.error === 'duplicate_candidate' ? new ComeetNotFoundError(opts) : new ComeetUnauthorizedError(opts);
+        return code === 'duplicate_candidate' ? new ComeetNotFoundError(opts) : new ComeetUnauthorizedError(opts);
       case 403:
-        if (errBody.error === undefined || errBody.error === 'no_permission') return new ComeetPermissionError(permission, opts);
+        if (code === undefined || code === 'no_permission') return new ComeetPermissionError(permission, opts);
         return new ComeetBadRequestError(opts);
       case 404:
         // An HTML 404 means a wrong base URL or path, not a missing object: never read it as "already gone".

@@ -1,0 +1,352 @@
+/**
+ * The activities with a real ComeetClient against the simulator over HTTP, run inside
+ * MockActivityEnvironment: result shapes (no personal data) and the Temporal failures the workflow
+ * branches on.
+ */
+import { ApplicationFailure, type LogLevel, type LogMetadata, type Logger } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_RATE_LIMIT_WAIT_MS, createActivities, type Activities } from '../../src/activities/index.js';
+import { ComeetClient, type ComeetClientOptions, type LookupStrategy } from '../../src/comeet/index.js';
+import { startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import type { ErasedPerson, Mode } from '../../src/shared.js';
+import { jsonServer, type RawServer } from '../comeet/raw-server.js';
+
+const API_KEY = 'acct-key-a1b2c3';
+const SECRET = 'integration-secret-d4e5f6';
+const EMAIL = 'zeb@example.com';
+const FIRST = 'Zebulon';
+const LAST = 'Quackenbush';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** Captures what the activities log, to check it carries no personal data. */
+class CapturingLogger implements Logger {
+  readonly lines: string[] = [];
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    this.lines.push(`${level} ${message} ${JSON.stringify(meta ?? {}, (_k, v: unknown) => (v instanceof Error ? `${v.name}: ${v.message}` : v))}`);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}
+
+interface Setup {
+  sim: Simulator;
+  activities: Activities;
+  env: MockActivityEnvironment;
+  logger: CapturingLogger;
+}
+
+async function setup(
+  simOptions: Partial<SimulatorOptions> = {},
+  clientOptions: Partial<ComeetClientOptions> = {},
+  lookup?: LookupStrategy,
+): Promise<Setup> {
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, random: () => 0, ...simOptions });
+  closers.push(() => sim.close());
+  const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000, ...clientOptions });
+  closers.push(() => comeet.close());
+  const logger = new CapturingLogger();
+  return { sim, activities: createActivities({ comeet, lookup }), env: new MockActivityEnvironment(undefined, { logger }), logger };
+}
+
+async function rawSetup(status: number, body: unknown): Promise<{ server: RawServer; activities: Activities; env: MockActivityEnvironment }> {
+  const server = await jsonServer(status, body);
+  closers.push(() => server.close());
+  const comeet = new ComeetClient({ baseUrl: server.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000 });
+  closers.push(() => comeet.close());
+  return { server, activities: createActivities({ comeet }), env: new MockActivityEnvironment(undefined, { logger: new CapturingLogger() }) };
+}
+
+/** Runs an activity in the mock activity context, keeping its result type. */
+function run<A, R>(env: MockActivityEnvironment, fn: (input: A) => Promise<R>, input: A): Promise<R> {
+  return env.run(fn, input) as Promise<R>;
+}
+
+function erase(env: MockActivityEnvironment, activities: Activities, personUid: string, mode: Mode): Promise<ErasedPerson> {
+  return run(env, activities.erasePerson, { personUid, mode });
+}
+
+/** The ApplicationFailure `p` rejects with; fails the test when `p` resolves or throws anything else. */
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected the activity to fail, but it succeeded');
+}
+
+/**
+ * Person 63.ZEB has two applications (one interviewing, one rejected); person 63.ZEC shares the
+ * email under another person uid; two bystanders.
+ */
+function seeds(): SimCandidateSeed[] {
+  return [
+    {
+      uid: '33.ZEA',
+      person_uid: '63.ZEB',
+      first_name: FIRST,
+      last_name: LAST,
+      email: EMAIL,
+      phone: '+1 555 0100',
+      status: 'In progress',
+      current_steps: [
+        { name: 'Review', type: 'Go/No-go', time_scheduled: null },
+        { name: 'Phone screen', type: 'Phone Interview', time_scheduled: '+2h', duration_minutes: 30 },
+      ],
+      future_steps: [{ name: 'Onsite', type: 'In person Interview', time_scheduled: null }],
+      completed_steps: [{ name: 'Intro call', type: 'Phone Interview', time_scheduled: '-3d' }],
+    },
+    { uid: '33.BYA', first_name: 'By', last_name: 'Stander', email: 'zebra@example.com', status: 'Rejected' },
+    { uid: '33.ZEB', person_uid: '63.ZEB', first_name: FIRST, last_name: LAST, email: ' ZEB@Example.com', status: 'Rejected' },
+    { uid: '33.ZEC', person_uid: '63.ZEC', first_name: FIRST, middle_name: 'Q', last_name: LAST, email: EMAIL, status: 'Withdrawn' },
+    { uid: '33.BYB', first_name: 'Other', last_name: 'Person', email: 'other@example.com', status: 'Hired' },
+  ];
+}
+
+describe('findCandidatesByEmail / verifyAbsence activities', () => {
+  it.each(['candidates-filter', 'scan', 'find-duplicates'] as const)(
+    'groups the subject by person with statuses and open interviews, and nothing personal (%s)',
+    async (lookup) => {
+      const { sim, activities, env, logger } = await setup({ pageSize: 2, seed: { candidates: seeds() } }, {}, lookup);
+      const phoneAt = sim.candidate('33.ZEA')!.current_steps[1]!.time_scheduled;
+      expect(phoneAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+
+      const result = await run(env, activities.findCandidatesByEmail, { email: EMAIL });
+      expect(result).toEqual({
+        persons: [
+          {
+            personUid: '63.ZEB',
+            candidates: [
+              {
+                uid: '33.ZEA',
+                personUid: '63.ZEB',
+                status: 'In progress',
+                openInterviews: [
+                  { type: 'Phone Interview', scheduledAt: phoneAt },
+                  { type: 'In person Interview', scheduledAt: null },
+                ],
+              },
+              { uid: '33.ZEB', personUid: '63.ZEB', status: 'Rejected', openInterviews: [] },
+            ],
+          },
+          { personUid: '63.ZEC', candidates: [{ uid: '33.ZEC', personUid: '63.ZEC', status: 'Withdrawn', openInterviews: [] }] },
+        ],
+      });
+
+      const text = JSON.stringify(result).toLowerCase();
+      for (const pii of [EMAIL, 'zeb@', FIRST, LAST, '555', 'example']) expect(text).not.toContain(pii.toLowerCase());
+      const logs = logger.lines.join('\n').toLowerCase();
+      expect(logs).toContain('comeet lookup done');
+      for (const pii of [EMAIL, FIRST, LAST]) expect(logs).not.toContain(pii.toLowerCase());
+    },
+  );
+
+  it('verifyAbsence is the same lookup: empty after the subject is erased', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() } });
+    await erase(env, activities, '63.ZEC', 'delete');
+    const after = await run(env, activities.verifyAbsence, { email: EMAIL });
+    expect(after.persons.map((p) => p.personUid)).toEqual(['63.ZEB']);
+    expect(await run(env, activities.verifyAbsence, { email: 'nobody@example.com' })).toEqual({ persons: [] });
+  });
+
+  it('a matching candidate without person_uid → ComeetInvalidResponse, non-retryable', async () => {
+    const { activities, env } = await rawSetup(200, {
+      candidates: [
+        { uid: '1.A', person_uid: 'p1', email: EMAIL },
+        { uid: '1.B', email: EMAIL, first_name: FIRST },
+      ],
+    });
+    const f = await failureOf(run(env, activities.findCandidatesByEmail, { email: EMAIL }));
+    expect(f.type).toBe('ComeetInvalidResponse');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toContain('1.B');
+    expect(f.message).not.toContain(EMAIL);
+    expect(f.message).not.toContain(FIRST);
+  });
+
+  it('a candidate without person_uid from getCandidate → ComeetInvalidResponse, non-retryable', async () => {
+    const { activities, env } = await rawSetup(200, { uid: '1.B', person_uid: null, email: EMAIL });
+    const f = await failureOf(run(env, activities.getInterviewSchedules, { candidateUids: ['1.B'] }));
+    expect(f.type).toBe('ComeetInvalidResponse');
+    expect(f.nonRetryable).toBe(true);
+  });
+
+  it('a malformed lookup answer → ComeetInvalidResponse, non-retryable', async () => {
+    const { activities, env } = await rawSetup(200, { candidates: 'x' });
+    const f = await failureOf(run(env, activities.findCandidatesByEmail, { email: EMAIL }));
+    expect(f.type).toBe('ComeetInvalidResponse');
+    expect(f.nonRetryable).toBe(true);
+  });
+});
+
+describe('erasePerson activity', () => {
+  it('returns the erased candidates (delete), then alreadyGone on a repeat (404)', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    const before = Date.now();
+    const r = await erase(env, activities, '63.ZEC', 'delete');
+    expect(r).toEqual({ personUid: '63.ZEC', candidateUids: ['33.ZEC'], count: 1, erasedAt: expect.any(String), alreadyGone: false });
+    const at = Date.parse(r.erasedAt);
+    expect(new Date(at).toISOString()).toBe(r.erasedAt);
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1);
+    expect(sim.candidate('33.ZEC')?.deleted).toBe(true);
+
+    const again = await erase(env, activities, '63.ZEC', 'delete');
+    expect(again).toEqual({ personUid: '63.ZEC', candidateUids: [], count: 0, erasedAt: expect.any(String), alreadyGone: true });
+    expect(sim.stats().byStatus).toEqual({ '200': 1, '404': 1 });
+  });
+
+  it('pseudonymizes all of a person once the interviews are over', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    sim.completeInterviews('63.ZEB');
+    const r = await erase(env, activities, '63.ZEB', 'pseudonymize');
+    expect(r).toMatchObject({ personUid: '63.ZEB', candidateUids: ['33.ZEA', '33.ZEB'], count: 2, alreadyGone: false });
+    expect(sim.stats().erasures.map((e) => [e.personUid, e.mode])).toEqual([['63.ZEB', 'pseudonymize']]);
+  });
+
+  it('an unknown person is alreadyGone', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() } });
+    const r = await erase(env, activities, '99.NOPE', 'pseudonymize');
+    expect(r).toMatchObject({ personUid: '99.NOPE', candidateUids: [], count: 0, alreadyGone: true });
+  });
+
+  it('pending interviews → InterviewsInProgress, non-retryable, with the blocking candidates', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    const f = await failureOf(erase(env, activities, '63.ZEB', 'delete'));
+    expect(f.type).toBe('InterviewsInProgress');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.details).toEqual([{ personUid: '63.ZEB', blockingCandidateUids: ['33.ZEA'] }]);
+    expect(f.message).not.toContain(EMAIL);
+    expect(sim.stats().erasures).toEqual([]);
+  });
+
+  it('403 → ComeetNoPermission, non-retryable, naming the Comeet permission', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() }, permissions: ['candidates:read_other_sources'] });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetNoPermission');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.details).toEqual([{ permission: 'Persons: Delete or Pseudonymize persons' }]);
+    expect(sim.candidate('33.ZEC')?.deleted).toBe(false);
+  });
+
+  it('401 (wrong secret) → ComeetUnauthorized, non-retryable, without the secret', async () => {
+    const wrong = 'not-the-secret-77aa';
+    const { activities, env } = await setup({ seed: { candidates: seeds() } }, { secret: wrong });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetUnauthorized');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).not.toContain(wrong);
+    expect(f.message).not.toContain(API_KEY);
+  });
+
+  it('429 → ComeetRateLimited, retryable, nextRetryDelay = Retry-After', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, faults: { rateLimitBurst: 1 } });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetRateLimited');
+    expect(f.nonRetryable).toBe(false);
+    expect(f.nextRetryDelay).toBe(1000);
+  });
+
+  it('429 from a full window → nextRetryDelay is the window left (60 s)', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, rateLimit: { limit: 1, windowMs: 60_000 } });
+    await run(env, activities.findCandidatesByEmail, { email: EMAIL });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetRateLimited');
+    expect(f.nextRetryDelay).toBe(60_000);
+  });
+
+  it('429 without Retry-After → nextRetryDelay 60000 (a whole window)', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, faults: { rateLimitBurst: 1 }, retryAfter: false });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetRateLimited');
+    expect(f.nonRetryable).toBe(false);
+    expect(DEFAULT_RATE_LIMIT_WAIT_MS).toBe(60_000);
+    expect(f.nextRetryDelay).toBe(60_000);
+  });
+
+  it('5xx → ComeetServerError, retryable', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, faults: { errorRate: 1 } });
+    for (let i = 0; i < 2; i++) {
+      const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+      expect(f.type).toBe('ComeetServerError');
+      expect(f.nonRetryable).toBe(false);
+    }
+  });
+
+  it('a dropped connection → ComeetNetworkError, retryable', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, faults: { dropRate: 1 } });
+    const f = await failureOf(erase(env, activities, '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetNetworkError');
+    expect(f.nonRetryable).toBe(false);
+  });
+
+  it('a /v1 base URL (HTML 404) → ComeetInvalidResponse, never alreadyGone', async () => {
+    const { sim } = await setup({ seed: { candidates: seeds() } });
+    const comeet = new ComeetClient({ baseUrl: `${sim.url}/v1`, apiKey: API_KEY, secret: SECRET });
+    closers.push(() => comeet.close());
+    const env = new MockActivityEnvironment(undefined, { logger: new CapturingLogger() });
+    const f = await failureOf(erase(env, createActivities({ comeet }), '63.ZEC', 'delete'));
+    expect(f.type).toBe('ComeetInvalidResponse');
+    expect(f.nonRetryable).toBe(true);
+  });
+});
+
+describe('getInterviewSchedules activity', () => {
+  it('returns the open interviews with their times for the given candidates, in order', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    sim.scheduleInterview('33.ZEB', '+1d', 45);
+    const phoneAt = sim.candidate('33.ZEA')!.current_steps[1]!.time_scheduled;
+    const laterAt = sim.candidate('33.ZEB')!.current_steps.at(-1)!.time_scheduled;
+    expect(laterAt).not.toBeNull();
+
+    const r = await run(env, activities.getInterviewSchedules, { candidateUids: ['33.ZEB', '33.ZEA', '33.ZEC'] });
+    expect(r).toEqual([
+      { uid: '33.ZEB', personUid: '63.ZEB', status: 'In progress', openInterviews: [{ type: 'Phone Interview', scheduledAt: laterAt }] },
+      {
+        uid: '33.ZEA',
+        personUid: '63.ZEB',
+        status: 'In progress',
+        openInterviews: [
+          { type: 'Phone Interview', scheduledAt: phoneAt },
+          { type: 'In person Interview', scheduledAt: null },
+        ],
+      },
+      { uid: '33.ZEC', personUid: '63.ZEC', status: 'Withdrawn', openInterviews: [] },
+    ]);
+    expect(JSON.stringify(r)).not.toContain(FIRST);
+    expect(sim.stats().byRoute).toEqual({ 'GET /candidates/:uid': 3 });
+  });
+
+  it('drops an interview once it is over', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    sim.advanceClock(3 * 3_600_000); // past the 30-minute phone screen at +2h
+    const [c] = await run(env, activities.getInterviewSchedules, { candidateUids: ['33.ZEA'] });
+    expect(c?.openInterviews).toEqual([{ type: 'In person Interview', scheduledAt: null }]);
+  });
+
+  it('an unknown candidate → ComeetNotFound, non-retryable (not "already gone")', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() } });
+    const f = await failureOf(run(env, activities.getInterviewSchedules, { candidateUids: ['99.NOPE'] }));
+    expect(f.type).toBe('ComeetNotFound');
+    expect(f.nonRetryable).toBe(true);
+  });
+});

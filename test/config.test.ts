@@ -1,0 +1,232 @@
+/**
+ * Configuration from plain env objects (never process.env): defaults, every problem named at once,
+ * and never the offending value (it may be a secret).
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadClientConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+
+const WORKER_MIN: Env = {
+  COMEET_BASE_URL: 'https://api.comeet.co',
+  COMEET_API_KEY: 'acct-key-123',
+  COMEET_SECRET: 'integration-secret-456',
+};
+const ID_KEY = '0123456789abcdef0123456789abcdef';
+const CLIENT_MIN: Env = { DSAR_ID_KEY: ID_KEY };
+
+/** The ConfigError `load` throws; fails the test when it returns. */
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError, but the config loaded');
+}
+
+/** The problem lines naming `name`. */
+function about(err: ConfigError, name: string): string[] {
+  return err.problems.filter((p) => p.startsWith(`${name} `));
+}
+
+describe('loadWorkerConfig', () => {
+  it('fills the defaults from a minimal env', () => {
+    expect(loadWorkerConfig(WORKER_MIN)).toEqual({
+      TEMPORAL_ADDRESS: 'localhost:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'comeet-dsar',
+      COMEET_BASE_URL: 'https://api.comeet.co',
+      COMEET_API_KEY: 'acct-key-123',
+      COMEET_SECRET: 'integration-secret-456',
+      COMEET_LOOKUP: 'candidates-filter',
+      COMEET_PAGE_SIZE: 100,
+      COMEET_TIMEOUT: 30_000,
+      COMEET_CONNECTIONS: 4,
+    });
+  });
+
+  it('reads every variable it knows and ignores the rest', () => {
+    const cfg = loadWorkerConfig({
+      ...WORKER_MIN,
+      COMEET_BASE_URL: 'http://127.0.0.1:8080/comeet',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'hr-prod',
+      TEMPORAL_TASK_QUEUE: 'dsar-q',
+      COMEET_LOOKUP: 'scan',
+      COMEET_PAGE_SIZE: '25',
+      COMEET_TIMEOUT: '45s',
+      COMEET_CONNECTIONS: '2',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/tls/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/tls/client.key',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/tls/ca.pem',
+      UNRELATED: 'whatever',
+    });
+    expect(cfg).toMatchObject({
+      COMEET_BASE_URL: 'http://127.0.0.1:8080/comeet',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'hr-prod',
+      TEMPORAL_TASK_QUEUE: 'dsar-q',
+      COMEET_LOOKUP: 'scan',
+      COMEET_PAGE_SIZE: 25,
+      COMEET_TIMEOUT: 45_000,
+      COMEET_CONNECTIONS: 2,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/tls/client.pem',
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/tls/client.key',
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/tls/ca.pem',
+    });
+    expect(cfg).not.toHaveProperty('UNRELATED');
+  });
+
+  it.each(['candidates-filter', 'find-duplicates', 'scan'])('accepts COMEET_LOOKUP=%s', (lookup) => {
+    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_LOOKUP: lookup }).COMEET_LOOKUP).toBe(lookup);
+  });
+
+  it.each(['COMEET_BASE_URL', 'COMEET_API_KEY', 'COMEET_SECRET'])('names a missing %s', (name) => {
+    const env = { ...WORKER_MIN };
+    delete env[name];
+    const err = configError(() => loadWorkerConfig(env));
+    expect(err.problems).toHaveLength(1);
+    expect(about(err, name)).toHaveLength(1);
+    expect(err.message).toContain(name);
+    expect(err.message.startsWith('Invalid configuration:')).toBe(true);
+  });
+
+  it('lists every problem at once', () => {
+    const err = configError(() => loadWorkerConfig({}));
+    expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['COMEET_API_KEY', 'COMEET_BASE_URL', 'COMEET_SECRET']);
+    expect(about(err, 'COMEET_API_KEY')[0]).toContain('is required');
+    expect(about(err, 'COMEET_SECRET')[0]).toContain('is required');
+    for (const p of err.problems) expect(err.message).toContain(`  - ${p}`);
+  });
+
+  it('counts empty strings as unset: required ones are missing, optional ones take the default', () => {
+    const err = configError(() =>
+      loadWorkerConfig({ ...WORKER_MIN, COMEET_API_KEY: '', COMEET_SECRET: '', TEMPORAL_ADDRESS: '', COMEET_LOOKUP: '', COMEET_PAGE_SIZE: '' }),
+    );
+    expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['COMEET_API_KEY', 'COMEET_SECRET']);
+    expect(about(err, 'COMEET_API_KEY')[0]).toContain('is required');
+
+    const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', COMEET_LOOKUP: '', COMEET_PAGE_SIZE: '', COMEET_TIMEOUT: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
+    expect(cfg).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default', COMEET_LOOKUP: 'candidates-filter', COMEET_PAGE_SIZE: 100, COMEET_TIMEOUT: 30_000 });
+    expect(cfg.TEMPORAL_TLS).toBeUndefined();
+    expect(cfg.TEMPORAL_API_KEY).toBeUndefined();
+  });
+
+  it.each([
+    ['COMEET_BASE_URL', 'not a url s3cr3t-value-xyz', 'must be a URL'],
+    ['COMEET_BASE_URL', 'ftp://s3cr3t-value-xyz.example', 'must be a URL'],
+    ['COMEET_BASE_URL', 'https://s3cr3t-value-xyz.comeet.co/v1', '/v1'],
+    ['COMEET_BASE_URL', 'https://s3cr3t-value-xyz.comeet.co/v2/', '/v1'],
+    ['COMEET_LOOKUP', 's3cr3t-value-xyz', 'candidates-filter, find-duplicates, scan'],
+    ['TEMPORAL_ADDRESS', 's3cr3t-value-xyz', 'host:port'],
+    ['TEMPORAL_ADDRESS', 's3cr3t-value-xyz:', 'host:port'],
+    ['COMEET_PAGE_SIZE', 'abc-s3cr3t-value-xyz', 'whole number'],
+    ['COMEET_PAGE_SIZE', '0', 'positive'],
+    ['COMEET_CONNECTIONS', '-3', 'whole number'],
+    ['COMEET_TIMEOUT', 's3cr3t-value-xyz', 'duration'],
+    ['COMEET_SECRET', 's3cr3t', 'too short'],
+    ['TEMPORAL_TLS', 's3cr3t-value-xyz', 'true or false'],
+  ])('names a malformed %s (%s) without echoing the value', (name, value, hint) => {
+    const err = configError(() => loadWorkerConfig({ ...WORKER_MIN, [name]: value }));
+    expect(err.problems).toHaveLength(about(err, name).length);
+    expect(about(err, name).length).toBeGreaterThanOrEqual(1);
+    expect(err.message).toContain(hint);
+    expect(err.message).not.toContain(value);
+    expect(err.message).not.toContain('s3cr3t');
+  });
+
+  it('never echoes the other, valid secrets either', () => {
+    const err = configError(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_LOOKUP: 'nope' }));
+    for (const v of Object.values(WORKER_MIN)) expect(err.message).not.toContain(v);
+  });
+
+  it('parses TEMPORAL_TLS and accepts TEMPORAL_API_KEY', () => {
+    for (const yes of ['true', 'TRUE', ' yes ', '1']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: yes }).TEMPORAL_TLS).toBe(true);
+    for (const no of ['false', 'False', 'no', '0']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: no }).TEMPORAL_TLS).toBe(false);
+    expect(loadWorkerConfig(WORKER_MIN).TEMPORAL_TLS).toBeUndefined();
+    const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: 'true', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
+    expect(cfg).toMatchObject({ TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: true, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz' }).TEMPORAL_API_KEY).toBe('cloud-api-key-xyz');
+  });
+});
+
+describe('loadClientConfig', () => {
+  it('fills the defaults from a minimal env and leaves the tuning unset', () => {
+    expect(loadClientConfig(CLIENT_MIN)).toEqual({
+      TEMPORAL_ADDRESS: 'localhost:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'comeet-dsar',
+      DSAR_ID_KEY: ID_KEY,
+    });
+  });
+
+  it('does not need the Comeet variables', () => {
+    expect(() => loadClientConfig(CLIENT_MIN)).not.toThrow();
+  });
+
+  it('names a missing (or empty) DSAR_ID_KEY', () => {
+    for (const env of [{}, { DSAR_ID_KEY: '' }]) {
+      const err = configError(() => loadClientConfig(env));
+      expect(err.problems).toHaveLength(1);
+      expect(about(err, 'DSAR_ID_KEY')[0]).toContain('is required');
+    }
+  });
+
+  it('names a short DSAR_ID_KEY and a malformed duration, all at once, without the values', () => {
+    const err = configError(() =>
+      loadClientConfig({ DSAR_ID_KEY: 's3cr3t-value-xyz', DSAR_FOLLOW_UP_DELAY: 'soon', DSAR_ATTENTION_RETRY: 'often-q7', TEMPORAL_ADDRESS: 'nohost-q8' }),
+    );
+    expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DSAR_ATTENTION_RETRY', 'DSAR_FOLLOW_UP_DELAY', 'DSAR_ID_KEY', 'TEMPORAL_ADDRESS']);
+    expect(about(err, 'DSAR_ID_KEY')[0]).toContain('at least 32 characters');
+    expect(about(err, 'DSAR_FOLLOW_UP_DELAY')[0]).toContain('duration');
+    for (const v of ['s3cr3t-value-xyz', 'soon', 'often-q7', 'nohost-q8']) expect(err.message).not.toContain(v);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['15m', 900_000],
+    ['4h', 14_400_000],
+    ['7d', 604_800_000],
+    ['0', 0],
+    ['250', 250],
+    ['1.5s', 1500],
+    [' 90s ', 90_000],
+    ['2 h', 7_200_000],
+  ])('%j → %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', ' ', 'soon', 's30', '30x', '-5s', '5w', '1h30m', '30sec', 'NaN', '.5s'])('%j → undefined', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe('tuningFromConfig', () => {
+  it('maps the DSAR_* durations onto tuning in milliseconds', () => {
+    const cfg = loadClientConfig({ ...CLIENT_MIN, DSAR_FOLLOW_UP_DELAY: '7d', DSAR_ATTENTION_RETRY: '4h', DSAR_INTERVIEW_MARGIN: '90m' });
+    expect(tuningFromConfig(cfg)).toEqual({ followUpDelayMs: 604_800_000, attentionRetryMs: 14_400_000, interviewMarginMs: 5_400_000 });
+  });
+
+  it('keeps 0 (follow-up off) and leaves unset knobs out', () => {
+    expect(tuningFromConfig(loadClientConfig({ ...CLIENT_MIN, DSAR_FOLLOW_UP_DELAY: '0' }))).toEqual({ followUpDelayMs: 0 });
+    expect(tuningFromConfig(loadClientConfig(CLIENT_MIN))).toEqual({});
+    expect(tuningFromConfig(loadClientConfig({ ...CLIENT_MIN, DSAR_INTERVIEW_MARGIN: '500ms' }))).toEqual({ interviewMarginMs: 500 });
+  });
+});
+
+describe('messages for missing or unsafe values', () => {
+  it('says a missing COMEET_BASE_URL is required', () => {
+    const { COMEET_BASE_URL: _omit, ...rest } = WORKER_MIN;
+    const err = configError(() => loadWorkerConfig(rest));
+    expect(about(err, 'COMEET_BASE_URL')[0]).toMatch(/^COMEET_BASE_URL is required/);
+  });
+
+  it('refuses COMEET_TIMEOUT=0, which would turn every timeout off', () => {
+    const err = configError(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_TIMEOUT: '0' }));
+    expect(about(err, 'COMEET_TIMEOUT')[0]).toContain('at least 100ms');
+    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_TIMEOUT: '5s' }).COMEET_TIMEOUT).toBe(5000);
+  });
+});
