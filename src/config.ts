@@ -3,6 +3,7 @@
  * start-up with a message naming it (never its value, which may be a secret).
  */
 import { z } from 'zod';
+import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES } from './comeet/index.js';
 import { DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
@@ -52,6 +53,11 @@ const temporalShape = {
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  // Payload encryption is not optional: an eraser that stores the email in clear defeats itself.
+  DSAR_ENCRYPTION_KEYS: z.string({
+    message: 'is required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32), e.g. k1:<key>',
+  }),
+  DSAR_ENCRYPTION_KEY_ID: z.string().min(1).optional(),
 };
 
 const clientShape = {
@@ -82,15 +88,24 @@ const workerShape = {
 const clientSchema = z.object(clientShape);
 const workerSchema = z.object(workerShape);
 
-export type ClientConfig = z.output<typeof clientSchema>;
-export type WorkerConfig = z.output<typeof workerSchema>;
+type WithEncryption<T> = T & { encryption: EncryptionKeys };
+export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;
+export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>>;
 export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
 
-function load<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
+function load<S extends z.ZodObject>(schema: S, env: Env): WithEncryption<z.output<S>> {
   // Empty strings count as unset (an exported but blank variable), as t3-env does.
   const cleaned = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
+  if (result.success) {
+    const data = result.data as z.output<S> & { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTION_KEY_ID?: string };
+    try {
+      return { ...data, encryption: parseEncryptionKeys(data.DSAR_ENCRYPTION_KEYS, data.DSAR_ENCRYPTION_KEY_ID) };
+    } catch (err) {
+      if (!(err instanceof CodecKeyError)) throw err;
+      throw new ConfigError([err.message.startsWith('DSAR_') ? err.message : `DSAR_ENCRYPTION_KEYS ${err.message}`]);
+    }
+  }
   const problems = result.error.issues.map((i) => {
     const name = String(i.path[0] ?? 'config');
     if (cleaned[name] === undefined) {

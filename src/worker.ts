@@ -5,6 +5,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { createDataConverter } from './codec/data-converter.js';
 import { ComeetClient, type ComeetClientOptions } from './comeet/index.js';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { connectionOptions } from './connection.js';
@@ -18,6 +19,8 @@ export interface ErasureWorkerOptions {
   comeet: ComeetClient;
   /** A prebuilt bundle (bundleWorkflowCode) starts faster and is what tests share between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Payload codec and failure converter; production always passes the encrypting one. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** Extra worker options (tuning, interceptors, identity). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -40,6 +43,7 @@ export function createErasureWorker(options: ErasureWorkerOptions): Promise<Work
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: createActivities({ comeet: options.comeet }),
+    dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...options.overrides,
   });
@@ -55,6 +59,7 @@ export async function runWorker(config: WorkerConfig, signal?: AbortSignal): Pro
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       comeet,
+      dataConverter: createDataConverter(config.encryption),
     });
     signal?.addEventListener('abort', () => worker.shutdown(), { once: true });
     console.log(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE}); lookup strategy ${config.COMEET_LOOKUP}`);

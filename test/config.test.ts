@@ -5,13 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadClientConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
 
+const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
+  DSAR_ENCRYPTION_KEYS: ENC,
   COMEET_BASE_URL: 'https://api.comeet.co',
   COMEET_API_KEY: 'acct-key-123',
   COMEET_SECRET: 'integration-secret-456',
 };
 const ID_KEY = '0123456789abcdef0123456789abcdef';
-const CLIENT_MIN: Env = { DSAR_ID_KEY: ID_KEY };
+const CLIENT_MIN: Env = { DSAR_ID_KEY: ID_KEY, DSAR_ENCRYPTION_KEYS: ENC };
 
 /** The ConfigError `load` throws; fails the test when it returns. */
 function configError(load: () => unknown): ConfigError {
@@ -32,6 +34,8 @@ function about(err: ConfigError, name: string): string[] {
 describe('loadWorkerConfig', () => {
   it('fills the defaults from a minimal env', () => {
     expect(loadWorkerConfig(WORKER_MIN)).toEqual({
+      DSAR_ENCRYPTION_KEYS: ENC,
+      encryption: { keys: new Map([['k1', Buffer.alloc(32, 7)]]), currentKeyId: 'k1' },
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'comeet-dsar',
@@ -93,7 +97,7 @@ describe('loadWorkerConfig', () => {
 
   it('lists every problem at once', () => {
     const err = configError(() => loadWorkerConfig({}));
-    expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['COMEET_API_KEY', 'COMEET_BASE_URL', 'COMEET_SECRET']);
+    expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['COMEET_API_KEY', 'COMEET_BASE_URL', 'COMEET_SECRET', 'DSAR_ENCRYPTION_KEYS']);
     expect(about(err, 'COMEET_API_KEY')[0]).toContain('is required');
     expect(about(err, 'COMEET_SECRET')[0]).toContain('is required');
     for (const p of err.problems) expect(err.message).toContain(`  - ${p}`);
@@ -153,6 +157,8 @@ describe('loadWorkerConfig', () => {
 describe('loadClientConfig', () => {
   it('fills the defaults from a minimal env and leaves the tuning unset', () => {
     expect(loadClientConfig(CLIENT_MIN)).toEqual({
+      DSAR_ENCRYPTION_KEYS: ENC,
+      encryption: { keys: new Map([['k1', Buffer.alloc(32, 7)]]), currentKeyId: 'k1' },
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'comeet-dsar',
@@ -165,7 +171,7 @@ describe('loadClientConfig', () => {
   });
 
   it('names a missing (or empty) DSAR_ID_KEY', () => {
-    for (const env of [{}, { DSAR_ID_KEY: '' }]) {
+    for (const env of [{ DSAR_ENCRYPTION_KEYS: ENC }, { DSAR_ID_KEY: '', DSAR_ENCRYPTION_KEYS: ENC }]) {
       const err = configError(() => loadClientConfig(env));
       expect(err.problems).toHaveLength(1);
       expect(about(err, 'DSAR_ID_KEY')[0]).toContain('is required');
@@ -174,7 +180,7 @@ describe('loadClientConfig', () => {
 
   it('names a short DSAR_ID_KEY and a malformed duration, all at once, without the values', () => {
     const err = configError(() =>
-      loadClientConfig({ DSAR_ID_KEY: 's3cr3t-value-xyz', DSAR_FOLLOW_UP_DELAY: 'soon', DSAR_ATTENTION_RETRY: 'often-q7', TEMPORAL_ADDRESS: 'nohost-q8' }),
+      loadClientConfig({ DSAR_ENCRYPTION_KEYS: ENC, DSAR_ID_KEY: 's3cr3t-value-xyz', DSAR_FOLLOW_UP_DELAY: 'soon', DSAR_ATTENTION_RETRY: 'often-q7', TEMPORAL_ADDRESS: 'nohost-q8' }),
     );
     expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DSAR_ATTENTION_RETRY', 'DSAR_FOLLOW_UP_DELAY', 'DSAR_ID_KEY', 'TEMPORAL_ADDRESS']);
     expect(about(err, 'DSAR_ID_KEY')[0]).toContain('at least 32 characters');
@@ -228,5 +234,34 @@ describe('messages for missing or unsafe values', () => {
     const err = configError(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_TIMEOUT: '0' }));
     expect(about(err, 'COMEET_TIMEOUT')[0]).toContain('at least 100ms');
     expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_TIMEOUT: '5s' }).COMEET_TIMEOUT).toBe(5000);
+  });
+});
+
+describe('encryption keys', () => {
+  const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+
+  it('are required by the worker and by clients, naming the variable and how to make a key', () => {
+    const { DSAR_ENCRYPTION_KEYS: _w, ...worker } = WORKER_MIN;
+    expect(about(configError(() => loadWorkerConfig(worker)), 'DSAR_ENCRYPTION_KEYS')[0]).toContain('openssl rand -base64 32');
+    const { DSAR_ENCRYPTION_KEYS: _c, ...client } = CLIENT_MIN;
+    expect(about(configError(() => loadClientConfig(client)), 'DSAR_ENCRYPTION_KEYS')[0]).toContain('is required');
+  });
+
+  it('take several ids for rotation and encrypt with DSAR_ENCRYPTION_KEY_ID', () => {
+    const cfg = loadClientConfig({ ...CLIENT_MIN, DSAR_ENCRYPTION_KEYS: `old:${key(1)}, new:${key(2)}`, DSAR_ENCRYPTION_KEY_ID: 'new' });
+    expect([...cfg.encryption.keys.keys()]).toEqual(['old', 'new']);
+    expect(cfg.encryption.currentKeyId).toBe('new');
+  });
+
+  it.each([
+    ['a short key', `k1:${Buffer.alloc(16, 1).toString('base64')}`, undefined, 'must be 32 bytes'],
+    ['no id', key(1), undefined, 'not id:base64key'],
+    ['a repeated id', `k1:${key(1)},k1:${key(2)}`, undefined, 'listed twice'],
+    ['an unknown current id', `k1:${key(1)}`, 'k9', 'DSAR_ENCRYPTION_KEY_ID "k9"'],
+  ])('refuse %s without printing key material', (_what, keys, current, message) => {
+    const err = configError(() => loadClientConfig({ ...CLIENT_MIN, DSAR_ENCRYPTION_KEYS: keys, DSAR_ENCRYPTION_KEY_ID: current }));
+    expect(err.message).toContain(message);
+    expect(err.message).not.toContain(key(1));
+    expect(err.message).not.toContain(Buffer.alloc(16, 1).toString('base64'));
   });
 });

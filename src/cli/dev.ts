@@ -6,11 +6,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { erasureHandle, startErasure, startOptionsFromConfig } from '../client.js';
+import { parseEncryptionKeys } from '../codec/aes-gcm.js';
+import { createDataConverter } from '../codec/data-converter.js';
+import { startCodecServer } from '../codec/server.js';
 import { ComeetClient } from '../comeet/index.js';
 import { loadClientConfig, tuningFromConfig } from '../config.js';
 import { SEARCH_ATTRIBUTES } from '../shared.js';
@@ -30,6 +35,7 @@ async function main(): Promise<number> {
       'temporal-port': { type: 'string', default: process.env.DEV_TEMPORAL_PORT ?? '7233' },
       'ui-port': { type: 'string', default: process.env.DEV_UI_PORT ?? '8233' },
       'simulator-port': { type: 'string', default: process.env.DEV_SIMULATOR_PORT ?? '4010' },
+      'codec-port': { type: 'string', default: process.env.DEV_CODEC_PORT ?? '8081' },
     },
   });
   const port = (name: string, v: string) => {
@@ -40,6 +46,21 @@ async function main(): Promise<number> {
   const temporalPort = port('temporal-port', values['temporal-port']!);
   const uiPort = port('ui-port', values['ui-port']!);
   const simulatorPort = port('simulator-port', values['simulator-port']!);
+  const codecPort = port('codec-port', values['codec-port']!);
+  // A dev server left running would otherwise be picked up silently in place of ours.
+  for (const [name, p] of [['temporal-port', temporalPort], ['ui-port', uiPort], ['simulator-port', simulatorPort], ['codec-port', codecPort]] as const) {
+    if (!(await portFree(p))) throw new Error(`port ${p} is in use (another dev stack still running?): stop it, or pass --${name} <port>`);
+  }
+
+  // Keys and tokens persist across runs: histories written yesterday must still decode today.
+  const previous = readDevEnv();
+  const secrets = {
+    DSAR_ID_KEY: previous.DSAR_ID_KEY ?? randomBytes(32).toString('hex'),
+    DSAR_ENCRYPTION_KEYS: previous.DSAR_ENCRYPTION_KEYS ?? `dev1:${randomBytes(32).toString('base64')}`,
+    DSAR_CODEC_TOKEN: previous.DSAR_CODEC_TOKEN ?? randomBytes(24).toString('hex'),
+  };
+  const keys = parseEncryptionKeys(secrets.DSAR_ENCRYPTION_KEYS);
+  const codec = await startCodecServer({ port: codecPort, keys, token: secrets.DSAR_CODEC_TOKEN, corsOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   mkdirSync(DEV_DATA_DIR, { recursive: true });
@@ -55,17 +76,18 @@ async function main(): Promise<number> {
       uiPort,
       searchAttributes: [...SEARCH_ATTRIBUTES],
       log: { format: 'pretty', level: 'warn' },
+      // The UI decodes through our codec server; without it, anyone sees only ciphertext.
+      extraArgs: ['--ui-codec-endpoint', codec.uiEndpoint],
     },
   });
 
   const sim = await startSimulator({ port: simulatorPort, apiKey: DEMO_API_KEY, secret: DEMO_SECRET, seed: loadDemoSeed() });
-  // The id key persists across runs so a request started yesterday keeps its workflow id today.
-  const previous = readDevEnv();
   const devEnv = {
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: 'comeet-dsar',
-    DSAR_ID_KEY: previous.DSAR_ID_KEY ?? randomBytes(32).toString('hex'),
+    ...secrets,
+    DSAR_CODEC_ENDPOINT: codec.url,
     // Demo-sized waits: the demo interview clears in minutes, not days.
     DSAR_INTERVIEW_MARGIN: '150s',
     DSAR_ATTENTION_RETRY: '2m',
@@ -76,13 +98,16 @@ async function main(): Promise<number> {
   const config = loadClientConfig(devEnv);
 
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: DEMO_API_KEY, secret: DEMO_SECRET });
-  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet });
+  const dataConverter = createDataConverter(config.encryption);
+  const client = new Client({ connection: env.connection, namespace: 'default', dataConverter });
+  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet, dataConverter });
   const running = worker.run();
   const ui = `http://localhost:${uiPort}`;
   console.log(`
 comeet-dsar dev stack is up
   Temporal          127.0.0.1:${temporalPort} (namespace default, task queue ${config.TEMPORAL_TASK_QUEUE})
   Web UI            ${ui}/namespaces/default/workflows
+  Codec server      ${codec.url}  (the Web UI decodes through it; without it payloads are ciphertext)
   Comeet simulator  ${sim.url}  (demo subjects: ada.lovelace@example.com, grace.hopper@example.com [interview clears in ~3 min], shared.inbox@example.com)
   Settings for the CLI are in .data/dev.env
 
@@ -91,14 +116,16 @@ Start an erasure from another terminal:
   npm run dsar -- list
   npm run dsar -- status <workflow-id>
 Filter in the Web UI:  DsarPhase="waiting_for_interviews"
+Decrypted history in the terminal (settings from .data/dev.env):
+  temporal workflow show -w <workflow-id> --codec-endpoint ${codec.url} --codec-auth "Bearer $DSAR_CODEC_TOKEN"
 `);
 
   let code = 0;
   if (!values['no-demo']) {
     try {
-      const started = await startErasure(env.client, { email: DEMO_EMAIL, requestId: `demo-${Date.now()}` }, startOptionsFromConfig(config, tuningFromConfig(config)));
+      const started = await startErasure(client, { email: DEMO_EMAIL, requestId: `demo-${Date.now()}` }, startOptionsFromConfig(config, tuningFromConfig(config)));
       console.log(`Demo erasure ${started.workflowId} started; waiting for it ...`);
-      const r = await erasureHandle(env.client, started.workflowId).result();
+      const r = await erasureHandle(client, started.workflowId).result();
       console.log(
         `Demo erasure ${r.outcome}: ${r.totals.persons} person(s), ${r.totals.candidates} candidate(s) ${r.mode}d; verified absent at ${r.verifiedAbsentAt ?? '-'}.\n` +
           `  See it: ${ui}/namespaces/default/workflows/${started.workflowId}`,
@@ -114,8 +141,17 @@ Filter in the Web UI:  DsarPhase="waiting_for_interviews"
   await running;
   await comeet.close();
   await sim.close();
+  await codec.close();
   await env.teardown();
   return code;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The CLI from env/.tools/PATH; failing that, pip installs it into .tools (the SDK download is last). */

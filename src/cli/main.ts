@@ -18,6 +18,7 @@ import {
   startOptionsFromConfig,
 } from '../client.js';
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
+import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
 import { PHASES, type ErasureStatus } from '../shared.js';
 import { readDevEnv } from './dev-env.js';
@@ -88,7 +89,7 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
     const config = loadClientConfig(io.env ?? { ...readDevEnv(), ...process.env });
     const connect = async () => {
       connection = await Connection.connect(connectionOptions(config));
-      client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
       return client;
     };
     const actor = v.actor ?? process.env.DSAR_ACTOR ?? process.env.USER ?? 'cli';

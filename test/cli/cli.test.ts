@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
-import { interviewing, person, runScenario, type Scenario } from '../helpers/scenario.js';
+import { interviewing, person, runScenario, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -23,7 +23,7 @@ function cli(s: Scenario, extraEnv: Record<string, string> = {}) {
     const code = await runCli(argv, {
       out: (l) => out.push(l),
       err: (l) => err.push(l),
-      env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: s.taskQueue, DSAR_ID_KEY: s.idKey, DSAR_INTERVIEW_MARGIN: '300ms', DSAR_FOLLOW_UP_DELAY: '0', ...extraEnv },
+      env: { DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: s.taskQueue, DSAR_ID_KEY: s.idKey, DSAR_INTERVIEW_MARGIN: '300ms', DSAR_FOLLOW_UP_DELAY: '0', ...extraEnv },
       stdin: () => '  Cli.Subject@Example.com \n',
     });
     return { code, out: out.join('\n'), err: err.join('\n') };
@@ -75,7 +75,7 @@ describe('dsar CLI', () => {
       for (const r of [done, waiting, again, status, finished, cancelled]) {
         expect((r.out + r.err).toLowerCase()).not.toContain('@example.com');
       }
-    });
+    }, { encrypted: true });
   });
 
   it('answers bad input and bad config with exit code 2 and a clear message', async () => {
@@ -91,7 +91,7 @@ describe('dsar CLI', () => {
       const noKey = await cli(s, { DSAR_ID_KEY: '' })('list');
       expect(noKey).toMatchObject({ code: 2, err: expect.stringContaining('DSAR_ID_KEY is required') });
       expect(s.sim.stats().total).toBe(0);
-    });
+    }, { encrypted: true });
   });
 });
 

@@ -3,16 +3,21 @@
  * task queue against a real Temporal server. Nothing is mocked.
  */
 import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { getStatus, startErasure, type StartedErasure } from '../../src/client.js';
+import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
 import type { ErasureInput, ErasureStatus, Phase, TuningInput } from '../../src/shared.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { createErasureWorker } from '../../src/worker.js';
-import { taskQueueFor, workflowBundle } from './temporal.js';
+import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from './temporal.js';
 
 export const API_KEY = 'test-api-key';
+/** Payload keys for scenarios run `encrypted` (the CLI always encrypts). */
+export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 9).toString('base64')}`;
 export const SECRET = 'test-secret-0123456789';
 
 /** Second-scale waits so real-server tests finish in seconds. */
@@ -27,6 +32,8 @@ export const FAST_TUNING: TuningInput = {
 
 export interface Scenario {
   sim: Simulator;
+  /** A client with the same data converter as the worker. */
+  client: Client;
   comeet: ComeetClient;
   taskQueue: string;
   idKey: string;
@@ -43,7 +50,10 @@ export async function runScenario(
   title: string,
   simOptions: Partial<SimulatorOptions>,
   body: (s: Scenario) => Promise<void>,
+  options: { encrypted?: boolean } = {},
 ): Promise<void> {
+  const dataConverter = options.encrypted ? createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) : undefined;
+  const client = dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter }) : env.client;
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...simOptions });
   const calls: ComeetCallInfo[] = [];
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: (c) => calls.push(c), responseTimeoutMs: 5000 });
@@ -56,22 +66,24 @@ export async function runScenario(
       namespace: env.namespace ?? 'default',
       taskQueue,
       comeet,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
+      dataConverter,
     });
     const scenario: Scenario = {
       sim,
+      client,
       comeet,
       taskQueue,
       idKey,
       calls,
-      start: (request, tuning) => startErasure(env.client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
-      status: (id) => getStatus(env.client, id),
+      start: (request, tuning) => startErasure(client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
+      status: (id) => getStatus(client, id),
       async waitForStatus(id, predicate, timeoutMs = 20_000) {
         const until = Date.now() + timeoutMs;
         let last: ErasureStatus | undefined;
         for (;;) {
           try {
-            last = await getStatus(env.client, id);
+            last = await getStatus(client, id);
             if (predicate(last)) return last;
           } catch (err) {
             if (Date.now() > until) throw err;

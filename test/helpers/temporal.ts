@@ -2,6 +2,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { registerSearchAttributes } from '../../src/client.js';
+import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
 import { INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
@@ -51,6 +52,13 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   return bundle;
+}
+
+let encryptedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The bundle for workers with the encrypting data converter (its failure converter runs in the sandbox). */
+export function encryptedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  encryptedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
+  return encryptedBundle;
 }
 
 /** A task queue per test, derived from its title as the SDK's own tests do. */

@@ -1,0 +1,205 @@
+/**
+ * `dsar doctor` and `dsar sandbox-check`: the commands wrapping runDoctor and runSandboxCheck.
+ * Configuration comes from the environment (COMEET_*, validated by loadWorkerConfig); the report goes
+ * to `out`, progress and errors to `err`. Secrets are never printed.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, loadWorkerConfig, parseDuration, type WorkerConfig } from '../config.js';
+import { ComeetClient, LOOKUP_STRATEGIES, type LookupStrategy } from '../comeet/index.js';
+import { CallCounter } from './advice.js';
+import { runSandboxCheck } from './check.js';
+import { runDoctor } from './doctor.js';
+import { formatReport, type CheckReport } from './report.js';
+
+export const SANDBOX_USAGE = `Usage:
+  dsar doctor [--probe-email <address>] [--json]
+      Read-only health check of the Comeet integration (safe on production): authentication, base URL,
+      which lookup strategies answer, and reminders of what cannot be checked read-only.
+  dsar sandbox-check --position <uid> --test-email <address> [--mode delete|pseudonymize] [--json]
+      SANDBOX ONLY. Creates a test candidate with the test email on the position, finds it with every
+      lookup strategy, erases the person (every candidate of it), verifies it is gone and erases again.
+
+Configuration from the environment: COMEET_BASE_URL, COMEET_API_KEY, COMEET_SECRET, COMEET_LOOKUP,
+COMEET_PAGE_SIZE, COMEET_TIMEOUT. Exit codes: 0 all checks passed, 1 a check failed, 2 bad usage or configuration.`;
+
+/** A doctor reads at most this many pages per lookup: enough to see a strategy answer, cheap on big accounts. */
+export const DOCTOR_MAX_PAGES = 10;
+
+const OPTIONS = {
+  position: { type: 'string' },
+  'test-email': { type: 'string' },
+  mode: { type: 'string' },
+  'probe-email': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+const ALLOWED: Record<'doctor' | 'sandbox-check', (keyof typeof OPTIONS)[]> = {
+  doctor: ['probe-email', 'json', 'help'],
+  'sandbox-check': ['position', 'test-email', 'mode', 'json', 'help'],
+};
+
+class UsageError extends Error {}
+
+export interface SandboxIo {
+  out(l: string): void;
+  err(l: string): void;
+  env: Record<string, string | undefined>;
+}
+
+/**
+ * `dsar doctor` and `dsar sandbox-check --position <uid> --test-email <email> [--mode delete|pseudonymize]`;
+ * config from env via loadWorkerConfig (COMEET_*). Returns the exit code (0 ok, 1 checks failed,
+ * 2 usage/config error).
+ */
+export async function runSandboxCommand(command: 'doctor' | 'sandbox-check', argv: string[], io: SandboxIo): Promise<number> {
+  let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+  let probeEmail: string | undefined;
+  let position = '';
+  let testEmail = '';
+  let mode: 'delete' | 'pseudonymize' = 'delete';
+  try {
+    if (command !== 'doctor' && command !== 'sandbox-check') throw new UsageError(`unknown command "${String(command)}"`);
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }));
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    if (values.help) {
+      io.out(SANDBOX_USAGE);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`dsar ${command} takes no arguments (got "${positionals[0]}")`);
+    const extra = (Object.keys(values) as (keyof typeof OPTIONS)[]).find((k) => values[k] !== undefined && !ALLOWED[command].includes(k));
+    if (extra) throw new UsageError(`--${extra} does not apply to dsar ${command}`);
+    if (command === 'doctor') {
+      if (values['probe-email'] !== undefined) {
+        probeEmail = values['probe-email'].trim();
+        if (!isEmail(probeEmail)) throw new UsageError('--probe-email must be an email address');
+      }
+    } else {
+      position = (values.position ?? '').trim();
+      testEmail = (values['test-email'] ?? '').trim();
+      if (position === '') throw new UsageError('dsar sandbox-check needs --position <uid>: the Comeet uid of an open position in the sandbox');
+      if (testEmail === '') throw new UsageError('dsar sandbox-check needs --test-email <address>: the test candidate email the customer provided for the sandbox');
+      if (!isEmail(testEmail)) throw new UsageError('--test-email must be an email address');
+      const m = values.mode ?? 'delete';
+      if (m !== 'delete' && m !== 'pseudonymize') throw new UsageError('--mode must be delete or pseudonymize');
+      mode = m;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`dsar ${command}: ${err.message}\n\n${SANDBOX_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let config: ComeetConfig;
+  try {
+    config = loadComeetConfig(io.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    throw err;
+  }
+
+  const calls = new CallCounter();
+  let client: ComeetClient;
+  try {
+    client = new ComeetClient({
+      baseUrl: config.COMEET_BASE_URL,
+      apiKey: config.COMEET_API_KEY,
+      secret: config.COMEET_SECRET,
+      lookup: config.COMEET_LOOKUP,
+      pageSize: config.COMEET_PAGE_SIZE,
+      responseTimeoutMs: config.COMEET_TIMEOUT,
+      connections: 1,
+      ...(command === 'doctor' ? { maxPages: DOCTOR_MAX_PAGES } : {}),
+      onCall: calls.onCall,
+    });
+  } catch (err) {
+    io.err(`Invalid configuration:\n  - COMEET_BASE_URL ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  const where = safeUrl(config.COMEET_BASE_URL);
+  const log = (line: string) => io.err(`… ${line}`);
+  let report: CheckReport;
+  let title: string;
+  try {
+    if (command === 'doctor') {
+      title = `dsar doctor: ${where} (COMEET_LOOKUP=${config.COMEET_LOOKUP}, read-only)`;
+      report = await runDoctor({ client, log, calls, ...(probeEmail ? { probeEmail } : {}) });
+    } else {
+      title = `dsar sandbox-check: ${where}, position ${position}, test email ${testEmail}, mode ${mode}`;
+      report = await runSandboxCheck({ client, positionUid: position, testEmail, mode, log, calls });
+    }
+  } catch (err) {
+    io.err(`dsar ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+  io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(title, report));
+  return report.ok ? 0 : 1;
+}
+
+function isEmail(text: string): boolean {
+  return z.email().safeParse(text).success;
+}
+
+/** The base URL without user info, query or fragment (a URL may carry credentials). */
+function safeUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return '(unparseable COMEET_BASE_URL)';
+  }
+}
+
+type ComeetConfig = Pick<WorkerConfig, 'COMEET_BASE_URL' | 'COMEET_API_KEY' | 'COMEET_SECRET' | 'COMEET_LOOKUP' | 'COMEET_PAGE_SIZE' | 'COMEET_TIMEOUT'>;
+
+/**
+ * The COMEET_* part of the worker configuration, validated by loadWorkerConfig. These checks talk to
+ * Comeet only, so problems with other variables (Temporal, payload keys) do not stop them: when
+ * loadWorkerConfig reports only such problems, the COMEET_* values it found valid are read here with
+ * its own rules (parseDuration, the documented defaults).
+ */
+function loadComeetConfig(env: Record<string, string | undefined>): ComeetConfig {
+  try {
+    return loadWorkerConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const comeet = err.problems.filter((p) => p.startsWith('COMEET_'));
+    if (comeet.length > 0) throw new ConfigError(comeet);
+  }
+  const get = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const lookup = get('COMEET_LOOKUP') ?? 'candidates-filter';
+  const pageSize = get('COMEET_PAGE_SIZE');
+  const timeout = get('COMEET_TIMEOUT');
+  const config = {
+    COMEET_BASE_URL: get('COMEET_BASE_URL'),
+    COMEET_API_KEY: get('COMEET_API_KEY'),
+    COMEET_SECRET: get('COMEET_SECRET'),
+    COMEET_LOOKUP: lookup as LookupStrategy,
+    COMEET_PAGE_SIZE: pageSize === undefined ? 100 : Number(pageSize),
+    COMEET_TIMEOUT: timeout === undefined ? 30_000 : parseDuration(timeout),
+  };
+  // loadWorkerConfig accepted these values; refuse anyway rather than guess if that ever changes.
+  if (
+    config.COMEET_BASE_URL === undefined ||
+    config.COMEET_API_KEY === undefined ||
+    config.COMEET_SECRET === undefined ||
+    config.COMEET_TIMEOUT === undefined ||
+    !Number.isInteger(config.COMEET_PAGE_SIZE) ||
+    !(LOOKUP_STRATEGIES as readonly string[]).includes(lookup)
+  ) {
+    throw new ConfigError(['COMEET_* could not be read (run dsar doctor with a complete worker configuration)']);
+  }
+  return { ...config, COMEET_BASE_URL: config.COMEET_BASE_URL, COMEET_API_KEY: config.COMEET_API_KEY, COMEET_SECRET: config.COMEET_SECRET, COMEET_TIMEOUT: config.COMEET_TIMEOUT };
+}
