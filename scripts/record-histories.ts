@@ -4,7 +4,7 @@
  * non-deterministic changes. Run after a deliberate, patched workflow change: `npm run record-histories`.
  * Subjects are synthetic (example.com), so the files hold no real personal data.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { cancelErasure, recheckNow } from '../src/client.js';
@@ -13,11 +13,15 @@ import { PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
 import { startDevServer } from '../test/helpers/temporal.js';
 
+// Workers in runScenario sign receipts with a throwaway key; the histories hold the signed results.
+
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 mkdirSync(OUT, { recursive: true });
 const env = await startDevServer();
-// Replay must run under the original workflow id (children's ids derive from it).
-const index: Record<string, string> = {};
+// Replay must run under the original workflow id (children's ids derive from it). Files of earlier
+// workflow versions (renamed v1-… before re-recording) keep their entries.
+const INDEX = join(OUT, 'workflow-ids.json');
+const index: Record<string, string> = existsSync(INDEX) ? JSON.parse(readFileSync(INDEX, 'utf8')) : {};
 
 async function save(name: string, s: Scenario, workflowId: string): Promise<void> {
   // The CLI's JSON export is the format operators get from `temporal workflow show -o json`.
@@ -53,7 +57,7 @@ try {
     await save('blocked-recheck-completed', s, workflowId);
   });
   await runScenario(env, 'auto', { seed: { candidates: [interviewing('auto@example.com', 'P-A', '+2s', 1 / 60)] } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 1500 });
+    const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 2500 });
     await handle.result();
     await save('blocked-timer-completed', s, workflowId);
   });
@@ -99,7 +103,7 @@ try {
     await save('completed-with-follow-up', s, workflowId);
     await save('follow-up-clean', s, r.followUp!.workflowId);
   });
-  writeFileSync(join(OUT, 'workflow-ids.json'), JSON.stringify(index, null, 1) + '\n');
+  writeFileSync(INDEX, JSON.stringify(index, null, 1) + '\n');
 } finally {
   await env.teardown();
 }

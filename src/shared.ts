@@ -209,6 +209,9 @@ export interface ErasureResult {
   eraseAttempts: number;
   followUp?: { workflowId: string; at: string };
   cancellation?: { reason: string; actor: string; at: string };
+  /** Proof of erasure (completed and no_data): a compact JWS; check it with `dsar verify-receipt`. */
+  receipt?: string;
+  receiptKeyId?: string;
 }
 
 export interface CancelRequest {

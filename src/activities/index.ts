@@ -15,6 +15,7 @@ import {
   type ComeetClient,
   type LookupStrategy,
 } from '../comeet/index.js';
+import { InvalidReceiptClaimsError, type ReceiptClaims, type ReceiptSigner } from '../receipt/index.js';
 import type { ErasedPerson, Mode } from '../shared.js';
 
 /** When Comeet says 429 without `Retry-After`, wait a whole rate-limit window. */
@@ -56,10 +57,12 @@ export interface NoPermissionDetails {
 
 export interface ActivityDeps {
   comeet: ComeetClient;
+  /** Signs proofs of erasure; the worker refuses to start without one. */
+  receipts: ReceiptSigner;
   lookup?: LookupStrategy;
 }
 
-export function createActivities({ comeet, lookup }: ActivityDeps) {
+export function createActivities({ comeet, receipts, lookup }: ActivityDeps) {
   async function lookUp(email: string): Promise<LookupResult> {
     const ctx = Context.current();
     const candidates = await callComeet(() => comeet.findCandidatesByEmail(email, { strategy: lookup, signal: ctx.cancellationSignal }));
@@ -93,6 +96,21 @@ export function createActivities({ comeet, lookup }: ActivityDeps) {
         if (err instanceof AlreadyGone) {
           ctx.log.info('Person already gone', { personUid: input.personUid, mode: input.mode });
           return { personUid: input.personUid, candidateUids: [], count: 0, erasedAt: new Date().toISOString(), alreadyGone: true };
+        }
+        throw err;
+      }
+    },
+
+    /** Signs the proof of erasure (a compact JWS) with the worker's receipt key. */
+    async signReceipt(claims: ReceiptClaims): Promise<{ jws: string; keyId: string }> {
+      try {
+        const jws = await receipts.sign(claims);
+        Context.current().log.info('Receipt signed', { workflowId: claims.workflowId, keyId: receipts.keyId, persons: claims.persons.length });
+        return { jws, keyId: receipts.keyId };
+      } catch (err) {
+        if (err instanceof InvalidReceiptClaimsError) {
+          // The claims will not change on retry; the workflow records why there is no receipt.
+          throw ApplicationFailure.create({ type: 'InvalidReceiptClaims', message: err.message, nonRetryable: true });
         }
         throw err;
       }

@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../temporal-binaries.js';
 
 export const DEV_DATA_DIR = join(PROJECT_ROOT, '.data');
 export const DEV_ENV_FILE = join(DEV_DATA_DIR, 'dev.env');
+export const DEV_JWKS_FILE = join(DEV_DATA_DIR, 'receipt-jwks.json');
 
 export function readDevEnv(file = DEV_ENV_FILE): Record<string, string> {
   if (!existsSync(file)) return {};

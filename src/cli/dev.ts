@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,8 +22,9 @@ import { SEARCH_ATTRIBUTES } from '../shared.js';
 import { loadDemoSeed, DEMO_API_KEY, DEMO_SECRET } from '../simulator/main.js';
 import { startSimulator } from '../simulator/server.js';
 import { INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';
-import { createErasureWorker } from '../worker.js';
-import { DEV_DATA_DIR, readDevEnv, writeDevEnv } from './dev-env.js';
+import { generateReceiptKeys } from '../receipt/index.js';
+import { createErasureWorker, loadRequiredReceiptSigner } from '../worker.js';
+import { DEV_DATA_DIR, DEV_JWKS_FILE, readDevEnv, writeDevEnv } from './dev-env.js';
 
 const DEMO_EMAIL = 'ada.lovelace@example.com';
 
@@ -59,6 +60,13 @@ async function main(): Promise<number> {
     DSAR_ENCRYPTION_KEYS: previous.DSAR_ENCRYPTION_KEYS ?? `dev1:${randomBytes(32).toString('base64')}`,
     DSAR_CODEC_TOKEN: previous.DSAR_CODEC_TOKEN ?? randomBytes(24).toString('hex'),
   };
+  let receiptKeys = { DSAR_RECEIPT_KEY: previous.DSAR_RECEIPT_KEY ?? '', DSAR_RECEIPT_KEY_ID: previous.DSAR_RECEIPT_KEY_ID ?? '' };
+  if (!receiptKeys.DSAR_RECEIPT_KEY) {
+    const generated = await generateReceiptKeys('EdDSA');
+    receiptKeys = { DSAR_RECEIPT_KEY: generated.privateJwk, DSAR_RECEIPT_KEY_ID: generated.keyId };
+  }
+  const receipts = await loadRequiredReceiptSigner(receiptKeys);
+  writeFileSync(DEV_JWKS_FILE, JSON.stringify(await receipts.publicJwks(), null, 2) + '\n');
   const keys = parseEncryptionKeys(secrets.DSAR_ENCRYPTION_KEYS);
   const codec = await startCodecServer({ port: codecPort, keys, token: secrets.DSAR_CODEC_TOKEN, corsOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
 
@@ -87,6 +95,7 @@ async function main(): Promise<number> {
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: 'comeet-dsar',
     ...secrets,
+    ...receiptKeys,
     DSAR_CODEC_ENDPOINT: codec.url,
     // Demo-sized waits: the demo interview clears in minutes, not days.
     DSAR_INTERVIEW_MARGIN: '150s',
@@ -100,7 +109,7 @@ async function main(): Promise<number> {
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: DEMO_API_KEY, secret: DEMO_SECRET });
   const dataConverter = createDataConverter(config.encryption);
   const client = new Client({ connection: env.connection, namespace: 'default', dataConverter });
-  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet, dataConverter });
+  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet, receipts, dataConverter });
   const running = worker.run();
   const ui = `http://localhost:${uiPort}`;
   console.log(`
@@ -109,7 +118,7 @@ comeet-dsar dev stack is up
   Web UI            ${ui}/namespaces/default/workflows
   Codec server      ${codec.url}  (the Web UI decodes through it; without it payloads are ciphertext)
   Comeet simulator  ${sim.url}  (demo subjects: ada.lovelace@example.com, grace.hopper@example.com [interview clears in ~3 min], shared.inbox@example.com)
-  Settings for the CLI are in .data/dev.env
+  Settings for the CLI are in .data/dev.env; the receipt public key (JWKS) is .data/receipt-jwks.json
 
 Start an erasure from another terminal:
   npm run dsar -- erase --email grace.hopper@example.com
@@ -126,9 +135,11 @@ Decrypted history in the terminal (settings from .data/dev.env):
       const started = await startErasure(client, { email: DEMO_EMAIL, requestId: `demo-${Date.now()}` }, startOptionsFromConfig(config, tuningFromConfig(config)));
       console.log(`Demo erasure ${started.workflowId} started; waiting for it ...`);
       const r = await erasureHandle(client, started.workflowId).result();
+      if (r.receipt) writeFileSync(join(DEV_DATA_DIR, 'demo-receipt.jws'), r.receipt + '\n');
       console.log(
         `Demo erasure ${r.outcome}: ${r.totals.persons} person(s), ${r.totals.candidates} candidate(s) ${r.mode}d; verified absent at ${r.verifiedAbsentAt ?? '-'}.\n` +
-          `  See it: ${ui}/namespaces/default/workflows/${started.workflowId}`,
+          `  See it: ${ui}/namespaces/default/workflows/${started.workflowId}\n` +
+          `  Signed receipt: .data/demo-receipt.jws; check it: npm run dsar -- verify-receipt .data/demo-receipt.jws --jwks .data/receipt-jwks.json`,
       );
       if (r.outcome !== 'completed' && r.outcome !== 'no_data') code = 1;
     } catch (err) {

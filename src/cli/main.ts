@@ -21,6 +21,8 @@ import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, typ
 import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
 import { PHASES, type ErasureStatus } from '../shared.js';
+import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
+import { runSandboxCommand } from '../sandbox/cli.js';
 import { readDevEnv } from './dev-env.js';
 
 const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
@@ -34,6 +36,12 @@ Usage:
   dsar recheck <workflow-id>            re-check a waiting request now
   dsar cancel <workflow-id> --reason <text>
   dsar extend-deadline <workflow-id> --deadline <iso> [--reason <text>]
+  dsar receipt <workflow-id> [--json]   the signed proof of erasure of a finished request
+  dsar verify-receipt <file|-> (--jwks <file> | --public-key <file>)
+  dsar receipt-keys [--alg EdDSA|ES256] a new receipt signing key (DSAR_RECEIPT_KEY) and its public JWKS
+  dsar doctor [--probe-email <e>]       read-only check of the Comeet integration (COMEET_* settings)
+  dsar sandbox-check --position <uid> --test-email <e> [--mode delete|pseudonymize]
+                                        the whole flow on a SANDBOX account before going live
 
 Operator actions are recorded with --actor <name> (default: $DSAR_ACTOR or $USER).
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
@@ -56,6 +64,9 @@ const OPTIONS = {
   query: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
+  jwks: { type: 'string' },
+  'public-key': { type: 'string' },
+  alg: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -70,6 +81,11 @@ export interface CliIo {
 }
 
 export async function runCli(argv: string[], io: CliIo = { out: console.log, err: console.error }): Promise<number> {
+  const [first] = argv;
+  // These talk to Comeet only: they need neither Temporal nor the id key, and parse their own flags.
+  if (first === 'doctor' || first === 'sandbox-check') {
+    return runSandboxCommand(first, argv.slice(1), { out: io.out, err: io.err, env: io.env ?? { ...readDevEnv(), ...process.env } });
+  }
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -79,6 +95,18 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   }
   const { values: v, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (command === 'verify-receipt') return verifyReceiptCommand(rest[0], v, io);
+  if (command === 'receipt-keys') {
+    const alg = v.alg ?? 'EdDSA';
+    if (alg !== 'EdDSA' && alg !== 'ES256') {
+      io.err('--alg must be EdDSA or ES256');
+      return 2;
+    }
+    const k = await generateReceiptKeys(alg);
+    io.out(`# Worker settings (keep the private key secret):\nDSAR_RECEIPT_KEY_ID=${k.keyId}\nDSAR_RECEIPT_ALG=${alg}\nDSAR_RECEIPT_KEY=${k.privateJwk}\n`);
+    io.out(`# Public JWKS for auditors (dsar verify-receipt --jwks):\n${JSON.stringify(k.publicJwks, null, 2)}`);
+    return 0;
+  }
   if (v.help || !command) {
     io.out(USAGE);
     return command || v.help ? 0 : 2;
@@ -131,6 +159,21 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
           return 1;
         }
         io.out(verdict ? `Cancelled ${id()}.` : `Cancel sent to ${id()}; check \`dsar status ${id()}\`.`);
+        return 0;
+      }
+      case 'receipt': {
+        const handle = erasureHandle(await connect(), id());
+        const d = await handle.describe();
+        if (d.status.name !== 'COMPLETED') {
+          io.err(`${id()} is ${d.status.name}: receipts exist for completed requests (outcome completed or no_data).`);
+          return 1;
+        }
+        const r = await handle.result();
+        if (!r.receipt) {
+          io.err(`${id()} ended ${r.outcome} without a receipt (only completed and no_data outcomes are signed; see \`dsar status\`).`);
+          return 1;
+        }
+        io.out(v.json ? JSON.stringify({ receipt: r.receipt, keyId: r.receiptKeyId }, null, 2) : r.receipt);
         return 0;
       }
       case 'extend-deadline': {
@@ -188,6 +231,46 @@ async function erase(client: Client, config: ClientConfig, v: Record<string, str
   const result = await erasureHandle(client, started.workflowId).result();
   io.out(v.json ? JSON.stringify(result, null, 2) : `Outcome: ${result.outcome}; ${result.totals.persons} person(s), ${result.totals.candidates} candidate(s) ${result.mode === 'delete' ? 'deleted' : 'pseudonymized'}; verified absent at ${result.verifiedAbsentAt ?? '-'}.`);
   return 0;
+}
+
+async function verifyReceiptCommand(file: string | undefined, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  const jwksFile = v.jwks as string | undefined;
+  const keyFile = v['public-key'] as string | undefined;
+  if (!file || (!jwksFile && !keyFile) || (jwksFile && keyFile)) {
+    io.err('usage: dsar verify-receipt <receipt file, or - for stdin> (--jwks <jwks.json> | --public-key <key.pem|jwk.json>)');
+    return 2;
+  }
+  let jws: string;
+  let key: { jwks: string } | { publicKey: string };
+  try {
+    jws = file === '-' ? (io.stdin ?? (() => readFileSync(0, 'utf8')))() : readFileSync(file, 'utf8');
+    key = jwksFile ? { jwks: readFileSync(jwksFile, 'utf8') } : { publicKey: readFileSync(keyFile!, 'utf8') };
+  } catch (err) {
+    io.err(`cannot read ${(err as { path?: string }).path ?? 'the file'}: ${(err as { code?: string }).code ?? err}`);
+    return 2;
+  }
+  try {
+    const { receipt, header } = await verifyReceipt(jws, key);
+    io.out(
+      v.json
+        ? JSON.stringify({ valid: true, header, receipt }, null, 2)
+        : `VALID receipt, signed by key ${header.kid} (${header.alg}) at ${receipt.issuedAt}\n` +
+            `  ${receipt.outcome}: ${receipt.totals.persons} person(s), ${receipt.totals.candidates} candidate(s) ${receipt.mode === 'delete' ? 'deleted' : 'pseudonymized'}; absence verified ${receipt.verifiedAbsentAt}\n` +
+            `  workflow ${receipt.workflowId} run ${receipt.runId}${receipt.requestId ? `, request ${receipt.requestId}` : ''}, ${receipt.regulation.toUpperCase()} deadline ${receipt.deadline}\n` +
+            receipt.persons.map((p) => `  person ${p.personUid}: ${p.candidateUids.join(', ') || '(already gone)'}`).join('\n'),
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ReceiptVerificationError) {
+      io.err(`INVALID receipt (${err.code}): ${err.message}`);
+      return 1;
+    }
+    if (err instanceof ReceiptKeyError) {
+      io.err(`Cannot use that key: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
 }
 
 async function waitForEvent(client: Client, workflowId: string, sinceMs: number, kinds: string[]) {

@@ -14,6 +14,7 @@ import {
   defineUpdate,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -24,6 +25,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { ReceiptClaims } from '../receipt/schema.js';
 import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
 import {
   DsarAtRisk,
@@ -85,7 +87,13 @@ const readActivities = proxyActivities<Activities>({ startToCloseTimeout: '10 mi
 /** Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry. */
 const eraseActivities = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: transientRetry });
 
+/** Signing is local CPU work: quick timeout, a few retries. */
+const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });
+
 const MAX_EVENTS = 100;
+const RECEIPT_PATCH = 'proof-of-erasure-receipt';
+/** Ids from the dsar client: `dsar-` + the keyed hash of the subject. */
+const SUBJECT_ID = /^dsar-([0-9a-f]{32})$/;
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
 
 /** Thrown inside the workflow when an operator's `cancel` was accepted. */
@@ -435,11 +443,43 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   async function finish(outcome: Outcome, extra?: Partial<ErasureResult>): Promise<ErasureResult> {
+    // Added after the first histories were recorded: runs that finished without receipts replay as before.
+    const r = result(outcome, extra);
+    const signed = (outcome === 'completed' || outcome === 'no_data') && patched(RECEIPT_PATCH) ? await receipt(r) : undefined;
     terminal = outcome === 'completed' ? 'completed' : outcome;
     addEvent('finished', outcome);
     sync();
     await condition(allHandlersFinished);
-    return result(outcome, extra);
+    return { ...r, ...signed };
+  }
+
+  /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
+  async function receipt(r: ErasureResult): Promise<Pick<ErasureResult, 'receipt' | 'receiptKeyId'> | undefined> {
+    const subjectHash = SUBJECT_ID.exec(info.workflowId)?.[1];
+    if (!subjectHash || !r.verifiedAbsentAt) {
+      addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
+      return undefined;
+    }
+    const claims: ReceiptClaims = {
+      ...(r.requestId ? { requestId: r.requestId } : {}),
+      workflowId: info.workflowId,
+      runId: info.runId,
+      subjectHash,
+      outcome: r.outcome as 'completed' | 'no_data',
+      mode: r.mode,
+      regulation: r.regulation,
+      receivedAt: r.receivedAt,
+      deadline: r.deadline,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      verifiedAbsentAt: r.verifiedAbsentAt,
+      persons: r.persons,
+      totals: r.totals,
+      lookups: r.lookups,
+    };
+    const { jws, keyId } = await withAttention('sign the receipt', () => signingActivities.signReceipt(claims));
+    addEvent('receipt_signed', `key ${keyId}`);
+    return { receipt: jws, receiptKeyId: keyId };
   }
 
   // --- main path ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * MockActivityEnvironment: result shapes (no personal data) and the Temporal failures the workflow
  * branches on.
  */
+import { testReceiptKeys } from '../helpers/receipts.js';
 import { ApplicationFailure, type LogLevel, type LogMetadata, type Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,7 +64,7 @@ async function setup(
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000, ...clientOptions });
   closers.push(() => comeet.close());
   const logger = new CapturingLogger();
-  return { sim, activities: createActivities({ comeet, lookup }), env: new MockActivityEnvironment(undefined, { logger }), logger };
+  return { sim, activities: createActivities({ comeet, lookup, receipts: (await testReceiptKeys()).signer }), env: new MockActivityEnvironment(undefined, { logger }), logger };
 }
 
 async function rawSetup(status: number, body: unknown): Promise<{ server: RawServer; activities: Activities; env: MockActivityEnvironment }> {
@@ -71,7 +72,7 @@ async function rawSetup(status: number, body: unknown): Promise<{ server: RawSer
   closers.push(() => server.close());
   const comeet = new ComeetClient({ baseUrl: server.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000 });
   closers.push(() => comeet.close());
-  return { server, activities: createActivities({ comeet }), env: new MockActivityEnvironment(undefined, { logger: new CapturingLogger() }) };
+  return { server, activities: createActivities({ comeet, receipts: (await testReceiptKeys()).signer }), env: new MockActivityEnvironment(undefined, { logger: new CapturingLogger() }) };
 }
 
 /** Runs an activity in the mock activity context, keeping its result type. */
@@ -304,7 +305,7 @@ describe('erasePerson activity', () => {
     const comeet = new ComeetClient({ baseUrl: `${sim.url}/v1`, apiKey: API_KEY, secret: SECRET });
     closers.push(() => comeet.close());
     const env = new MockActivityEnvironment(undefined, { logger: new CapturingLogger() });
-    const f = await failureOf(erase(env, createActivities({ comeet }), '63.ZEC', 'delete'));
+    const f = await failureOf(erase(env, createActivities({ comeet, receipts: (await testReceiptKeys()).signer }), '63.ZEC', 'delete'));
     expect(f.type).toBe('ComeetInvalidResponse');
     expect(f.nonRetryable).toBe(true);
   });

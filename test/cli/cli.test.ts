@@ -4,7 +4,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
-import { interviewing, person, runScenario, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
+import { testReceiptKeys } from '../helpers/receipts.js';
+import { API_KEY, interviewing, person, runScenario, SECRET, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -31,6 +36,64 @@ function cli(s: Scenario, extraEnv: Record<string, string> = {}) {
 }
 
 describe('dsar CLI', () => {
+  it('prints a receipt that verify-receipt accepts, and rejects a tampered copy with the reason', async () => {
+    await runScenario(env, 'cli receipt', { seed: { candidates: person('cli.receipt@example.com', 'P-REC', 2) } }, async (s) => {
+      const dsar = cli(s);
+      const dir = mkdtempSync(join(tmpdir(), 'dsar-receipt-'));
+      expect((await dsar('erase', '--email', 'cli.receipt@example.com', '--wait')).code).toBe(0);
+      const id = erasureWorkflowId('cli.receipt@example.com', s.idKey);
+      const printed = await dsar('receipt', id);
+      expect(printed.code).toBe(0);
+      const jws = printed.out.trim();
+      expect(jws.split('.')).toHaveLength(3);
+      writeFileSync(join(dir, 'r.jws'), jws);
+      writeFileSync(join(dir, 'jwks.json'), (await testReceiptKeys()).jwks);
+      const ok = await dsar('verify-receipt', join(dir, 'r.jws'), '--jwks', join(dir, 'jwks.json'));
+      expect(ok).toMatchObject({ code: 0 });
+      expect(ok.out).toContain('VALID receipt');
+      expect(ok.out).toContain('completed: 1 person(s), 2 candidate(s) deleted');
+      expect(ok.out).toContain('person P-REC');
+
+      // Claim one more candidate than was erased, keeping the signature.
+      const [h, p, sig] = jws.split('.');
+      const payload = Buffer.from(p!, 'base64url').toString().replace('"count":2', '"count":3');
+      writeFileSync(join(dir, 'bad.jws'), `${h}.${Buffer.from(payload).toString('base64url')}.${sig}`);
+      const bad = await dsar('verify-receipt', join(dir, 'bad.jws'), '--jwks', join(dir, 'jwks.json'));
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/INVALID receipt \(bad_signature\): .*altered/);
+
+      // Another key's JWKS does not vouch for it.
+      const other = await runCli(['receipt-keys'], { out: (l) => writeFileSync(join(dir, 'keys.txt'), l, { flag: 'a' }), err: () => undefined });
+      expect(other).toBe(0);
+      const otherJwks = readFileSync(join(dir, 'keys.txt'), 'utf8').split('# Public JWKS for auditors (dsar verify-receipt --jwks):\n')[1]!;
+      writeFileSync(join(dir, 'other.json'), otherJwks);
+      const foreign = await dsar('verify-receipt', join(dir, 'r.jws'), '--jwks', join(dir, 'other.json'));
+      expect(foreign.code).toBe(1);
+      expect(foreign.err).toContain('INVALID receipt');
+      expect(await dsar('verify-receipt', join(dir, 'r.jws'))).toMatchObject({ code: 2 });
+    }, { encrypted: true });
+  });
+
+  it('runs doctor and sandbox-check against Comeet settings alone', async () => {
+    await runScenario(env, 'cli sandbox', {}, async (s) => {
+      const comeetEnv = { COMEET_BASE_URL: s.sim.url, COMEET_API_KEY: API_KEY, COMEET_SECRET: SECRET };
+      const io = () => {
+        const out: string[] = [];
+        return { out, io: { out: (l: string) => out.push(l), err: (l: string) => out.push(l), env: comeetEnv } };
+      };
+      const d = io();
+      expect(await runCli(['doctor'], d.io)).toBe(0);
+      expect(d.out.join('\n')).toContain('share');
+      const c = io();
+      expect(await runCli(['sandbox-check', '--position', '11.11', '--test-email', 'sandbox.test@example.com'], c.io)).toBe(0);
+      expect(c.out.join('\n')).toMatch(/Result: OK/);
+      s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'persons:erase'));
+      const f = io();
+      expect(await runCli(['sandbox-check', '--position', '11.11', '--test-email', 'sandbox.test2@example.com'], f.io)).toBe(1);
+      expect(f.out.join('\n')).toContain('Persons: Delete or Pseudonymize persons');
+    });
+  });
+
   it('erases, lists, shows status, re-checks and refuses or accepts cancel, never printing the email', async () => {
     const seed = [...person('cli.subject@example.com', 'P-CLI', 2), interviewing('cli.waiting@example.com', 'P-WAIT', '+1d')];
     await runScenario(env, 'cli', { seed: { candidates: seed } }, async (s) => {

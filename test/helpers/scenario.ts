@@ -12,6 +12,7 @@ import { createDataConverter } from '../../src/codec/data-converter.js';
 import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
 import type { ErasureInput, ErasureStatus, Phase, TuningInput } from '../../src/shared.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { testReceiptKeys } from './receipts.js';
 import { createErasureWorker } from '../../src/worker.js';
 import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from './temporal.js';
 
@@ -66,6 +67,7 @@ export async function runScenario(
       namespace: env.namespace ?? 'default',
       taskQueue,
       comeet,
+      receipts: (await testReceiptKeys()).signer,
       workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
       dataConverter,
     });

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelErasure, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
 import { ComeetPermission } from '../../src/comeet/index.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
+import { verifyReceipt } from '../../src/receipt/index.js';
+import { testReceiptKeys } from '../helpers/receipts.js';
 import { bystanders, interviewing, person, runScenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 
@@ -51,6 +53,11 @@ describe('dsarErasure', () => {
       expect(s.sim.candidates().filter((c) => !c.deleted)).toHaveLength(5);
       const st = await s.status(workflowId);
       expect(st.phase).toBe('completed');
+      // The proof of erasure verifies against the public key and says what was erased.
+      const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
+      expect(receipt).toMatchObject({ outcome: 'completed', workflowId, subjectHash: workflowId.slice(5), requestId: 'req-1', mode: 'delete', totals: { persons: 1, candidates: 2 }, verifiedAbsentAt: r.verifiedAbsentAt });
+      expect(receipt.persons[0]!.candidateUids.sort()).toEqual(r.persons[0]!.candidateUids.sort());
+      expect(r.receipt!.split('.')[1]).not.toContain(Buffer.from('@').toString('base64url'));
     });
   });
 
@@ -71,6 +78,9 @@ describe('dsarErasure', () => {
       const r = await (await s.start({ email: 'nobody@example.com' })).handle.result();
       expect(r.outcome).toBe('no_data');
       expect(r.persons).toEqual([]);
+      // A no_data outcome is proven too: the lookup was done, and when.
+      const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
+      expect(receipt).toMatchObject({ outcome: 'no_data', persons: [], totals: { persons: 0, candidates: 0 }, lookups: 1 });
       expect(s.sim.stats().total).toBe(1);
     });
   });
@@ -123,8 +133,8 @@ describe('dsarErasure', () => {
   it('resumes by itself when the interview ends', async () => {
     await runScenario(env, 'auto resume', { seed: { candidates: [interviewing('auto@example.com', 'P-AUTO', '+2s', 1 / 60)] } }, async (s) => {
       const started = Date.now();
-      // Comeet gives the start time only; the margin (1.5 s) covers this 1 s interview.
-      const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 1500 });
+      // Comeet gives the start time only (to the second); a 2.5 s margin covers this 1 s interview.
+      const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 2500 });
       const st = await s.waitForPhase(workflowId, 'waiting_for_interviews');
       expect(st.persons[0]!.blockingCandidateUids).toHaveLength(1);
       // Nobody signals: the durable timer wakes the workflow just after the scheduled interview.

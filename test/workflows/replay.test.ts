@@ -15,6 +15,10 @@ const workflowIds = JSON.parse(readFileSync(join(DIR, 'workflow-ids.json'), 'utf
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();
 
 describe('replay of recorded histories', () => {
+  it('keeps the histories of the workflow before receipts (patched), and of the current one', () => {
+    expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(10);
+  });
+
   it('has histories for every path', () => {
     expect(files).toEqual(
       expect.arrayContaining([
