@@ -53,6 +53,7 @@ async function main(): Promise<number> {
     if (!(await portFree(p))) throw new Error(`port ${p} is in use (another dev stack still running?): stop it, or pass --${name} <port>`);
   }
 
+  mkdirSync(DEV_DATA_DIR, { recursive: true });
   // Keys and tokens persist across runs: histories written yesterday must still decode today.
   const previous = readDevEnv();
   const secrets = {
@@ -71,7 +72,6 @@ async function main(): Promise<number> {
   const codec = await startCodecServer({ port: codecPort, keys, token: secrets.DSAR_CODEC_TOKEN, corsOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  mkdirSync(DEV_DATA_DIR, { recursive: true });
   const cli = ensureTemporalCli();
   console.log(`Starting Temporal dev server (${cli.source}) with data in .data/temporal.db ...`);
   const env = await TestWorkflowEnvironment.createLocal({
