@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
-import { LOOKUP_STRATEGIES } from './comeet/index.js';
+import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
 import { DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
 export type Env = Record<string, string | undefined>;
@@ -70,8 +70,7 @@ const clientShape = {
   DSAR_INTERVIEW_MARGIN: duration('wait after the latest scheduled interview').optional(),
 };
 
-const workerShape = {
-  ...temporalShape,
+const comeetShape = {
   COMEET_BASE_URL: z
     .url({ message: 'must be a URL such as https://api.comeet.co', protocol: /^https?$/ })
     .refine((u) => !/\/v\d+\/?$/.test(u), 'must not end in a version such as /v1: Comeet paths have no version prefix'),
@@ -85,27 +84,24 @@ const workerShape = {
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
 };
 
+const workerShape = { ...temporalShape, ...comeetShape };
+
 const clientSchema = z.object(clientShape);
 const workerSchema = z.object(workerShape);
+const comeetSchema = z.object(comeetShape);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
 export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;
 export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>>;
 export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
+/** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
+export type ComeetConfig = z.output<typeof comeetSchema>;
 
-function load<S extends z.ZodObject>(schema: S, env: Env): WithEncryption<z.output<S>> {
+function load<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
   // Empty strings count as unset (an exported but blank variable), as t3-env does.
   const cleaned = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const result = schema.safeParse(cleaned);
-  if (result.success) {
-    const data = result.data as z.output<S> & { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTION_KEY_ID?: string };
-    try {
-      return { ...data, encryption: parseEncryptionKeys(data.DSAR_ENCRYPTION_KEYS, data.DSAR_ENCRYPTION_KEY_ID) };
-    } catch (err) {
-      if (!(err instanceof CodecKeyError)) throw err;
-      throw new ConfigError([err.message.startsWith('DSAR_') ? err.message : `DSAR_ENCRYPTION_KEYS ${err.message}`]);
-    }
-  }
+  if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     const name = String(i.path[0] ?? 'config');
     if (cleaned[name] === undefined) {
@@ -118,14 +114,41 @@ function load<S extends z.ZodObject>(schema: S, env: Env): WithEncryption<z.outp
   throw new ConfigError(problems);
 }
 
-/** What a service starting erasures needs (CLI, intake): Temporal and the workflow-id key. */
-export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return load(clientSchema, env);
+function withEncryption<T extends { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTION_KEY_ID?: string }>(config: T): WithEncryption<T> {
+  try {
+    return { ...config, encryption: parseEncryptionKeys(config.DSAR_ENCRYPTION_KEYS, config.DSAR_ENCRYPTION_KEY_ID) };
+  } catch (err) {
+    if (!(err instanceof CodecKeyError)) throw err;
+    throw new ConfigError([err.message.startsWith('DSAR_') ? err.message : `DSAR_ENCRYPTION_KEYS ${err.message}`]);
+  }
 }
 
-/** What the worker needs: Temporal and Comeet. */
+/** What a service starting erasures needs (CLI, intake): Temporal, payload keys and the workflow-id key. */
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  return withEncryption(load(clientSchema, env));
+}
+
+/** What the worker needs: Temporal, payload keys and Comeet. */
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  return load(workerSchema, env);
+  return withEncryption(load(workerSchema, env));
+}
+
+/** Comeet settings alone, for checks that talk to Comeet and nothing else. */
+export function loadComeetConfig(env: Env = process.env): ComeetConfig {
+  return load(comeetSchema, env);
+}
+
+/** One mapping from settings to the Comeet client, for the worker and the checks alike. */
+export function comeetClientOptions(config: ComeetConfig): ComeetClientOptions {
+  return {
+    baseUrl: config.COMEET_BASE_URL,
+    apiKey: config.COMEET_API_KEY,
+    secret: config.COMEET_SECRET,
+    lookup: config.COMEET_LOOKUP,
+    pageSize: config.COMEET_PAGE_SIZE,
+    responseTimeoutMs: config.COMEET_TIMEOUT,
+    connections: config.COMEET_CONNECTIONS,
+  };
 }
 
 /** Tuning the client passes into each workflow from its config. */

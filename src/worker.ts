@@ -6,8 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createDataConverter } from './codec/data-converter.js';
-import { ComeetClient, type ComeetClientOptions } from './comeet/index.js';
-import { ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { ComeetClient } from './comeet/index.js';
+import { comeetClientOptions, ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
 import { connectionOptions } from './connection.js';
 
@@ -26,18 +26,6 @@ export interface ErasureWorkerOptions {
   dataConverter?: WorkerOptions['dataConverter'];
   /** Extra worker options (tuning, interceptors, identity). */
   overrides?: Partial<WorkerOptions>;
-}
-
-export function comeetClientOptions(config: WorkerConfig): ComeetClientOptions {
-  return {
-    baseUrl: config.COMEET_BASE_URL,
-    apiKey: config.COMEET_API_KEY,
-    secret: config.COMEET_SECRET,
-    lookup: config.COMEET_LOOKUP,
-    pageSize: config.COMEET_PAGE_SIZE,
-    responseTimeoutMs: config.COMEET_TIMEOUT,
-    connections: config.COMEET_CONNECTIONS,
-  };
 }
 
 export function createErasureWorker(options: ErasureWorkerOptions): Promise<Worker> {

@@ -1,11 +1,11 @@
 /**
  * `dsar doctor` and `dsar sandbox-check`: the commands wrapping runDoctor and runSandboxCheck.
- * Configuration comes from the environment (COMEET_*, validated by loadWorkerConfig); the report goes
+ * Configuration comes from the environment (COMEET_*, validated by loadComeetConfig); the report goes
  * to `out`, progress and errors to `err`. Secrets are never printed.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, loadWorkerConfig, parseDuration, type WorkerConfig } from '../config.js';
+import { comeetClientOptions, ConfigError, loadComeetConfig, type ComeetConfig } from '../config.js';
 import { ComeetClient, LOOKUP_STRATEGIES, type LookupStrategy } from '../comeet/index.js';
 import { CallCounter } from './advice.js';
 import { runSandboxCheck } from './check.js';
@@ -50,7 +50,7 @@ export interface SandboxIo {
 
 /**
  * `dsar doctor` and `dsar sandbox-check --position <uid> --test-email <email> [--mode delete|pseudonymize]`;
- * config from env via loadWorkerConfig (COMEET_*). Returns the exit code (0 ok, 1 checks failed,
+ * config from env via loadComeetConfig (COMEET_*). Returns the exit code (0 ok, 1 checks failed,
  * 2 usage/config error).
  */
 export async function runSandboxCommand(command: 'doctor' | 'sandbox-check', argv: string[], io: SandboxIo): Promise<number> {
@@ -112,12 +112,7 @@ export async function runSandboxCommand(command: 'doctor' | 'sandbox-check', arg
   let client: ComeetClient;
   try {
     client = new ComeetClient({
-      baseUrl: config.COMEET_BASE_URL,
-      apiKey: config.COMEET_API_KEY,
-      secret: config.COMEET_SECRET,
-      lookup: config.COMEET_LOOKUP,
-      pageSize: config.COMEET_PAGE_SIZE,
-      responseTimeoutMs: config.COMEET_TIMEOUT,
+      ...comeetClientOptions(config),
       connections: 1,
       ...(command === 'doctor' ? { maxPages: DOCTOR_MAX_PAGES } : {}),
       onCall: calls.onCall,
@@ -162,44 +157,4 @@ function safeUrl(raw: string): string {
   }
 }
 
-type ComeetConfig = Pick<WorkerConfig, 'COMEET_BASE_URL' | 'COMEET_API_KEY' | 'COMEET_SECRET' | 'COMEET_LOOKUP' | 'COMEET_PAGE_SIZE' | 'COMEET_TIMEOUT'>;
 
-/**
- * The COMEET_* part of the worker configuration, validated by loadWorkerConfig. These checks talk to
- * Comeet only, so problems with other variables (Temporal, payload keys) do not stop them: when
- * loadWorkerConfig reports only such problems, the COMEET_* values it found valid are read here with
- * its own rules (parseDuration, the documented defaults).
- */
-function loadComeetConfig(env: Record<string, string | undefined>): ComeetConfig {
-  try {
-    return loadWorkerConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const comeet = err.problems.filter((p) => p.startsWith('COMEET_'));
-    if (comeet.length > 0) throw new ConfigError(comeet);
-  }
-  const get = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const lookup = get('COMEET_LOOKUP') ?? 'candidates-filter';
-  const pageSize = get('COMEET_PAGE_SIZE');
-  const timeout = get('COMEET_TIMEOUT');
-  const config = {
-    COMEET_BASE_URL: get('COMEET_BASE_URL'),
-    COMEET_API_KEY: get('COMEET_API_KEY'),
-    COMEET_SECRET: get('COMEET_SECRET'),
-    COMEET_LOOKUP: lookup as LookupStrategy,
-    COMEET_PAGE_SIZE: pageSize === undefined ? 100 : Number(pageSize),
-    COMEET_TIMEOUT: timeout === undefined ? 30_000 : parseDuration(timeout),
-  };
-  // loadWorkerConfig accepted these values; refuse anyway rather than guess if that ever changes.
-  if (
-    config.COMEET_BASE_URL === undefined ||
-    config.COMEET_API_KEY === undefined ||
-    config.COMEET_SECRET === undefined ||
-    config.COMEET_TIMEOUT === undefined ||
-    !Number.isInteger(config.COMEET_PAGE_SIZE) ||
-    !(LOOKUP_STRATEGIES as readonly string[]).includes(lookup)
-  ) {
-    throw new ConfigError(['COMEET_* could not be read (run dsar doctor with a complete worker configuration)']);
-  }
-  return { ...config, COMEET_BASE_URL: config.COMEET_BASE_URL, COMEET_API_KEY: config.COMEET_API_KEY, COMEET_SECRET: config.COMEET_SECRET, COMEET_TIMEOUT: config.COMEET_TIMEOUT };
-}
