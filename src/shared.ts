@@ -59,12 +59,18 @@ export const tuningSchema = z
 export type Tuning = z.output<typeof tuningSchema>;
 export type TuningInput = z.input<typeof tuningSchema>;
 
-const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' });
+// Years are bounded so every derived deadline (up to 3 months later) stays a date Temporal accepts.
+const isoDate = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' })
+  .refine((v) => {
+    const year = new Date(v).getUTCFullYear();
+    return year >= 2000 && year <= 2999;
+  }, 'must be a date between the years 2000 and 2999');
 
 export const erasureInputSchema = z
   .object({
     email: z
-      .string({ message: 'email is required' })
+      .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
       .trim()
       .max(254, 'email is longer than 254 characters')
       .pipe(z.email({ message: 'email is not a valid email address' })),
@@ -95,7 +101,12 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((i) => {
       const where = i.path.length ? i.path.join('.') : 'input';
-      if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
+      if (i.code === 'unrecognized_keys') {
+        // Only name keys that look like field names: a key may itself be personal data.
+        const named = i.keys.filter((k) => /^[A-Za-z_][\w-]{0,63}$/.test(k));
+        const others = i.keys.length - named.length;
+        return `unknown field(s): ${[...named, ...(others ? [`${others} other(s)`] : [])].join(', ')}`;
+      }
       return i.message.startsWith(String(i.path[0] ?? '\u0000')) ? i.message : `${where}: ${i.message}`;
     })
     .join('; ');

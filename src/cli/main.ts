@@ -20,7 +20,7 @@ import {
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
-import { PHASES, type ErasureStatus } from '../shared.js';
+import { describeIssues, erasureInputSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
 import { readDevEnv } from './dev-env.js';
@@ -127,7 +127,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
     };
     switch (command) {
       case 'erase':
-        return await erase(await connect(), config, v, io);
+        // Bad input gets its answer (exit 2) even when Temporal is down: validate before connecting.
+        return await erase(connect, config, v, io);
       case 'status': {
         const status = await getStatus(await connect(), id());
         io.out(v.json ? JSON.stringify(status, null, 2) : formatStatus(id(), status));
@@ -208,23 +209,23 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   }
 }
 
-async function erase(client: Client, config: ClientConfig, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   let email = v.email as string | undefined;
   if (v['email-stdin']) email = (io.stdin ?? (() => readFileSync(0, 'utf8')))().trim();
   if (!email) throw new UsageError('dsar erase needs --email <address> or --email-stdin');
-  const started = await startErasure(
-    client,
-    {
-      email,
-      mode: v.mode as never,
-      regulation: v.regulation as never,
-      requestId: v['request-id'] as string | undefined,
-      receivedAt: v['received-at'] as string | undefined,
-      deadline: v.deadline as string | undefined,
-      dryRun: Boolean(v['dry-run']),
-    },
-    startOptionsFromConfig(config, tuningFromConfig(config)),
-  );
+  const request: ErasureInput = {
+    email,
+    mode: v.mode as never,
+    regulation: v.regulation as never,
+    requestId: v['request-id'] as string | undefined,
+    receivedAt: v['received-at'] as string | undefined,
+    deadline: v.deadline as string | undefined,
+    dryRun: Boolean(v['dry-run']),
+  };
+  const checked = erasureInputSchema.safeParse(request);
+  if (!checked.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(checked.error)}`);
+  const client = await connect();
+  const started = await startErasure(client, request, startOptionsFromConfig(config, tuningFromConfig(config)));
   io.out(`${started.attached ? 'Joined the erasure already running' : 'Started erasure'} ${started.workflowId} (run ${started.runId}).`);
   io.out(`Watch it: dsar status ${started.workflowId}  ·  temporal workflow describe -w ${started.workflowId}`);
   if (!v.wait) return 0;

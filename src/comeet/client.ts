@@ -23,7 +23,8 @@ import {
 import { ComeetTokenSource } from './jwt.js';
 import { parseRetryAfter } from './retry-after.js';
 import {
-  candidateListSchema,
+  candidateArraySchema,
+  candidatePageSchema,
   candidateSchema,
   createCandidateInputSchema,
   deletePersonResponseSchema,
@@ -193,8 +194,7 @@ export class ComeetClient {
     const endpoint = 'GET /sourcing/candidates/find_duplicates';
     try {
       const body = await this.request('GET', `/sourcing/candidates/find_duplicates?${new URLSearchParams({ email })}`, endpoint, options, ComeetPermission.readOtherSources);
-      const parsed = this.parse(candidateListSchema, body, endpoint);
-      return Array.isArray(parsed) ? parsed : parsed.candidates;
+      return Array.isArray(body) ? this.parse(candidateArraySchema, body, endpoint) : this.parse(candidatePageSchema, body, endpoint).candidates;
     } catch (err) {
       // This endpoint answers 400 when it finds nothing (seen in public client code), but a 400 that
       // says our request was malformed must not pass for "nobody found".
@@ -213,11 +213,12 @@ export class ComeetClient {
         throw new ComeetInvalidResponseError(`more than ${this.maxPages} pages; refusing to page on`, { endpoint });
       }
       const body = await this.request('GET', path, endpoint, options, ComeetPermission.readOtherSources, undefined, true);
-      const parsed = this.parse(candidateListSchema, body, endpoint);
-      if (Array.isArray(parsed)) {
-        out.push(...parsed);
+      // Pick the branch by shape so a wrong type is reported at its field, not as "Invalid input".
+      if (Array.isArray(body)) {
+        out.push(...this.parse(candidateArraySchema, body, endpoint));
         break;
       }
+      const parsed = this.parse(candidatePageSchema, body, endpoint);
       out.push(...parsed.candidates);
       path = parsed.next_page ? this.nextPagePath(parsed.next_page, endpoint) : undefined;
       if (path !== undefined) {

@@ -31,13 +31,11 @@ export const candidateSchema = z.looseObject({
 export type ComeetCandidate = z.infer<typeof candidateSchema>;
 
 /** `GET /candidates`: a page object with `next_page`, or (some accounts / endpoints) a bare array. */
-export const candidateListSchema = z.union([
-  z.array(candidateSchema),
-  z.looseObject({
-    candidates: z.array(candidateSchema),
-    next_page: z.string().nullish(),
-  }),
-]);
+export const candidateArraySchema = z.array(candidateSchema);
+export const candidatePageSchema = z.looseObject({
+  candidates: z.array(candidateSchema),
+  next_page: z.string().nullish(),
+});
 
 export const deletePersonResponseSchema = z.looseObject({
   candidates_deleted: z.number().int().nonnegative().optional(),

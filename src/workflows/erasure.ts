@@ -354,7 +354,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         p.expectedClearAt = undefined;
         p.erasedAt = r.erasedAt;
         p.alreadyGone = r.alreadyGone;
-        p.erasedCandidateUids = [...new Set([...(p.erasedCandidateUids ?? []), ...r.candidateUids])];
+        // A 404 may follow our own delete whose answer was lost: the candidates the lookup found are
+        // gone either way, and the verifying lookup below proves it; report them rather than none.
+        const gone = r.alreadyGone ? p.candidates.map((c) => c.uid) : r.candidateUids;
+        p.erasedCandidateUids = [...new Set([...(p.erasedCandidateUids ?? []), ...gone])];
         addEvent(r.alreadyGone ? 'already_gone' : 'erased', `person ${p.personUid}: ${r.count} candidate(s)`);
         sync();
         return;
