@@ -80,20 +80,7 @@ export async function runScenario(
       calls,
       start: (request, tuning) => startErasure(client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
       status: (id) => getStatus(client, id),
-      async waitForStatus(id, predicate, timeoutMs = 20_000) {
-        const until = Date.now() + timeoutMs;
-        let last: ErasureStatus | undefined;
-        for (;;) {
-          try {
-            last = await getStatus(client, id);
-            if (predicate(last)) return last;
-          } catch (err) {
-            if (Date.now() > until) throw err;
-          }
-          if (Date.now() > until) throw new Error(`status never matched; last: ${JSON.stringify(last, null, 1)}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
+      waitForStatus: (id, predicate, timeoutMs) => pollStatus(client, id, predicate, timeoutMs),
       waitForPhase(id, phase, timeoutMs) {
         return scenario.waitForStatus(id, (s) => s.phase === phase, timeoutMs);
       },
@@ -132,4 +119,20 @@ export function interviewing(email: string, personUid: string, at: string, durat
 /** Unrelated people who must never be touched. */
 export function bystanders(n: number) {
   return Array.from({ length: n }, (_, i) => ({ first_name: 'By', last_name: `Stander${i}`, email: `bystander${i}@example.org`, status: 'Rejected' as const }));
+}
+
+/** Polls the `status` query until `predicate` holds (default 20 s); the last status is in the error. */
+export async function pollStatus(client: Client, id: string, predicate: (s: ErasureStatus) => boolean, timeoutMs = 20_000): Promise<ErasureStatus> {
+  const until = Date.now() + timeoutMs;
+  let last: ErasureStatus | undefined;
+  for (;;) {
+    try {
+      last = await getStatus(client, id);
+      if (predicate(last)) return last;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+    }
+    if (Date.now() > until) throw new Error(`status never matched; last: ${JSON.stringify(last, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -18,7 +18,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../src
 import { createErasureWorker } from '../../src/worker.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { startRawServer, type RawServer } from '../comeet/raw-server.js';
-import { API_KEY, FAST_TUNING, SECRET, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
+import { API_KEY, FAST_TUNING, pollStatus, SECRET, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
 import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
 
 export interface ChaosScenario {
@@ -85,20 +85,7 @@ export async function runChaosScenario(env: TestWorkflowEnvironment, title: stri
       proxy,
       start: (request, tuning) => startErasure(client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
       status: (id) => getStatus(client, id),
-      async waitForStatus(id, predicate, timeoutMs = 20_000) {
-        const until = Date.now() + timeoutMs;
-        let last: ErasureStatus | undefined;
-        for (;;) {
-          try {
-            last = await getStatus(client, id);
-            if (predicate(last)) return last;
-          } catch (err) {
-            if (Date.now() > until) throw err;
-          }
-          if (Date.now() > until) throw new Error(`status never matched; last: ${JSON.stringify(last, null, 1)}`);
-          await sleep(100);
-        }
-      },
+      waitForStatus: (id, predicate, timeoutMs) => pollStatus(client, id, predicate, timeoutMs),
     };
     await worker.runUntil(body(scenario));
   } finally {
