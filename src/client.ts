@@ -4,7 +4,7 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
@@ -15,6 +15,7 @@ import {
   DsarDeadline,
   DsarMode,
   DsarPhase,
+  DsarRequestIds,
   describeIssues,
   erasureInputSchema,
   regulationDeadline,
@@ -25,7 +26,7 @@ import {
   type Phase,
   type TuningInput,
 } from './shared.js';
-import { cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import { attachRequestSignal, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
@@ -78,6 +79,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
     ...(input.requestId ? { requestId: input.requestId } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
+    ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     ...(Object.keys(tuning).length ? { tuning } : {}),
   };
   try {
@@ -92,6 +94,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
         { key: DsarMode, value: input.mode },
         { key: DsarDeadline, value: deadline },
         { key: DsarAtRisk, value: false },
+        ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
       ],
       staticSummary:
         `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
@@ -102,7 +105,22 @@ export async function startErasure(client: Client, request: ErasureInput, option
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
     const described = await handle.describe();
+    if (input.requestId || input.callbackUrl) {
+      // The running request takes this caller's id and callback too (it refuses them once ended).
+      await handle.signal(attachRequestSignal, { requestId: input.requestId, callbackUrl: input.callbackUrl });
+    }
     return { workflowId, runId: described.runId, attached: true, handle };
+  }
+}
+
+/** The request ids a run carries (its own and those of callers who joined it). */
+export async function requestIdsOf(client: Client, workflowId: string): Promise<{ runId: string; status: string; requestIds: string[] } | undefined> {
+  try {
+    const d = await erasureHandle(client, workflowId).describe();
+    return { runId: d.runId, status: d.status.name, requestIds: d.typedSearchAttributes.get(DsarRequestIds) ?? [] };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
   }
 }
 
@@ -185,4 +203,5 @@ const INDEXED_TYPES: Record<string, IndexedValueType> = {
   [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   [SearchAttributeType.DATETIME]: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
   [SearchAttributeType.BOOL]: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  [SearchAttributeType.KEYWORD_LIST]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };

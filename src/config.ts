@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
-import { DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
+import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -84,22 +84,77 @@ const comeetShape = {
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
 };
 
-const workerShape = { ...temporalShape, ...comeetShape };
+/** host:port to listen on, or `off`. */
+const bindAddress = (fallback: string) =>
+  z
+    .string()
+    .regex(/^(off|[\w.:[\]-]*:\d{1,5})$/, 'must be host:port (e.g. 0.0.0.0:9464) or off')
+    .default(fallback)
+    .transform((v) => (v === 'off' ? undefined : v));
+
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+const callbackShape = {
+  // Several secrets (comma-separated) during a rotation: each callback carries a signature per secret.
+  DSAR_CALLBACK_SECRET: commaList
+    .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters (e.g. `openssl rand -hex 32`)')))
+    .optional(),
+  DSAR_CALLBACK_HOSTS: commaList.pipe(z.array(z.string().regex(/^\.?[a-z0-9.-]+$/i, 'must list host names, e.g. hooks.example.com,.internal.example.com'))).optional(),
+};
+
+const workerShape = {
+  ...temporalShape,
+  ...comeetShape,
+  ...callbackShape,
+  COMEET_RATE_LIMIT_PER_MINUTE: positiveInt("the Comeet account's limit per 60 s").default(COMEET_LIMIT_PER_MINUTE),
+  COMEET_RATE_PER_MINUTE: positiveInt('Comeet calls per minute for the whole system, enforced by the Temporal server').optional(),
+  DSAR_METRICS_BIND: bindAddress('0.0.0.0:9464'),
+  DSAR_HEALTH_BIND: bindAddress('0.0.0.0:8090'),
+  DSAR_LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).default('json'),
+  DSAR_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
+  DSAR_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+};
 
 const clientSchema = z.object(clientShape);
-const workerSchema = z.object(workerShape);
+const intakeSchema = z.object({
+  ...clientShape,
+  DSAR_CALLBACK_HOSTS: callbackShape.DSAR_CALLBACK_HOSTS,
+  DSAR_INTAKE_TOKENS: z
+    .string({ message: 'is required: comma-separated bearer tokens of the services allowed to call the intake (`openssl rand -hex 32` each)' })
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters (e.g. `openssl rand -hex 32`)')).min(1, 'must hold at least one token')),
+  DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
+});
+const workerSchema = z.object(workerShape).transform((c, ctx) => {
+  const limit = c.COMEET_RATE_LIMIT_PER_MINUTE;
+  const rate = c.COMEET_RATE_PER_MINUTE ?? Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+  if (rate > limit) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['COMEET_RATE_PER_MINUTE'],
+      message: `must not exceed COMEET_RATE_LIMIT_PER_MINUTE (${limit}): above the account's limit every worker meets 429s`,
+    });
+  }
+  return { ...c, COMEET_RATE_PER_MINUTE: rate };
+});
 const comeetSchema = z.object(comeetShape);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
 export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;
 export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>>;
 export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
+export type IntakeConfig = WithEncryption<z.output<typeof intakeSchema>>;
 /** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
 export type ComeetConfig = z.output<typeof comeetSchema>;
 
-function load<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
+function load<S extends z.ZodType>(schema: S, env: Env, shape: Record<string, unknown>): z.output<S> {
   // Empty strings count as unset (an exported but blank variable), as t3-env does.
-  const cleaned = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const cleaned = Object.fromEntries(Object.keys(shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
@@ -125,17 +180,22 @@ function withEncryption<T extends { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTIO
 
 /** What a service starting erasures needs (CLI, intake): Temporal, payload keys and the workflow-id key. */
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return withEncryption(load(clientSchema, env));
+  return withEncryption(load(clientSchema, env, clientShape));
+}
+
+/** The intake API: a client of Temporal plus its own tokens and listen address. */
+export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
+  return withEncryption(load(intakeSchema, env, intakeSchema.shape));
 }
 
 /** What the worker needs: Temporal, payload keys and Comeet. */
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  return withEncryption(load(workerSchema, env));
+  return withEncryption(load(workerSchema, env, workerShape));
 }
 
 /** Comeet settings alone, for checks that talk to Comeet and nothing else. */
 export function loadComeetConfig(env: Env = process.env): ComeetConfig {
-  return load(comeetSchema, env);
+  return load(comeetSchema, env, comeetShape);
 }
 
 /** One mapping from settings to the Comeet client, for the worker and the checks alike. */

@@ -8,6 +8,32 @@ import { z } from 'zod';
 export const DEFAULT_TASK_QUEUE = 'comeet-dsar';
 export const WORKFLOW_TYPE = 'dsarErasure';
 
+/**
+ * Every Comeet call runs on this queue, whose dispatch rate the Temporal server caps
+ * (maxTaskQueueActivitiesPerSecond): one budget for all workers, which no restart resets. Derived
+ * from the workflow's own queue so a workflow needs no configuration to find it.
+ */
+export function comeetTaskQueue(workflowTaskQueue: string): string {
+  return `${workflowTaskQueue}-comeet`;
+}
+
+/** Comeet allows 100 calls per 60 s per account; we stay a little under it by default. */
+export const COMEET_LIMIT_PER_MINUTE = 100;
+export const DEFAULT_COMEET_RATE_PER_MINUTE = 97;
+
+/**
+ * Task queue priority (1 = first) from the time left to the deadline, so a backlog drains in
+ * deadline order: Temporal dispatches by priority key, FIFO within a key.
+ */
+export function deadlinePriority(deadlineMs: number, nowMs: number): 1 | 2 | 3 | 4 | 5 {
+  const daysLeft = (deadlineMs - nowMs) / 86_400_000;
+  if (daysLeft <= 3) return 1;
+  if (daysLeft <= 7) return 2;
+  if (daysLeft <= 14) return 3;
+  if (daysLeft <= 21) return 4;
+  return 5;
+}
+
 export const MODES = ['delete', 'pseudonymize'] as const;
 export type Mode = (typeof MODES)[number];
 export const REGULATIONS = ['gdpr', 'ccpa'] as const;
@@ -32,7 +58,9 @@ export const DsarPhase = defineSearchAttributeKey('DsarPhase', SearchAttributeTy
 export const DsarMode = defineSearchAttributeKey('DsarMode', SearchAttributeType.KEYWORD);
 export const DsarDeadline = defineSearchAttributeKey('DsarDeadline', SearchAttributeType.DATETIME);
 export const DsarAtRisk = defineSearchAttributeKey('DsarAtRisk', SearchAttributeType.BOOL);
-export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk] as const;
+/** The callers' request ids joined in this run (idempotency keys of the intake API; never PII). */
+export const DsarRequestIds = defineSearchAttributeKey('DsarRequestIds', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds] as const;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -52,6 +80,8 @@ export const tuningSchema = z
     verifyRetryMs: z.number().int().min(0).max(DAY).default(MINUTE),
     /** Re-erasures of a person Comeet keeps returning before the request fails. */
     maxReerasures: z.number().int().min(0).max(10).default(3),
+    /** First wait before retrying a callback the caller did not accept (doubling to hourly, for 3 days). */
+    callbackRetryMs: z.number().int().min(1000).max(DAY).default(10_000),
     /** Second absent read, later; 0 turns the follow-up off. */
     followUpDelayMs: z.number().int().min(0).max(90 * DAY).default(7 * DAY),
   })
@@ -67,6 +97,39 @@ const isoDate = z.iso
     return year >= 2000 && year <= 2999;
   }, 'must be a date between the years 2000 and 2999');
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Where the completion callback goes: https, or http on loopback (tests, a sidecar). The allow-list
+ * of hosts (DSAR_CALLBACK_HOSTS) is deployment config, checked by the intake and the worker.
+ */
+export const callbackUrlSchema = z
+  .url({ message: 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar', protocol: /^https?$/ })
+  .max(2048, 'callbackUrl is longer than 2048 characters')
+  // zod runs these even when the URL check failed: parse defensively, leaving that error alone.
+  .refine((u) => {
+    const url = URL.canParse(u) ? new URL(u) : undefined;
+    return !url || url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
+  }, 'callbackUrl must use https (http only for localhost)')
+  .refine((u) => {
+    const url = URL.canParse(u) ? new URL(u) : undefined;
+    return !url || (!url.username && !url.password);
+  }, 'callbackUrl must not carry credentials: the callback is signed instead');
+
+/** Whether a callback host is allowed by a DSAR_CALLBACK_HOSTS list (empty list: any host). */
+export function callbackHostAllowed(url: string, allowedHosts: readonly string[]): boolean {
+  if (!allowedHosts.length) return true;
+  const host = new URL(url).hostname.toLowerCase();
+  return allowedHosts.some((h) => host === h || (h.startsWith('.') && host.endsWith(h)));
+}
+
+export const requestIdSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128, 'requestId is longer than 128 characters')
+  .regex(/^[\w.:/-]+$/, 'requestId may only contain letters, digits and . _ : / -');
+
 export const erasureInputSchema = z
   .object({
     email: z
@@ -75,17 +138,13 @@ export const erasureInputSchema = z
       .max(254, 'email is longer than 254 characters')
       .pipe(z.email({ message: 'email is not a valid email address' })),
     mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).default('delete'),
-    requestId: z
-      .string()
-      .trim()
-      .min(1)
-      .max(128, 'requestId is longer than 128 characters')
-      .regex(/^[\w.:/-]+$/, 'requestId may only contain letters, digits and . _ : / -')
-      .optional(),
+    requestId: requestIdSchema.optional(),
     regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).default('gdpr'),
     receivedAt: isoDate.optional(),
     deadline: isoDate.optional(),
     dryRun: z.boolean().default(false),
+    /** Called (signed, retried durably) when the request ends. */
+    callbackUrl: callbackUrlSchema.optional(),
     tuning: tuningSchema.partial().optional(),
   })
   .strict()
@@ -187,6 +246,8 @@ export interface ErasureStatus {
   events: StatusEvent[];
   failure?: string;
   cancellation?: { reason: string; actor: string; at: string };
+  /** Callers who asked for this request, and the state of their callbacks. */
+  requests?: RequestRegistration[];
 }
 
 export interface ErasedPerson {
@@ -221,6 +282,36 @@ export interface ErasureResult {
   followUp?: { workflowId: string; at: string };
   cancellation?: { reason: string; actor: string; at: string };
   /** Proof of erasure (completed and no_data): a compact JWS; check it with `dsar verify-receipt`. */
+  receipt?: string;
+  receiptKeyId?: string;
+}
+
+/** A caller joining a request (the intake API on a repeat or concurrent request for the same person). */
+export interface AttachRequest {
+  requestId?: string;
+  callbackUrl?: string;
+}
+
+/** One caller's interest in a request: told of the outcome at `callbackUrl`, when given. */
+export interface RequestRegistration {
+  requestId?: string;
+  /** Present only inside the workflow; the status query says only whether there is one. */
+  hasCallback: boolean;
+  callback?: 'pending' | 'delivered' | 'failed';
+  callbackError?: string;
+}
+
+/** What the completion callback carries (JSON, HMAC-signed by the worker). Never the email. */
+export interface CallbackPayload {
+  event: 'erasure.finished';
+  id: string;
+  runId: string;
+  requestId?: string;
+  outcome: Outcome | 'failed';
+  finishedAt: string;
+  verifiedAbsentAt?: string;
+  totals?: { persons: number; candidates: number };
+  failure?: string;
   receipt?: string;
   receiptKeyId?: string;
 }

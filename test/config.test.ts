@@ -3,7 +3,7 @@
  * and never the offending value (it may be a secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadClientConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+import { ConfigError, loadClientConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
 
 const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
@@ -46,7 +46,49 @@ describe('loadWorkerConfig', () => {
       COMEET_PAGE_SIZE: 100,
       COMEET_TIMEOUT: 30_000,
       COMEET_CONNECTIONS: 4,
+      COMEET_RATE_LIMIT_PER_MINUTE: 100,
+      COMEET_RATE_PER_MINUTE: 97,
+      DSAR_METRICS_BIND: '0.0.0.0:9464',
+      DSAR_HEALTH_BIND: '0.0.0.0:8090',
+      DSAR_LOG_FORMAT: 'json',
+      DSAR_LOG_LEVEL: 'INFO',
     });
+  });
+
+  it('keeps the Comeet rate under the account limit, scaling the default with it', () => {
+    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_LIMIT_PER_MINUTE: '1000' }).COMEET_RATE_PER_MINUTE).toBe(970);
+    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '60' }).COMEET_RATE_PER_MINUTE).toBe(60);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '120' })).toThrow(/COMEET_RATE_PER_MINUTE must not exceed COMEET_RATE_LIMIT_PER_MINUTE \(100\)/);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '1.5' })).toThrow(/COMEET_RATE_PER_MINUTE must be a whole number/);
+  });
+
+  it('reads callback, metrics and health settings, and turns the endpoints off', () => {
+    const cfg = loadWorkerConfig({
+      ...WORKER_MIN,
+      DSAR_CALLBACK_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
+      DSAR_CALLBACK_HOSTS: 'hooks.example.com,.internal.example.com',
+      DSAR_METRICS_BIND: 'off',
+      DSAR_HEALTH_BIND: '127.0.0.1:9000',
+      DSAR_LOG_FORMAT: 'pretty',
+    });
+    expect(cfg).toMatchObject({
+      DSAR_CALLBACK_SECRET: ['a'.repeat(32), 'b'.repeat(40)],
+      DSAR_CALLBACK_HOSTS: ['hooks.example.com', '.internal.example.com'],
+      DSAR_METRICS_BIND: undefined,
+      DSAR_HEALTH_BIND: '127.0.0.1:9000',
+      DSAR_LOG_FORMAT: 'pretty',
+    });
+    const err = (() => {
+      try {
+        loadWorkerConfig({ ...WORKER_MIN, DSAR_CALLBACK_SECRET: 'short-secret-value', DSAR_METRICS_BIND: '9464', DSAR_LOG_FORMAT: 'xml' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toMatch(/DSAR_CALLBACK_SECRET each secret must be at least 32 characters/);
+    expect(err?.message).toMatch(/DSAR_METRICS_BIND must be host:port/);
+    expect(err?.message).toMatch(/DSAR_LOG_FORMAT must be json or pretty/);
+    expect(err?.message).not.toContain('short-secret-value');
   });
 
   it('reads every variable it knows and ignores the rest', () => {
@@ -263,5 +305,21 @@ describe('encryption keys', () => {
     expect(err.message).toContain(message);
     expect(err.message).not.toContain(key(1));
     expect(err.message).not.toContain(Buffer.alloc(16, 1).toString('base64'));
+  });
+});
+
+describe('loadIntakeConfig', () => {
+  it('needs bearer tokens of 32+ characters and names the problem without the value', () => {
+    expect(() => loadIntakeConfig(CLIENT_MIN)).toThrow(/DSAR_INTAKE_TOKENS is required: comma-separated bearer tokens/);
+    const short = 'tooshort-token';
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: short })).toThrow(/DSAR_INTAKE_TOKENS each token must be at least 32 characters/);
+    try {
+      loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: short });
+    } catch (e) {
+      expect((e as Error).message).not.toContain(short);
+    }
+    const cfg = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `${'t'.repeat(32)},${'u'.repeat(32)}`, DSAR_INTAKE_BIND: '127.0.0.1:9999' });
+    expect(cfg).toMatchObject({ DSAR_INTAKE_TOKENS: ['t'.repeat(32), 'u'.repeat(32)], DSAR_INTAKE_BIND: '127.0.0.1:9999', DSAR_ID_KEY: ID_KEY });
+    expect(loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: 't'.repeat(32) }).DSAR_INTAKE_BIND).toBe('0.0.0.0:8088');
   });
 });

@@ -15,8 +15,9 @@ import {
   type ComeetClient,
   type LookupStrategy,
 } from '../comeet/index.js';
+import { CallbackDeliveryError, deliverCallback, type CallbackSettings } from '../callbacks/deliver.js';
 import { InvalidReceiptClaimsError, type ReceiptClaims, type ReceiptSigner } from '../receipt/index.js';
-import type { ErasedPerson, Mode } from '../shared.js';
+import type { CallbackPayload, ErasedPerson, Mode } from '../shared.js';
 
 /** When Comeet says 429 without `Retry-After`, wait a whole rate-limit window. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
@@ -60,12 +61,32 @@ export interface ActivityDeps {
   /** Signs proofs of erasure; the worker refuses to start without one. */
   receipts: ReceiptSigner;
   lookup?: LookupStrategy;
+  /** Completion callbacks: signing secrets and allowed hosts. */
+  callbacks?: CallbackSettings;
 }
 
-export function createActivities({ comeet, receipts, lookup }: ActivityDeps) {
+/** How often a Comeet activity tells Temporal it is alive (its heartbeat timeout is 30 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/**
+ * Heartbeats while a Comeet call runs: if the worker dies, the server times the attempt out after
+ * the heartbeat timeout and retries it elsewhere, instead of waiting out the whole start-to-close.
+ */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createActivities({ comeet, receipts, lookup, callbacks }: ActivityDeps) {
   async function lookUp(email: string): Promise<LookupResult> {
     const ctx = Context.current();
-    const candidates = await callComeet(() => comeet.findCandidatesByEmail(email, { strategy: lookup, signal: ctx.cancellationSignal }));
+    const candidates = await withHeartbeat(() => callComeet(() => comeet.findCandidatesByEmail(email, { strategy: lookup, signal: ctx.cancellationSignal })));
     const persons = groupByPerson(candidates);
     ctx.log.info('Comeet lookup done', { persons: persons.length, candidates: candidates.length, strategy: lookup ?? comeet.lookup });
     return { persons };
@@ -89,7 +110,7 @@ export function createActivities({ comeet, receipts, lookup }: ActivityDeps) {
     async erasePerson(input: { personUid: string; mode: Mode }): Promise<ErasedPerson> {
       const ctx = Context.current();
       try {
-        const r = await callComeet(() => comeet.erasePerson(input.personUid, input.mode, { signal: ctx.cancellationSignal }), true);
+        const r = await withHeartbeat(() => callComeet(() => comeet.erasePerson(input.personUid, input.mode, { signal: ctx.cancellationSignal }), true));
         ctx.log.info('Person erased', { personUid: input.personUid, mode: input.mode, candidates: r.count });
         return { personUid: input.personUid, candidateUids: r.candidateUids, count: r.count, erasedAt: new Date().toISOString(), alreadyGone: false };
       } catch (err) {
@@ -119,12 +140,28 @@ export function createActivities({ comeet, receipts, lookup }: ActivityDeps) {
     /** Fresh interview schedule of the candidates blocking an erasure. */
     async getInterviewSchedules(input: { candidateUids: string[] }): Promise<FoundCandidate[]> {
       const ctx = Context.current();
-      const out: FoundCandidate[] = [];
-      for (const uid of input.candidateUids) {
-        const c = await callComeet(() => comeet.getCandidate(uid, { signal: ctx.cancellationSignal }));
-        out.push(toFound(c));
+      return withHeartbeat(async () => {
+        const out: FoundCandidate[] = [];
+        for (const uid of input.candidateUids) {
+          const c = await callComeet(() => comeet.getCandidate(uid, { signal: ctx.cancellationSignal }));
+          out.push(toFound(c));
+        }
+        return out;
+      });
+    },
+
+    /** Tells a caller how its request ended: a signed POST to its callback URL. */
+    async deliverCallback(input: { url: string; payload: CallbackPayload }): Promise<{ status: number }> {
+      const ctx = Context.current();
+      try {
+        const r = await deliverCallback(callbacks ?? { secrets: [], allowedHosts: [] }, input.url, input.payload, ctx.cancellationSignal);
+        ctx.log.info('Callback delivered', { workflowId: input.payload.id, requestId: input.payload.requestId, status: r.status });
+        return r;
+      } catch (err) {
+        if (!(err instanceof CallbackDeliveryError)) throw err;
+        ctx.log.warn('Callback not delivered', { workflowId: input.payload.id, requestId: input.payload.requestId, code: err.code, attempt: ctx.info.attempt });
+        throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: !err.retryable });
       }
-      return out;
     },
   };
 }

@@ -21,7 +21,7 @@ import { loadClientConfig, tuningFromConfig } from '../config.js';
 import { SEARCH_ATTRIBUTES } from '../shared.js';
 import { loadDemoSeed, DEMO_API_KEY, DEMO_SECRET } from '../simulator/main.js';
 import { startSimulator } from '../simulator/server.js';
-import { INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';
 import { generateReceiptKeys } from '../receipt/index.js';
 import { createErasureWorker, loadRequiredReceiptSigner } from '../worker.js';
 import { DEV_DATA_DIR, DEV_JWKS_FILE, readDevEnv, writeDevEnv } from './dev-env.js';
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
       searchAttributes: [...SEARCH_ATTRIBUTES],
       log: { format: 'pretty', level: 'warn' },
       // The UI decodes through our codec server; without it, anyone sees only ciphertext.
-      extraArgs: ['--ui-codec-endpoint', codec.uiEndpoint],
+      extraArgs: ['--ui-codec-endpoint', codec.uiEndpoint, ...DEV_SERVER_DYNAMIC_CONFIG],
     },
   });
 

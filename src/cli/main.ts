@@ -23,6 +23,7 @@ import { connectionOptions } from '../connection.js';
 import { describeIssues, erasureInputSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
+import { eraseFromFile } from './bulk.js';
 import { readDevEnv } from './dev-env.js';
 
 const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
@@ -31,6 +32,15 @@ Usage:
   dsar erase --email <address> [--mode delete|pseudonymize] [--regulation gdpr|ccpa]
              [--request-id <id>] [--received-at <iso>] [--deadline <iso>] [--dry-run] [--wait]
   dsar erase --email-stdin ...          read the address from standard input (keeps it out of shell history)
+  dsar erase --file <subjects.csv|-> [--mode ...] [--regulation ...] [--dry-run] [--skip-invalid]
+             [--concurrency <n>] [--json] [--out <results.json>]
+                                        one erasure per CSV row. Header row required: email, and optionally
+                                        mode, regulation, requestId, receivedAt, deadline, dryRun; --mode and
+                                        --regulation fill empty cells, --dry-run applies to every row.
+                                        Every row is checked first: one bad row starts nothing (exit 2)
+                                        unless --skip-invalid. Rows for the same person start one request.
+                                        Re-running the file after an interruption is safe: requests already
+                                        running are joined, not started twice. Output names rows by number.
   dsar status <workflow-id> [--json]
   dsar list [--phase <phase>] [--at-risk] [--query <visibility query>] [--limit <n>] [--json]
   dsar recheck <workflow-id>            re-check a waiting request now
@@ -50,6 +60,10 @@ DSAR_ID_KEY, ...); in dev mode, from .data/dev.env written by \`npm run dev\`.`;
 const OPTIONS = {
   email: { type: 'string' },
   'email-stdin': { type: 'boolean' },
+  file: { type: 'string' },
+  'skip-invalid': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  out: { type: 'string' },
   mode: { type: 'string' },
   regulation: { type: 'string' },
   'request-id': { type: 'string' },
@@ -78,9 +92,11 @@ export interface CliIo {
   err: (line: string) => void;
   stdin?: () => string;
   env?: Env;
+  /** stderr is a terminal: progress redraws one line instead of printing one every 10%. */
+  isTTY?: boolean;
 }
 
-export async function runCli(argv: string[], io: CliIo = { out: console.log, err: console.error }): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = { out: console.log, err: console.error, isTTY: process.stderr.isTTY }): Promise<number> {
   const [first] = argv;
   // These talk to Comeet only: they need neither Temporal nor the id key, and parse their own flags.
   if (first === 'doctor' || first === 'sandbox-check') {
@@ -210,9 +226,18 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
 }
 
 async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  const startOptions = startOptionsFromConfig(config, tuningFromConfig(config));
+  if (v.file !== undefined) {
+    return eraseFromFile(v, io, async () => {
+      const client = await connect();
+      return (request) => startErasure(client, request, startOptions);
+    });
+  }
+  const bulkOnly = ['skip-invalid', 'concurrency', 'out'].filter((f) => v[f] !== undefined);
+  if (bulkOnly.length) throw new UsageError(`${bulkOnly.map((f) => `--${f}`).join(', ')} can only be used with --file`);
   let email = v.email as string | undefined;
   if (v['email-stdin']) email = (io.stdin ?? (() => readFileSync(0, 'utf8')))().trim();
-  if (!email) throw new UsageError('dsar erase needs --email <address> or --email-stdin');
+  if (!email) throw new UsageError('dsar erase needs --email <address>, --email-stdin or --file <subjects.csv>');
   const request: ErasureInput = {
     email,
     mode: v.mode as never,
@@ -225,7 +250,7 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
   const checked = erasureInputSchema.safeParse(request);
   if (!checked.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(checked.error)}`);
   const client = await connect();
-  const started = await startErasure(client, request, startOptionsFromConfig(config, tuningFromConfig(config)));
+  const started = await startErasure(client, request, startOptions);
   io.out(`${started.attached ? 'Joined the erasure already running' : 'Started erasure'} ${started.workflowId} (run ${started.runId}).`);
   io.out(`Watch it: dsar status ${started.workflowId}  ·  temporal workflow describe -w ${started.workflowId}`);
   if (!v.wait) return 0;

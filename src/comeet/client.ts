@@ -89,6 +89,8 @@ const VALIDATION_ERRORS = new Set(['required_field', 'invalid_email', 'invalid_d
 
 export class ComeetClient {
   readonly lookup: LookupStrategy;
+  /** HTTP connections to Comeet (the pool size). */
+  readonly connections: number;
   private readonly pool: Pool;
   private readonly origin: string;
   private readonly basePath: string;
@@ -108,10 +110,11 @@ export class ComeetClient {
     this.pageSize = options.pageSize ?? 100;
     this.maxPages = options.maxPages ?? 1000;
     this.onCall = options.onCall;
+    this.connections = options.connections ?? 4;
     this.tokens = new ComeetTokenSource({ apiKey: options.apiKey, secret: options.secret, now: options.now });
     const responseTimeout = options.responseTimeoutMs ?? 30_000;
     this.pool = new Pool(this.origin, {
-      connections: options.connections ?? 4,
+      connections: this.connections,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       headersTimeout: responseTimeout,
       bodyTimeout: responseTimeout,

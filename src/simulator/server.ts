@@ -2,8 +2,12 @@
  * An HTTP simulator of the Comeet Recruiting API, modelled on the API facts in shared/comeet-api.md
  * and the source documents, independently of our client (it imports nothing outside src/simulator).
  *
- * Per API request: count it → fault latency → drop → rate limit → 5xx fault → route (unknown → 404
- * HTML) → JWT auth → handler. Admin routes under `/_simulator/` skip all of that.
+ * Per API request: count it → read the whole body → fault latency → drop → rate limit → 5xx fault →
+ * route (unknown → 404 HTML) → JWT auth → handler. Admin routes under `/_simulator/` skip all of that.
+ *
+ * Like a real server, a request received in full is carried out even when its caller disconnects
+ * meanwhile (say during the injected latency): the answer is counted and logged, then thrown away.
+ * A caller that leaves before its body is complete is counted under 'aborted' and nothing is done.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +33,10 @@ import {
   isValidEmail,
   pathSegments,
   readBody,
+  readRequestBody,
+  type RequestBody,
 } from './http-util.js';
+import { SlidingWindowPeak } from './peak.js';
 import { CandidateStore, normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
 import { formatTime, parseWireTime, resolveTimeSpec } from './time.js';
 import {
@@ -53,6 +60,8 @@ export { formatTime } from './time.js';
 export const MAX_TOKEN_LIFETIME_S = 660;
 export const DEFAULT_RATE_LIMIT: SimulatorRateLimit = Object.freeze({ limit: 100, windowMs: 60_000 });
 export const DEFAULT_PAGE_SIZE = 50;
+/** The window `peakInWindow` counts over while the rate limit is off. */
+export const PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS = 60_000;
 
 const PERMISSION_TITLES: Record<SimulatorPermission, string> = {
   'candidates:read_other_sources': 'Candidates: Retrieve candidates created by other sources',
@@ -79,6 +88,8 @@ interface Ctx {
   res: ServerResponse;
   url: URL;
   params: string[];
+  /** The request body, read in full before anything else was done. */
+  body: RequestBody;
   send(status: number, body: unknown, headers?: Record<string, string>): void;
   error(status: number, code: string, message: string, extra?: Record<string, unknown>, headers?: Record<string, string>): void;
 }
@@ -101,7 +112,25 @@ class HttpError extends Error {
 }
 
 function emptyStats(): SimulatorStats {
-  return { total: 0, byRoute: {}, byStatus: {}, rateLimited: 0, faultsInjected: 0, erasures: [] };
+  return {
+    total: 0,
+    byRoute: {},
+    byStatus: {},
+    rateLimited: 0,
+    faultsInjected: 0,
+    erasures: [],
+    firstRequestAt: null,
+    lastRequestAt: null,
+    peakInWindow: 0,
+  };
+}
+
+/**
+ * True once the caller's connection is gone (or the answer was already written). The request's
+ * socket, not the response's: a pipelined response has none until the ones before it are done.
+ */
+function answerUndeliverable(req: IncomingMessage, res: ServerResponse): boolean {
+  return res.headersSent || res.writableEnded || res.destroyed || req.socket.destroyed;
 }
 
 class SimulatorImpl implements Simulator {
@@ -116,6 +145,7 @@ class SimulatorImpl implements Simulator {
   private windowStamps: number[] = [];
   private clockOffset = 0;
   private statsData: SimulatorStats = emptyStats();
+  private readonly peak: SlidingWindowPeak;
   private faultCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -142,6 +172,7 @@ class SimulatorImpl implements Simulator {
     this.permissions = new Set(o.permissions ?? ALL_PERMISSIONS);
     this.faults = { ...(o.faults ?? {}) };
     this.rateLimit = o.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : o.rateLimit === null ? null : { ...o.rateLimit };
+    this.peak = new SlidingWindowPeak(this.peakWindowMs());
     this.store = new CandidateStore(() => this.now());
     for (const p of o.seed?.positions ?? []) this.store.positions.add(p);
     (o.seed?.candidates ?? []).forEach((c, i) => {
@@ -151,8 +182,11 @@ class SimulatorImpl implements Simulator {
 
   async listen(): Promise<void> {
     this.server = createServer((req, res) => {
+      // Writing to a caller that is gone must never surface as an unhandled 'error'.
+      res.on('error', () => undefined);
+      req.on('error', () => undefined);
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
+        if (!answerUndeliverable(req, res)) {
           this.writeJson(res, 500, {
             status: 500,
             error: 'internal_server_error',
@@ -221,6 +255,11 @@ class SimulatorImpl implements Simulator {
   setRateLimit(r: SimulatorRateLimit | null): void {
     this.rateLimit = r === null ? null : { ...parseOrThrow(rateLimitSchema, r, 'setRateLimit') };
     this.windowStamps = [];
+    this.peak.setWindow(this.peakWindowMs());
+  }
+
+  private peakWindowMs(): number {
+    return this.rateLimit?.windowMs ?? PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS;
   }
 
   completeInterviews(uid: string): void {
@@ -243,11 +282,12 @@ class SimulatorImpl implements Simulator {
   }
 
   stats(): SimulatorStats {
-    return structuredClone(this.statsData);
+    return { ...structuredClone(this.statsData), peakInWindow: this.peak.peak };
   }
 
   resetStats(): void {
     this.statsData = emptyStats();
+    this.peak.reset();
   }
 
   // ---- request pipeline -------------------------------------------------------------------------
@@ -268,14 +308,24 @@ class SimulatorImpl implements Simulator {
     const stats = this.statsData;
     stats.total++;
     stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
+    const arrivedAt = new Date().toISOString();
+    stats.firstRequestAt ??= arrivedAt;
+    stats.lastRequestAt = arrivedAt;
+    // resetStats() may swap statsData while this request is under way: keep counting into the stats
+    // it was counted in, not a fresh object.
     const count = (status: string) => {
       stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
       this.opts.log?.(`${routeKey} ${status} ${Math.round(performance.now() - started)}ms`);
     };
+    let answered = false;
+    // Counted and logged even when the caller is gone: the request was carried out, only the answer is lost.
     const respond = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => {
-      if (res.headersSent || res.destroyed) return;
-      res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...headers });
-      res.end(body);
+      if (answered) return;
+      answered = true;
+      if (!answerUndeliverable(req, res)) {
+        res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...headers });
+        res.end(body);
+      }
       count(String(status));
     };
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -287,6 +337,14 @@ class SimulatorImpl implements Simulator {
       extra: Record<string, unknown> = {},
       headers: Record<string, string> = {},
     ) => send(status, { status, error: code, message, ...extra }, headers);
+
+    // The whole request first, as a server does before acting on it; from here on the caller's
+    // socket may close at any time without stopping the request.
+    const body = await readRequestBody(req);
+    if (body.kind === 'incomplete') {
+      count('aborted');
+      return;
+    }
 
     const latency = this.faults.latencyMs ?? 0;
     if (latency > 0) {
@@ -311,8 +369,9 @@ class SimulatorImpl implements Simulator {
       error(429, 'too_many_requests', 'Too many requests, please slow down', {}, headers);
       return;
     }
+    const now = Date.now();
+    this.peak.add(now); // every request the limiter sees, whether it passes or gets a 429 below
     if (this.rateLimit) {
-      const now = Date.now();
       const { limit, windowMs } = this.rateLimit;
       while (this.windowStamps.length > 0 && (this.windowStamps[0] ?? 0) <= now - windowMs) this.windowStamps.shift();
       if (this.windowStamps.length >= limit) {
@@ -346,7 +405,7 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
-    const ctx: Ctx = { req, res, url, params: route.params, send, error };
+    const ctx: Ctx = { req, res, url, params: route.params, body, send, error };
     try {
       await route.handler(ctx);
     } catch (err) {
@@ -573,8 +632,7 @@ class SimulatorImpl implements Simulator {
     ctx.send(200, this.apiCandidate(c));
   }
 
-  private async erasePerson(ctx: Ctx, personUid: string, mode: 'delete' | 'pseudonymize'): Promise<void> {
-    await drain(ctx.req);
+  private erasePerson(ctx: Ctx, personUid: string, mode: 'delete' | 'pseudonymize'): void {
     if (!this.permissions.has('persons:erase')) {
       throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['persons:erase']}"`);
     }
@@ -595,14 +653,9 @@ class SimulatorImpl implements Simulator {
     else ctx.send(200, { pseudonymized_candidates_uids: uids, candidates_pseudonymized: uids.length });
   }
 
-  private async createCandidate(ctx: Ctx): Promise<void> {
-    let text: string;
-    try {
-      text = await readBody(ctx.req);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) throw new HttpError(413, 'payload_too_large', 'Request body is too large');
-      throw err;
-    }
+  private createCandidate(ctx: Ctx): void {
+    if (ctx.body.kind === 'too-large') throw new HttpError(413, 'payload_too_large', 'Request body is too large');
+    const text = ctx.body.kind === 'complete' ? ctx.body.text : '';
     if (!this.permissions.has('candidates:create')) {
       throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['candidates:create']}"`);
     }
@@ -789,13 +842,6 @@ function positiveInt(raw: string | null, name: string): number | undefined {
   if (raw === null) return undefined;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new HttpError(400, 'invalid_field', `${name} must be a positive integer`);
   return Number(raw);
-}
-
-function drain(req: IncomingMessage): Promise<void> {
-  return readBody(req).then(
-    () => undefined,
-    () => undefined,
-  );
 }
 
 function describeJwtError(err: unknown): string {

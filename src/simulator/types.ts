@@ -143,11 +143,27 @@ export interface SimulatorStats {
   total: number;
   /** Keyed by route pattern, e.g. 'GET /candidates/:uid'; unknown routes count as '<METHOD> (unmatched)'. */
   byRoute: Record<string, number>;
-  /** '200', '429', ...; dropped connections count under 'dropped'. */
+  /**
+   * '200', '429', ...; dropped connections count under 'dropped', requests whose caller left before
+   * sending the whole body under 'aborted'. An answer to a caller that left after sending the whole
+   * request counts under its status (the request was carried out; only the answer was lost).
+   */
   byStatus: Record<string, number>;
   rateLimited: number;
   faultsInjected: number;
   erasures: SimErasureRecord[];
+  /** When the first API request counted in `total` arrived (ISO, real clock, ms); null when none. */
+  firstRequestAt: string | null;
+  /** When the last API request counted in `total` arrived (ISO, real clock, ms); null when none. */
+  lastRequestAt: string | null;
+  /**
+   * The most API requests the rate limiter saw within any one window (sliding, exact): every request
+   * that reached the rate-limit step, whether it passed or was answered 429 there (not those dropped
+   * or answered by a `rateLimitBurst` fault before it). The window is the current rate limit's
+   * `windowMs`, or 60 s when the rate limit is off; when that length changes, counting starts afresh
+   * (the peak so far is kept).
+   */
+  peakInWindow: number;
 }
 
 /** A step as stored, at the simulator clock (interviews whose end has passed are completed). */

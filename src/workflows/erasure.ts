@@ -14,6 +14,7 @@ import {
   defineUpdate,
   isCancellation,
   log,
+  metricMeter,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -32,12 +33,17 @@ import {
   DsarDeadline,
   DsarMode,
   DsarPhase,
+  DsarRequestIds,
+  comeetTaskQueue,
+  deadlinePriority,
   describeIssues,
   erasureInputSchema,
   maxExtendedDeadline,
   regulationDeadline,
   tuningSchema,
   type Attention,
+  type AttachRequest,
+  type CallbackPayload,
   type CancelRequest,
   type ErasedPerson,
   type ErasureInput,
@@ -50,6 +56,7 @@ import {
   type Phase,
   type PersonStatus,
   type RecheckRequest,
+  type RequestRegistration,
   type StatusEvent,
 } from '../shared.js';
 
@@ -69,6 +76,11 @@ export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
  * no trace in history.
  */
 export const extendDeadlineUpdate = defineUpdate<string, [ExtendDeadlineRequest]>('extendDeadline');
+/**
+ * Another caller asks for the same person while this request runs (the intake API sends it with
+ * signalWithStart): its request id joins this run and its callback is called at the end too.
+ */
+export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest');
 
 // ---------------------------------------------------------------------------------------------
 // Activity profiles, sized for Comeet's 100 calls a minute
@@ -82,13 +94,45 @@ const transientRetry: ActivityOptions['retry'] = {
   maximumInterval: '2 minutes',
   maximumAttempts: 10,
 };
-/** A lookup may page through many results (a scan), so it gets more time than one erase. */
-const readActivities = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry: transientRetry });
-/** Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry. */
-const eraseActivities = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: transientRetry });
+/**
+ * Comeet calls run on the rate-capped Comeet queue, ordered by the deadline. They heartbeat, so an
+ * attempt lost with its worker (SIGKILL, OOM) is retried after 30 s, not after its whole timeout.
+ */
+function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
+  return proxyActivities<Activities>({
+    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
+    // A lookup may page through many results (a scan), so it gets more time than one erase.
+    // Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry.
+    startToCloseTimeout: kind === 'read' ? '10 minutes' : '1 minute',
+    heartbeatTimeout: '30 seconds',
+    retry: transientRetry,
+    priority: { priorityKey: deadlinePriority(deadlineMs, Date.now()) },
+  });
+}
 
-/** Signing is local CPU work: quick timeout, a few retries. */
+/** Signing is local CPU work: quick timeout, a few retries; it spends no Comeet budget. */
 const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });
+
+/**
+ * A caller's endpoint may be down for a while: retry for three days, backing off to hourly. It
+ * runs on the workflow's queue, outside the Comeet budget.
+ */
+function callbackActivities(initialRetryMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: '3 days',
+    retry: { initialInterval: initialRetryMs, backoffCoefficient: 2, maximumInterval: '1 hour' },
+  });
+}
+
+/** Our metrics, made when a workflow runs (the meter is bound to the running workflow, not the module); not emitted on replay. */
+function workflowMetrics() {
+  return {
+    erasuresFinished: metricMeter.createCounter('dsar_erasures_finished', 'requests', 'Erasure requests finished, by outcome'),
+    erasureDuration: metricMeter.createHistogram('dsar_erasure_duration_seconds', 'float', 's', 'From start to end of an erasure request, by outcome'),
+    blockedDuration: metricMeter.createHistogram('dsar_blocked_duration_seconds', 'float', 's', 'How long a person stayed blocked by interviews before Comeet erased them'),
+  };
+}
 
 const MAX_EVENTS = 100;
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
@@ -101,6 +145,7 @@ class CancelRequested extends Error {}
 
 interface PersonRecord extends PersonStatus {
   candidates: FoundCandidate[];
+  firstBlockedAt?: number;
   /** When the known interview schedule should let Comeet erase the person. */
   expectedClearAt?: number;
   backoffStep: number;
@@ -130,6 +175,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   let lookups = 0;
   let eraseAttempts = 0;
   let published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
+  const requests: (RequestRegistration & { callbackUrl?: string })[] = [];
+  if (input.requestId || input.callbackUrl) requests.push({ requestId: input.requestId, callbackUrl: input.callbackUrl, hasCallback: !!input.callbackUrl });
+  const readActivities = { get current() { return comeetActivities('read', deadline.getTime()); } };
+  const eraseActivities = { get current() { return comeetActivities('erase', deadline.getTime()); } };
 
   const now = () => Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -217,7 +266,20 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       events: [...events],
       failure,
       cancellation,
+      requests: requests.length ? requests.map(({ callbackUrl: _u, ...r }) => ({ ...r })) : undefined,
     };
+  });
+
+  setHandler(attachRequestSignal, (req) => {
+    const requestId = typeof req?.requestId === 'string' ? req.requestId : undefined;
+    const callbackUrl = typeof req?.callbackUrl === 'string' ? req.callbackUrl : undefined;
+    if (terminal) return addEvent('attach_refused', `the request already ended (${terminal})`, requestId ?? 'unknown');
+    const same = requests.find((r) => (requestId ? r.requestId === requestId : !r.requestId && r.callbackUrl === callbackUrl));
+    if (same) return;
+    requests.push({ requestId, callbackUrl, hasCallback: !!callbackUrl });
+    addEvent('request_attached', requestId, requestId ?? 'unknown');
+    const ids = requests.map((r) => r.requestId).filter((id): id is string => !!id);
+    if (ids.length) upsertSearchAttributes([{ key: DsarRequestIds, value: ids }]);
   });
 
   setHandler(recheckNowSignal, (req) => {
@@ -347,12 +409,13 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         const r = await withAttention(`erase person ${p.personUid}`, () => {
           p.attempts++;
           eraseAttempts++;
-          return eraseActivities.erasePerson({ personUid: p.personUid, mode: input.mode });
+          return eraseActivities.current.erasePerson({ personUid: p.personUid, mode: input.mode });
         });
         p.state = 'erased';
         p.blockingCandidateUids = [];
         p.expectedClearAt = undefined;
         p.erasedAt = r.erasedAt;
+        if (p.firstBlockedAt !== undefined) workflowMetrics().blockedDuration.record((now() - p.firstBlockedAt) / 1000, { mode: input.mode });
         p.alreadyGone = r.alreadyGone;
         // A 404 may follow our own delete whose answer was lost: the candidates the lookup found are
         // gone either way, and the verifying lookup below proves it; report them rather than none.
@@ -365,11 +428,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         const details = interviewBlock(err);
         if (!details) throw err;
         p.state = 'blocked';
+        p.firstBlockedAt ??= now();
         p.blockingCandidateUids = details.blockingCandidateUids;
         if (blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
           const fresh = await withAttention(`interview schedule of person ${p.personUid}`, () =>
-            readActivities.getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
+            readActivities.current.getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
           );
           p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
         }
@@ -412,7 +476,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
     return withAttention(purpose, async () => {
       lookups++;
-      const r = purpose === 'look up' ? await readActivities.findCandidatesByEmail({ email: input.email }) : await readActivities.verifyAbsence({ email: input.email });
+      const acts = readActivities.current;
+      const r = purpose === 'look up' ? await acts.findCandidatesByEmail({ email: input.email }) : await acts.verifyAbsence({ email: input.email });
       return r.persons;
     });
   }
@@ -452,8 +517,46 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     terminal = outcome === 'completed' ? 'completed' : outcome;
     addEvent('finished', outcome);
     sync();
+    const final = { ...r, ...signed };
+    recordFinished(outcome);
+    await notifyCallers({
+      outcome,
+      finishedAt: final.finishedAt,
+      verifiedAbsentAt: final.verifiedAbsentAt,
+      totals: final.totals,
+      receipt: final.receipt,
+      receiptKeyId: final.receiptKeyId,
+    });
     await condition(allHandlersFinished);
-    return { ...r, ...signed };
+    return final;
+  }
+
+  function recordFinished(outcome: Outcome | 'failed'): void {
+    const m = workflowMetrics();
+    m.erasuresFinished.add(1, { outcome, mode: input.mode });
+    m.erasureDuration.record((now() - startedAt.getTime()) / 1000, { outcome });
+  }
+
+  /** Tells every caller that asked for a callback how the request ended; never fails the request. */
+  async function notifyCallers(payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId'>): Promise<void> {
+    const due = requests.filter((r) => r.callbackUrl && !r.callback);
+    if (!due.length) return;
+    await Promise.all(
+      due.map(async (r) => {
+        r.callback = 'pending';
+        const body: CallbackPayload = { event: 'erasure.finished', id: info.workflowId, runId: info.runId, ...(r.requestId ? { requestId: r.requestId } : {}), ...payload };
+        try {
+          await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: r.callbackUrl!, payload: body });
+          r.callback = 'delivered';
+          addEvent('callback_delivered', r.requestId);
+        } catch (err) {
+          r.callback = 'failed';
+          r.callbackError = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+          addEvent('callback_failed', `${r.requestId ?? ''}: ${r.callbackError}`);
+          log.warn('Callback could not be delivered', { requestId: r.requestId, error: r.callbackError });
+        }
+      }),
+    );
   }
 
   /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
@@ -529,6 +632,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     failure = err instanceof Error ? err.message : String(err);
     addEvent(terminal, failure);
     sync();
+    recordFinished(terminal === 'cancelled' ? 'cancelled' : 'failed');
+    // A workflow cancelled from outside cannot run activities any more; a failed one tells its callers.
+    if (terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure });
     if (terminal === 'failed' && !(err instanceof ApplicationFailure)) {
       // Surface anything unexpected as a failed execution, not a workflow task retried forever.
       throw ApplicationFailure.create({ type: 'ErasureFailed', nonRetryable: true, message: failure, cause: err instanceof Error ? err : undefined });
@@ -563,7 +669,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   function toPersonStatus(p: PersonRecord): PersonStatus {
-    const { candidates: _c, expectedClearAt: _e, backoffStep: _b, ...status } = p;
+    const { candidates: _c, expectedClearAt: _e, backoffStep: _b, firstBlockedAt: _f, ...status } = p;
     return { ...status, candidateUids: [...status.candidateUids], blockingCandidateUids: [...status.blockingCandidateUids] };
   }
 }
@@ -572,7 +678,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult> {
   await sleep(input.delayMs);
   const acts = proxyActivities<Activities>({
+    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },
   });
   const { persons } = await acts.verifyAbsence({ email: input.email });

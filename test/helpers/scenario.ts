@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { getStatus, startErasure, type StartedErasure } from '../../src/client.js';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
@@ -13,7 +12,7 @@ import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
 import type { ErasureInput, ErasureStatus, Phase, TuningInput } from '../../src/shared.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { testReceiptKeys } from './receipts.js';
-import { createErasureWorker } from '../../src/worker.js';
+import { createErasureWorker, type ErasureWorker, type ErasureWorkerOptions } from '../../src/worker.js';
 import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from './temporal.js';
 
 export const API_KEY = 'test-api-key';
@@ -46,12 +45,15 @@ export interface Scenario {
   waitForPhase(workflowId: string, phase: Phase, timeoutMs?: number): Promise<ErasureStatus>;
 }
 
+/** Tests are not about the Comeet budget (the rate-cap tests set their own): effectively uncapped. */
+export const TEST_COMEET_RATE_PER_MINUTE = 60_000;
+
 export async function runScenario(
   env: TestWorkflowEnvironment,
   title: string,
   simOptions: Partial<SimulatorOptions>,
   body: (s: Scenario) => Promise<void>,
-  options: { encrypted?: boolean } = {},
+  options: { encrypted?: boolean; worker?: Partial<ErasureWorkerOptions> } = {},
 ): Promise<void> {
   const dataConverter = options.encrypted ? createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) : undefined;
   const client = dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter }) : env.client;
@@ -60,7 +62,7 @@ export async function runScenario(
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: (c) => calls.push(c), responseTimeoutMs: 5000 });
   const taskQueue = taskQueueFor(title);
   const idKey = randomBytes(32).toString('hex');
-  let worker: Worker | undefined;
+  let worker: ErasureWorker | undefined;
   try {
     worker = await createErasureWorker({
       connection: env.nativeConnection,
@@ -70,6 +72,8 @@ export async function runScenario(
       receipts: (await testReceiptKeys()).signer,
       workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
       dataConverter,
+      comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE,
+      ...options.worker,
     });
     const scenario: Scenario = {
       sim,

@@ -4,7 +4,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSour
 import { registerSearchAttributes } from '../../src/client.js';
 import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
-import { INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 
 let runtimeInstalled = false;
@@ -32,7 +32,7 @@ export function startDevServer(): Promise<TestWorkflowEnvironment> {
   const { executable } = resolveTemporalCli();
   return withHint('Temporal dev server', () =>
     TestWorkflowEnvironment.createLocal({
-      server: { executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error'] },
+      server: { executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG] },
     }),
   );
 }

@@ -21,7 +21,7 @@ import { ALL_PERMISSIONS, startSimulator, type Simulator } from '../../src/simul
 import { resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { createErasureWorker, WORKFLOWS_PATH } from '../../src/worker.js';
-import { interviewing, person, FAST_TUNING } from '../helpers/scenario.js';
+import { interviewing, person, FAST_TUNING, TEST_COMEET_RATE_PER_MINUTE } from '../helpers/scenario.js';
 import { startDevServer } from '../helpers/temporal.js';
 
 // Async: the CLI calls the codec server that lives in this very process.
@@ -79,7 +79,7 @@ describe('no PII outside the encrypted payloads', () => {
     const taskQueue = `pii-${Date.now()}`;
     const idKey = randomBytes(32).toString('hex');
     const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET });
-    const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, comeet, receipts: (await testReceiptKeys()).signer, workflowBundle: bundle, dataConverter: createDataConverter(KEYS) });
+    const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, comeet, receipts: (await testReceiptKeys()).signer, workflowBundle: bundle, dataConverter: createDataConverter(KEYS), comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE });
     const cliOut: string[] = [];
     const cliEnv = { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DSAR_ID_KEY: idKey, DSAR_ENCRYPTION_KEYS: KEYS_TEXT, DSAR_INTERVIEW_MARGIN: '300ms', DSAR_FOLLOW_UP_DELAY: '1s' };
     const dsar = (...argv: string[]) => runCli(argv, { out: (l) => cliOut.push(l), err: (l) => cliOut.push(l), env: cliEnv, stdin: () => SUBJECTS[0]! });

@@ -143,7 +143,7 @@ export function cliFlags(input: unknown): string[] | undefined {
 
 /** `dsar erase` mistakes the CLI adds on its own: flags, positionals, standard input. */
 export const CLI_ONLY: { name: string; argv: string[]; stdin?: string; message: RegExp }[] = [
-  { name: 'no email at all', argv: ['erase'], message: /dsar erase needs --email <address> or --email-stdin/ },
+  { name: 'no email at all', argv: ['erase'], message: /dsar erase needs --email <address>, --email-stdin or --file/ },
   { name: 'email as a positional', argv: ['erase', 'leakcheck@example.com'], message: /dsar erase needs --email/ },
   { name: '--email without a value', argv: ['erase', '--email'], message: /--email/ },
   { name: 'empty --email', argv: ['erase', '--email='], message: /dsar erase needs --email/ },

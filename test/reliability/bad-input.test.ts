@@ -130,7 +130,7 @@ describe('bad input', () => {
         const viaFlags = BAD_CASES.flatMap((c) => {
           const flags = cliFlags(c.input);
           // A missing or empty --email is caught by the CLI itself, before the request is built.
-          const message = !emailOf(c.input) ? /dsar erase needs --email <address> or --email-stdin/ : c.message;
+          const message = !emailOf(c.input) ? /dsar erase needs --email <address>, --email-stdin or --file/ : c.message;
           return flags ? [{ name: c.name, argv: ['erase', ...flags], stdin: '', message, email: emailOf(c.input) }] : [];
         });
         const cases = [...viaFlags, ...CLI_ONLY.map((c) => ({ ...c, stdin: c.stdin ?? '', email: undefined as string | undefined }))];

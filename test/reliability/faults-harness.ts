@@ -8,17 +8,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { getStatus, startErasure, type StartedErasure } from '../../src/client.js';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
 import type { ErasureInput, ErasureStatus, TuningInput } from '../../src/shared.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import { createErasureWorker } from '../../src/worker.js';
+import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { startRawServer, type RawServer } from '../comeet/raw-server.js';
-import { API_KEY, FAST_TUNING, pollStatus, SECRET, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
+import { API_KEY, FAST_TUNING, pollStatus, SECRET, TEST_COMEET_RATE_PER_MINUTE, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
 import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
 
 export interface ChaosScenario {
@@ -52,7 +51,7 @@ export async function runChaosScenario(env: TestWorkflowEnvironment, title: stri
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...options.sim });
   let proxy: CorruptingProxy | undefined;
   let comeet: ComeetClient | undefined;
-  let worker: Worker | undefined;
+  let worker: ErasureWorker | undefined;
   try {
     proxy = options.corrupt ? await startCorruptingProxy(sim.url, options.corrupt) : undefined;
     const calls: ComeetCallInfo[] = [];
@@ -74,6 +73,7 @@ export async function runChaosScenario(env: TestWorkflowEnvironment, title: stri
       receipts: (await testReceiptKeys()).signer,
       workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
       dataConverter,
+      comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE,
     });
     const scenario: ChaosScenario = {
       sim,

@@ -44,6 +44,12 @@ export function workerEnv(opts: { address: string; taskQueue: string; simUrl: st
     DSAR_ENCRYPTION_KEYS: opts.secrets.encryptionKeys,
     DSAR_RECEIPT_KEY: opts.secrets.receipt.privateJwk,
     DSAR_RECEIPT_KEY_ID: opts.secrets.receipt.keyId,
+    // No fixed ports: successive (and leftover) workers of these tests must not collide.
+    DSAR_METRICS_BIND: 'off',
+    DSAR_HEALTH_BIND: 'off',
+    // The simulator has no rate limit here; the Comeet queue's server-side cap must not pace the test.
+    COMEET_RATE_LIMIT_PER_MINUTE: '6000',
+    COMEET_RATE_PER_MINUTE: '6000',
   };
 }
 

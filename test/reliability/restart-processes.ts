@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
-import { PROJECT_ROOT, resolveTemporalCli } from '../../src/temporal-binaries.js';
+import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { INSTALL_HINT } from '../../src/temporal-binaries.js';
 
 const live = new Set<ChildProcess>();
@@ -135,16 +136,23 @@ function spawnManaged(command: string, args: string[], env: NodeJS.ProcessEnv, l
 // Temporal dev server
 // ------------------------------------------------------------------------------------------------
 
-export const SEARCH_ATTRIBUTE_ARGS = [
-  '--search-attribute',
-  'DsarPhase=Keyword',
-  '--search-attribute',
-  'DsarMode=Keyword',
-  '--search-attribute',
-  'DsarDeadline=Datetime',
-  '--search-attribute',
-  'DsarAtRisk=Bool',
-];
+/** The CLI's names for the SDK's search attribute types (`--search-attribute Name=Type`). */
+const CLI_SEARCH_ATTRIBUTE_TYPES: Record<string, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** Every search attribute the workflows set (src/shared.ts), registered when the dev server starts. */
+export const SEARCH_ATTRIBUTE_ARGS = SEARCH_ATTRIBUTES.flatMap((k) => {
+  const type = CLI_SEARCH_ATTRIBUTE_TYPES[k.type];
+  if (!type) throw new Error(`no CLI type for search attribute ${k.name} (${k.type})`);
+  return ['--search-attribute', `${k.name}=${type}`];
+});
 
 export interface DevServer {
   readonly address: string;
@@ -174,6 +182,8 @@ export async function startTemporalDevServer(opts: { dbFile: string; port: numbe
     '--log-level',
     'error',
     ...SEARCH_ATTRIBUTE_ARGS,
+    // What production sets for the rate-capped Comeet queue (see src/temporal-binaries.ts).
+    ...DEV_SERVER_DYNAMIC_CONFIG,
   ];
   const proc = spawnManaged(cli.executable.path, args, { ...process.env }, 'temporal dev server');
   const address = `127.0.0.1:${opts.port}`;
@@ -197,7 +207,7 @@ export async function waitForTemporal(address: string, timeoutMs: number, proc?:
       connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.describeNamespace({ namespace: 'default' }, );
       const sa = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-      if (['DsarPhase', 'DsarMode', 'DsarDeadline', 'DsarAtRisk'].every((k) => k in (sa.customAttributes ?? {}))) return;
+      if (SEARCH_ATTRIBUTES.every((k) => k.name in (sa.customAttributes ?? {}))) return;
       last = new Error('search attributes not registered yet');
     } catch (err) {
       last = err;

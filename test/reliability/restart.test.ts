@@ -11,9 +11,10 @@
  *    then SIGKILL while requests wait on interviews, and started again on the same file and port:
  *    the requests resume by their durable timers, at the time they were due, not later.
  *
- * Comeet is the simulator behind a pass-through proxy (restart-proxy.ts) so that, like a real server,
- * it carries out a call it received in full even when the caller died waiting for the answer: an
- * erase in flight at a kill is applied, and its retry is answered 404 (counted as already gone).
+ * Comeet is the simulator, which like a real server carries out a call it received in full even when
+ * the caller died waiting for the answer (it reads the whole request before its injected latency and
+ * goes on when the socket closes): an erase in flight at a kill is applied, and its retry is answered
+ * 404 (counted as already gone).
  *
  * Activities a killed worker had started stay "started" on the server until their start-to-close
  * timeout: 1 minute for erases (left to expire by itself here), 10 minutes for Comeet reads. For
@@ -47,7 +48,6 @@ import {
   type Secrets,
   type WorkflowSnapshot,
 } from './restart-harness.js';
-import { startForwardingProxy } from './restart-proxy.js';
 import { freePort, killAllChildren, sleep, startTemporalDevServer, startWorkerProcess, type DevServer, type WorkerProcess } from './restart-processes.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -157,9 +157,7 @@ describe('crashes and restarts lose nothing', () => {
     });
     cleanups.push(() => sim.close());
     // Comeet carries out a call it received in full even when the caller dies waiting for the answer.
-    const comeet = await startForwardingProxy(sim.url);
-    cleanups.push(() => comeet.close());
-    const { connection, client, taskQueue, env } = await setUp(secrets, comeet.url, server);
+    const { connection, client, taskQueue, env } = await setUp(secrets, sim.url, server);
 
     const tuning: TuningInput = {
       interviewMarginMs: 5000,

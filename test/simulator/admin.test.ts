@@ -41,7 +41,17 @@ describe('simulator: admin routes', () => {
       const stats = await admin(sim, 'GET', '/_simulator/stats');
       expect(stats.json).toMatchObject({ total: 2, rateLimited: 1, byRoute: { 'DELETE /person/:uid': 1, 'GET /candidates': 1 } });
       expect((await admin(sim, 'POST', '/_simulator/reset-stats')).status).toBe(200);
-      expect(sim.stats()).toEqual({ total: 0, byRoute: {}, byStatus: {}, rateLimited: 0, faultsInjected: 0, erasures: [] });
+      expect(sim.stats()).toEqual({
+        total: 0,
+        byRoute: {},
+        byStatus: {},
+        rateLimited: 0,
+        faultsInjected: 0,
+        erasures: [],
+        firstRequestAt: null,
+        lastRequestAt: null,
+        peakInWindow: 0,
+      });
 
       expect((await admin(sim, 'POST', '/_simulator/rate-limit', { rateLimit: null })).status).toBe(200);
       const perms = await admin(sim, 'POST', '/_simulator/permissions', { permissions: ['candidates:read_other_sources'] });

@@ -1,0 +1,40 @@
+/**
+ * `npm run intake`: the HTTP intake API as a process. Config from the environment (see README):
+ * the client settings (TEMPORAL_*, DSAR_ENCRYPTION_KEYS, DSAR_ID_KEY) plus DSAR_INTAKE_TOKENS,
+ * DSAR_INTAKE_BIND and DSAR_CALLBACK_HOSTS. Logs one JSON line per request, without bodies.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { startOptionsFromConfig } from '../client.js';
+import { createDataConverter } from '../codec/data-converter.js';
+import { ConfigError, loadIntakeConfig, tuningFromConfig, type IntakeConfig } from '../config.js';
+import { connectionOptions } from '../connection.js';
+import { startIntakeServer } from './server.js';
+
+let config: IntakeConfig;
+try {
+  config = loadIntakeConfig();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
+
+const bind = config.DSAR_INTAKE_BIND ?? '0.0.0.0:8088';
+const i = bind.lastIndexOf(':');
+const connection = await Connection.connect(connectionOptions(config));
+const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
+const server = await startIntakeServer({
+  client,
+  start: startOptionsFromConfig(config, tuningFromConfig(config)),
+  tokens: config.DSAR_INTAKE_TOKENS,
+  allowedCallbackHosts: config.DSAR_CALLBACK_HOSTS ?? [],
+  host: bind.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0',
+  port: Number(bind.slice(i + 1)),
+  log: (entry) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: entry.status >= 500 ? 'ERROR' : 'INFO', msg: 'intake request', ...entry })),
+});
+console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: `Intake API listening on ${server.url}`, taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }));
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void server.close().then(() => connection.close()).then(() => process.exit(0));
+  });
+}

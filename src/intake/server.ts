@@ -1,0 +1,294 @@
+/**
+ * The intake API: how services that do not speak Temporal ask for erasures.
+ *   POST /v1/erasures        start (or join) an erasure; `requestId` is the idempotency key
+ *   GET  /v1/erasures/{id}   where it stands, and its outcome and receipt once finished
+ *   GET  /healthz            liveness (no auth)
+ * Bearer tokens authenticate callers. Bodies are validated with zod and refused with a 4xx that says
+ * what to fix and never quotes the values. Nothing here logs or returns the email.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { erasureHandle, erasureWorkflowId, InvalidErasureRequestError, requestIdsOf, startErasure, type StartOptions } from '../client.js';
+import {
+  callbackHostAllowed,
+  callbackUrlSchema,
+  describeIssues,
+  erasureInputSchema,
+  DsarAtRisk,
+  DsarDeadline,
+  DsarMode,
+  DsarPhase,
+  DsarRequestIds,
+  MODES,
+  REGULATIONS,
+  requestIdSchema,
+  type ErasureResult,
+  type ErasureStatus,
+} from '../shared.js';
+import { statusQuery } from '../workflows/index.js';
+
+/** Far above any real request (an email is ≤ 254 characters): larger bodies are refused unread. */
+export const MAX_BODY_BYTES = 16 * 1024;
+const ID_PATTERN = /^dsar-[0-9a-f]{32}$/;
+
+export const intakeRequestSchema = z
+  .object({
+    email: z.string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') }),
+    mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).optional(),
+    regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).optional(),
+    requestId: z
+      .string({ error: (i) => (i.input === undefined ? 'requestId is required: your id for this request, used as the idempotency key' : 'requestId must be a string') })
+      .pipe(requestIdSchema),
+    receivedAt: z.string().optional(),
+    deadline: z.string().optional(),
+    dryRun: z.boolean({ message: 'dryRun must be true or false' }).optional(),
+    callbackUrl: callbackUrlSchema.optional(),
+  })
+  .strict();
+export type IntakeRequest = z.input<typeof intakeRequestSchema>;
+
+export interface IntakeLogEntry {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  requestId?: string;
+  workflowId?: string;
+  error?: string;
+}
+
+export interface IntakeOptions {
+  client: Client;
+  start: StartOptions;
+  /** Bearer tokens accepted (any one). */
+  tokens: string[];
+  /** DSAR_CALLBACK_HOSTS; empty = any https host. */
+  allowedCallbackHosts?: string[];
+  host?: string;
+  port?: number;
+  log?: (entry: IntakeLogEntry) => void;
+}
+
+export interface IntakeServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export async function startIntakeServer(options: IntakeOptions): Promise<IntakeServer> {
+  if (!options.tokens.length) throw new Error('the intake needs at least one bearer token');
+  const tokenDigests = options.tokens.map(digest);
+  const allowedHosts = options.allowedCallbackHosts ?? [];
+
+  function authenticate(req: IncomingMessage): void {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    // Compare digests in constant time: the token's length and content leak nothing.
+    const given = m ? digest(m[1]!) : undefined;
+    if (!given || !tokenDigests.some((d) => timingSafeEqual(d, given))) {
+      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="comeet-dsar"' });
+    }
+  }
+
+  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string }> {
+    authenticate(req);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send the request as JSON (Content-Type: application/json)');
+    const raw = await readBody(req);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HttpError(422, 'invalid_request', 'the body must be a JSON object');
+    const parsed = intakeRequestSchema.safeParse(json);
+    if (!parsed.success) throw new HttpError(422, 'invalid_request', describeIssues(parsed.error));
+    const body = parsed.data;
+    if (body.callbackUrl && !callbackHostAllowed(body.callbackUrl, allowedHosts)) {
+      throw new HttpError(422, 'invalid_request', 'callbackUrl: its host is not one this service may call (DSAR_CALLBACK_HOSTS)');
+    }
+    const requestId = body.requestId;
+    const full = erasureInputSchema.safeParse(body);
+    if (!full.success) throw new HttpError(422, 'invalid_request', describeIssues(full.error));
+    const workflowId = erasureWorkflowId(full.data.email, options.start.idKey);
+    // A retried POST (the answer was lost) must not start a second erasure, even after the first ended.
+    const existing = await requestIdsOf(options.client, workflowId);
+    if (existing?.requestIds.includes(requestId)) {
+      return { status: 200, requestId, workflowId, body: { id: workflowId, runId: existing.runId, requestId, status: existing.status, replayed: true, links: links(workflowId) } };
+    }
+    try {
+      const started = await startErasure(options.client, { ...body, requestId }, options.start);
+      return {
+        status: 202,
+        requestId,
+        workflowId,
+        body: { id: started.workflowId, runId: started.runId, requestId, status: 'RUNNING', attached: started.attached, links: links(started.workflowId) },
+      };
+    } catch (err) {
+      if (err instanceof InvalidErasureRequestError) throw new HttpError(422, 'invalid_request', err.message.replace(/^Invalid erasure request: /, ''));
+      throw err;
+    }
+  }
+
+  async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string }> {
+    authenticate(req);
+    if (!ID_PATTERN.test(id)) throw new HttpError(400, 'invalid_id', 'the id is the `id` returned by POST /v1/erasures (dsar- and 32 hex characters)');
+    const handle = erasureHandle(options.client, id);
+    let d;
+    try {
+      d = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', 'no erasure with this id');
+      throw err;
+    }
+    const sa = d.typedSearchAttributes;
+    const view: Record<string, unknown> = {
+      id,
+      runId: d.runId,
+      status: d.status.name,
+      phase: sa.get(DsarPhase),
+      mode: sa.get(DsarMode),
+      deadline: sa.get(DsarDeadline)?.toISOString(),
+      atRisk: sa.get(DsarAtRisk) ?? false,
+      requestIds: sa.get(DsarRequestIds) ?? [],
+      startedAt: d.startTime.toISOString(),
+      closedAt: d.closeTime?.toISOString(),
+      links: links(id),
+    };
+    if (d.status.name === 'RUNNING') {
+      // Progress needs a worker to answer the query; without one the search attributes still tell the phase.
+      const status = await withTimeout(handle.query(statusQuery), 5000).catch(() => undefined);
+      if (status) view.progress = progressOf(status);
+    } else if (d.status.name === 'COMPLETED') {
+      view.result = resultOf(await handle.result());
+    } else if (d.status.name === 'FAILED') {
+      view.failure = await handle.result().then(
+        () => undefined,
+        (err) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : 'the erasure failed'),
+      );
+    }
+    return { status: 200, body: view, workflowId: id };
+  }
+
+  const server: Server = createServer((req, res) => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://intake');
+    const match = /^\/v1\/erasures(?:\/([^/]+))?\/?$/.exec(url.pathname);
+    const route = url.pathname === '/healthz' ? '/healthz' : match ? (match[1] ? '/v1/erasures/{id}' : '/v1/erasures') : 'unknown';
+    const done = (status: number, body: unknown, extra: Partial<IntakeLogEntry> = {}, headers: Record<string, string> = {}) => {
+      if (!res.headersSent) {
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+        res.end(JSON.stringify(body));
+      }
+      options.log?.({ method: req.method ?? '?', route, status, durationMs: Date.now() - started, ...extra });
+    };
+    (async () => {
+      if (route === '/healthz' && req.method === 'GET') return done(200, { status: 'ok' });
+      if (!match) throw new HttpError(404, 'not_found', 'unknown path: use POST /v1/erasures or GET /v1/erasures/{id}');
+      if (!match[1]) {
+        if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
+        const r = await create(req);
+        return done(r.status, r.body, { requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
+      }
+      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
+      const r = await show(req, decodeURIComponent(match[1]));
+      return done(r.status, r.body, { workflowId: r.workflowId });
+    })().catch((err: unknown) => {
+      if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
+      // Temporal down or a bug: say so without details (they may carry internals), and log the kind.
+      const unavailable = (err as { code?: number })?.code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(String((err as Error)?.message));
+      done(unavailable ? 503 : 500, { error: unavailable ? 'unavailable' : 'internal', message: unavailable ? 'Temporal is unreachable; try again shortly' : 'internal error' }, { error: (err as Error)?.name ?? 'Error' }, unavailable ? { 'retry-after': '5' } : {});
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+function links(id: string) {
+  return { self: `/v1/erasures/${id}` };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES) return Promise.reject(new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+function progressOf(s: ErasureStatus) {
+  return {
+    phase: s.phase,
+    persons: s.persons.length,
+    personsErased: s.persons.filter((p) => p.state === 'erased').length,
+    blockingCandidateUids: s.blockingCandidateUids,
+    nextCheckAt: s.nextCheckAt,
+    atRiskReason: s.atRiskReason,
+    attention: s.attention ? { code: s.attention.code, reason: s.attention.reason, nextRetryAt: s.attention.nextRetryAt } : undefined,
+  };
+}
+
+function resultOf(r: ErasureResult) {
+  return {
+    outcome: r.outcome,
+    mode: r.mode,
+    regulation: r.regulation,
+    finishedAt: r.finishedAt,
+    verifiedAbsentAt: r.verifiedAbsentAt,
+    totals: r.totals,
+    followUp: r.followUp,
+    receipt: r.receipt,
+    receiptKeyId: r.receiptKeyId,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * What operators watch on a worker: structured logs (JSON lines), Prometheus metrics (the SDK's own
+ * plus ours, exported by the SDK runtime on one port), and a health endpoint for orchestrators.
+ * Labels carry endpoints, statuses and outcomes only: never an email, a name or a uid.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MetricMeter } from '@temporalio/common';
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import type { ComeetCallInfo } from './comeet/index.js';
+
+export interface RuntimeSettings {
+  logFormat: 'json' | 'pretty';
+  logLevel: LogLevel;
+  /** host:port of the Prometheus exporter; undefined turns metrics off. */
+  metricsBind?: string;
+}
+
+/** One JSON object per line: what log shippers (Loki, CloudWatch, Datadog) parse without rules. */
+export function jsonLogLine(entry: LogEntry): string {
+  const { message, level, timestampNanos, meta } = entry;
+  return JSON.stringify(
+    { ts: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level, msg: message, ...meta },
+    (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? { name: v.name, message: v.message } : v),
+  );
+}
+
+/** Installs the SDK runtime (once per process, before any connection): logger and metrics exporter. */
+export function installRuntime(settings: RuntimeSettings): Runtime {
+  const logger =
+    settings.logFormat === 'json'
+      ? new DefaultLogger(settings.logLevel, (entry) => process.stdout.write(jsonLogLine(entry) + '\n'))
+      : new DefaultLogger(settings.logLevel);
+  return Runtime.install({
+    logger,
+    telemetryOptions: settings.metricsBind
+      ? { metrics: { prometheus: { bindAddress: settings.metricsBind, countersTotalSuffix: true } } }
+      : undefined,
+  });
+}
+
+/** Counts every Comeet call by endpoint and status (the client's `onCall` hook). */
+export function comeetCallMetrics(meter: MetricMeter): (info: ComeetCallInfo) => void {
+  const calls = meter.createCounter('dsar_comeet_calls', 'calls', 'Comeet API calls by endpoint and HTTP status (network = no answer)');
+  const rateLimited = meter.createCounter('dsar_comeet_rate_limited', 'calls', 'Comeet answers 429: the budget was exceeded somewhere');
+  const latency = meter.createHistogram('dsar_comeet_call_duration', 'int', 'ms', 'Comeet call latency by endpoint');
+  return (info) => {
+    calls.add(1, { endpoint: info.endpoint, status: String(info.status) });
+    if (info.status === 429) rateLimited.add(1, { endpoint: info.endpoint });
+    latency.record(info.durationMs, { endpoint: info.endpoint });
+  };
+}
+
+export interface HealthSource {
+  /** 'RUNNING' when healthy; anything else is reported as unhealthy with that state. */
+  getState(): string;
+}
+
+export interface HealthServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `GET /healthz`: 200 while the worker polls, 503 otherwise (draining, stopped, failed), with the
+ * state and memory in the body. `GET /readyz` is the same; orchestrators use one or the other.
+ */
+export async function startHealthServer(bind: string, source: HealthSource, details: () => Record<string, unknown> = () => ({})): Promise<HealthServer> {
+  const i = bind.lastIndexOf(':');
+  const host = bind.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(bind.slice(i + 1));
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || (path !== '/healthz' && path !== '/readyz')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', paths: ['/healthz', '/readyz'] }));
+      return;
+    }
+    const state = source.getState();
+    const mem = process.memoryUsage();
+    const body = { status: state === 'RUNNING' ? 'ok' : 'unavailable', state, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, uptimeSeconds: Math.round(process.uptime()), ...details() };
+    res.writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

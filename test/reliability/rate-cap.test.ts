@@ -1,0 +1,147 @@
+/**
+ * Comeet's budget is one number for the whole system: the Temporal server caps the Comeet queue,
+ * so two workers together stay under it (a per-worker limit would double the rate and meet 429s),
+ * and a backlog drains in deadline order (task queue priority).
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErasure } from '../../src/client.js';
+import { ComeetClient } from '../../src/comeet/index.js';
+import type { ErasureResult } from '../../src/shared.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
+import { testReceiptKeys } from '../helpers/receipts.js';
+import { API_KEY, FAST_TUNING, person, SECRET } from '../helpers/scenario.js';
+import { encryptedWorkflowBundle, startDevServer, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
+import { API_KEY as RESTART_API_KEY, SECRET as RESTART_SECRET, makeSecrets, workerEnv } from './restart-harness.js';
+import { startWorkerProcess } from './restart-processes.js';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await startDevServer();
+  await workflowBundle();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function workers(n: number, sim: Simulator, taskQueue: string, ratePerMinute: number) {
+  const made: { worker: ErasureWorker; comeet: ComeetClient; calls: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const entry = { calls: 0 } as { worker: ErasureWorker; comeet: ComeetClient; calls: number };
+    entry.comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: () => entry.calls++ });
+    entry.worker = await createErasureWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      comeet: entry.comeet,
+      receipts: (await testReceiptKeys()).signer,
+      workflowBundle: await workflowBundle(),
+      comeetRatePerMinute: ratePerMinute,
+      overrides: { identity: `cap-worker-${i}` },
+    });
+    made.push(entry);
+  }
+  return made;
+}
+
+const subjects = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@example.com`, uid: `P-${prefix.toUpperCase()}-${i}` }));
+
+describe('the Comeet rate cap', () => {
+  it('holds across two worker processes: no 429, never more than the limit in any window', async () => {
+    // Comeet's 100 per 60 s scaled to 50 per 5 s (600/min); the cap, 480/min (8/s), is set by both workers.
+    const limit = 50;
+    const windowMs = 5000;
+    const capPerSecond = 8;
+    const people = subjects('cap', 60);
+    const sim = await startSimulator({ apiKey: RESTART_API_KEY, secret: RESTART_SECRET, rateLimit: { limit, windowMs }, seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) } });
+    const taskQueue = taskQueueFor('rate cap two workers');
+    const idKey = randomBytes(32).toString('hex');
+    const secrets = await makeSecrets();
+    const dataConverter = createDataConverter(parseEncryptionKeys(secrets.encryptionKeys));
+    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter });
+    // One worker in this process, one in its own (the SDK allows one per queue per process).
+    let localCalls = 0;
+    const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: RESTART_API_KEY, secret: RESTART_SECRET, onCall: () => localCalls++ });
+    const local = await createErasureWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      comeet,
+      receipts: (await testReceiptKeys()).signer,
+      workflowBundle: await encryptedWorkflowBundle(),
+      dataConverter,
+      comeetRatePerMinute: capPerSecond * 60,
+    });
+    const other = startWorkerProcess({
+      ...workerEnv({ address: env.address, taskQueue, simUrl: sim.url, secrets }),
+      COMEET_RATE_LIMIT_PER_MINUTE: String(limit * (60_000 / windowMs)),
+      COMEET_RATE_PER_MINUTE: String(capPerSecond * 60),
+    });
+    try {
+      await other.ready;
+      await local.runUntil(async () => {
+        const started = await Promise.all(people.map((p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: FAST_TUNING })));
+        const results: ErasureResult[] = await Promise.all(started.map((s) => s.handle.result()));
+        expect(results.every((r) => r.outcome === 'completed')).toBe(true);
+      });
+      const stats = sim.stats();
+      expect(stats.rateLimited).toBe(0);
+      expect(stats.total).toBe(people.length * 3);
+      expect(stats.peakInWindow).toBeLessThanOrEqual(limit);
+      // Both workers made Comeet calls: the cap is shared, not per worker (per worker it would be 16/s).
+      expect(localCalls).toBeGreaterThan(20);
+      expect(stats.total - localCalls).toBeGreaterThan(20);
+      const seconds = (Date.parse(stats.lastRequestAt!) - Date.parse(stats.firstRequestAt!)) / 1000;
+      const rate = (stats.total - capPerSecond) / seconds; // the first second's burst aside
+      expect(rate).toBeLessThanOrEqual(capPerSecond * 1.1);
+      expect(rate).toBeGreaterThan(capPerSecond * 0.7);
+    } finally {
+      await other.stop('SIGTERM');
+      await comeet.close();
+      await sim.close();
+    }
+  });
+
+  it('drains a backlog in deadline order', async () => {
+    const relaxed = subjects('relaxed', 24);
+    const urgent = subjects('urgent', 4);
+    const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, seed: { candidates: [...relaxed, ...urgent].flatMap((p) => person(p.email, p.uid)) } });
+    const taskQueue = taskQueueFor('deadline order');
+    const idKey = randomBytes(32).toString('hex');
+    const [w] = await workers(1, sim, taskQueue, 5 * 60);
+    try {
+      await w!.worker.runUntil(async () => {
+        const finished: string[] = [];
+        const track = (prefix: string) => async (s: Awaited<ReturnType<typeof startErasure>>) => {
+          await s.handle.result();
+          finished.push(prefix);
+        };
+        // The relaxed backlog (a month to go) first, then requests received 29 days ago.
+        const relaxedRuns = await Promise.all(relaxed.map((p) => startErasure(env.client, { email: p.email }, { taskQueue, idKey, tuning: FAST_TUNING })));
+        const urgentRuns = await Promise.all(
+          urgent.map((p) => startErasure(env.client, { email: p.email, receivedAt: new Date(Date.now() - 29 * 86_400_000).toISOString() }, { taskQueue, idKey, tuning: FAST_TUNING })),
+        );
+        await Promise.all([...relaxedRuns.map(track('relaxed')), ...urgentRuns.map(track('urgent'))]);
+        // FIFO would finish the urgent ones last; by deadline they finish among the first.
+        const lastUrgent = finished.lastIndexOf('urgent');
+        expect(lastUrgent).toBeLessThan(relaxed.length / 2);
+      });
+    } finally {
+      await w!.comeet.close();
+      await sim.close();
+    }
+  });
+});
+
+async function waitForAll(sim: Simulator, erasures: number): Promise<void> {
+  const end = Date.now() + 120_000;
+  while (sim.stats().erasures.length < erasures || sim.stats().total < erasures * 3) {
+    if (Date.now() > end) throw new Error('timed out waiting for the erasures');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
