@@ -1,0 +1,118 @@
+/**
+ * What operators see of a running worker process (`src/worker.ts`): Prometheus metrics scraped over
+ * HTTP (the SDK's and ours, with no PII in any label), the health endpoint, and JSON log lines.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recheckNow, startErasure } from '../../src/client.js';
+import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
+import { startSimulator } from '../../src/simulator/server.js';
+import { FAST_TUNING, interviewing, person, pollStatus } from '../helpers/scenario.js';
+import { startDevServer, taskQueueFor } from '../helpers/temporal.js';
+import { API_KEY, SECRET, makeSecrets, workerEnv } from '../reliability/restart-harness.js';
+import { freePort, startWorkerProcess } from '../reliability/restart-processes.js';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await startDevServer();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const EMAILS = ['metrics.one@example.com', 'metrics.blocked@example.com'];
+
+async function get(url: string) {
+  const res = await request(url);
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** `name{labels} value` lines of a Prometheus exposition, by metric name. */
+function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+    .map((l) => {
+      const m = /^[^{ ]+(?:\{(.*)\})? (\S+)/.exec(l)!;
+      const labels = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+      return { labels, value: Number(m[2]) };
+    });
+}
+
+describe('worker observability', () => {
+  it('exports metrics by endpoint, status and outcome, answers health checks, and logs JSON lines without PII', async () => {
+    const sim = await startSimulator({
+      apiKey: API_KEY,
+      secret: SECRET,
+      rateLimit: null,
+      seed: { candidates: [...person(EMAILS[0]!, 'P-M1', 2), interviewing(EMAILS[1]!, 'P-M2', '+1d')] },
+    });
+    const secrets = await makeSecrets();
+    const taskQueue = taskQueueFor('observability');
+    const [metricsPort, healthPort] = [await freePort(), await freePort()];
+    const worker = startWorkerProcess({
+      ...workerEnv({ address: env.address, taskQueue, simUrl: sim.url, secrets }),
+      DSAR_METRICS_BIND: `127.0.0.1:${metricsPort}`,
+      DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
+      DSAR_LOG_FORMAT: 'json',
+    });
+    const lines: string[] = [];
+    worker.output.onLine((l) => lines.push(l));
+    try {
+      await worker.ready;
+      const health = await get(`http://127.0.0.1:${healthPort}/healthz`);
+      expect(health.status).toBe(200);
+      expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', state: 'RUNNING', taskQueue });
+      expect((await get(`http://127.0.0.1:${healthPort}/other`)).status).toBe(404);
+
+      const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
+      const idKey = randomBytes(32).toString('hex');
+      // One 429 on the way, so the rate-limit counter has something to count.
+      sim.setFaults({ rateLimitBurst: 1 });
+      const runs = await Promise.all(EMAILS.map((email) => startErasure(client, { email }, { taskQueue, idKey, tuning: FAST_TUNING })));
+      await pollStatus(client, runs[1]!.workflowId, (s) => s.phase === 'waiting_for_interviews');
+      sim.completeInterviews('P-M2');
+      await recheckNow(client, runs[1]!.workflowId, 'test');
+      const results = await Promise.all(runs.map((r) => r.handle.result()));
+      expect(results.map((r) => r.outcome)).toEqual(['completed', 'completed']);
+
+      // The SDK exports on its own schedule: poll until our counters show up.
+      let text = '';
+      for (let i = 0; i < 50; i++) {
+        text = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).text;
+        if (samples(text, 'dsar_erasures_finished_total').reduce((n, s) => n + s.value, 0) >= 2 && text.includes('dsar_blocked_duration_seconds')) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const calls = samples(text, 'dsar_comeet_calls_total');
+      const byKey = Object.fromEntries(calls.map((c) => [`${c.labels.endpoint} ${c.labels.status}`, c.value]));
+      const total = calls.reduce((n, c) => n + c.value, 0);
+      expect(total).toBe(sim.stats().total);
+      expect(byKey['DELETE /person/:uid 200']).toBe(2);
+      expect(byKey['DELETE /person/:uid 400']).toBeGreaterThanOrEqual(1); // blocked by the interview
+      expect(Object.keys(byKey).some((k) => k.endsWith(' 429'))).toBe(true);
+      expect(samples(text, 'dsar_comeet_rate_limited_total').reduce((n, s) => n + s.value, 0)).toBe(1);
+      expect(samples(text, 'dsar_erasures_finished_total')).toContainEqual(expect.objectContaining({ labels: expect.objectContaining({ outcome: 'completed', mode: 'delete' }), value: 2 }));
+      expect(samples(text, 'dsar_blocked_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(1);
+      expect(samples(text, 'dsar_erasure_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(2);
+      // The SDK's own metrics come through the same exporter.
+      expect(text).toMatch(/^temporal_workflow_completed_total\{/m);
+      expect(text).toMatch(/^temporal_activity_execution_latency/m);
+      // Labels carry endpoints, statuses and outcomes: never an email or a person.
+      expect(text).not.toMatch(/@|P-M1|P-M2|metrics\.one/);
+
+      const json = lines.filter((l) => l.startsWith('{'));
+      expect(json.length).toBeGreaterThan(5);
+      for (const l of json) expect(JSON.parse(l)).toEqual(expect.objectContaining({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String) }));
+      expect(json.map((l) => JSON.parse(l).msg)).toContain('Person erased');
+      expect(lines.join('\n')).not.toMatch(/metrics\.one|metrics\.blocked/);
+    } finally {
+      const exit = await worker.stop('SIGTERM');
+      expect(exit.code).toBe(0);
+      await sim.close();
+    }
+  });
+});
