@@ -35,6 +35,8 @@ export interface ErasureWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Payload codec and failure converter; production always passes the encrypting one. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** Workflows kept in memory between tasks (the SDK's sticky cache). */
+  maxCachedWorkflows?: number;
   /** Extra options for both workers (tuning, interceptors, identity). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -93,6 +95,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     activities,
     dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...options.overrides,
   });
   const comeetCalls = await Worker.create({
@@ -125,6 +128,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       receipts,
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [] },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
+      maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
       dataConverter: createDataConverter(config.encryption),
       // Production ships a bundle built at image build time: no webpack at start-up.
       ...(config.DSAR_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {}),

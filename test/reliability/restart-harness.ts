@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
 import { generateReceiptKeys } from '../../src/receipt/index.js';
@@ -127,34 +127,4 @@ export function count<T>(items: T[], key: (t: T) => string | undefined): Record<
     if (k !== undefined) out[k] = (out[k] ?? 0) + 1;
   }
   return out;
-}
-
-export const READ_ACTIVITIES = new Set(['findCandidatesByEmail', 'verifyAbsence', 'getInterviewSchedules']);
-
-/**
- * Fails one attempt of an activity that a killed worker had started, with a retryable failure: what
- * the server itself does when that attempt's start-to-close timeout fires (10 minutes for Comeet
- * reads in src/workflows/erasure.ts), only sooner. The workflow never sees it; the retry policy
- * schedules the next attempt on a live worker. Returns false if the attempt had already ended.
- */
-export async function expireOrphanedAttempt(connection: Connection, a: PendingActivity): Promise<boolean> {
-  try {
-    await connection.workflowService.respondActivityTaskFailedById({
-      namespace: 'default',
-      workflowId: a.workflowId,
-      runId: a.runId,
-      activityId: a.activityId,
-      identity: 'restart-test (stands in for the start-to-close timeout)',
-      failure: {
-        message: 'the worker running this attempt was killed',
-        source: 'restart.test',
-        applicationFailureInfo: { type: 'WorkerKilled', nonRetryable: false },
-      },
-    });
-    return true;
-  } catch (err) {
-    // NOT_FOUND: the attempt completed before the kill reached the server.
-    if ((err as { code?: number }).code === 5) return false;
-    throw err;
-  }
 }

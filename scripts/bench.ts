@@ -1,0 +1,501 @@
+/**
+ * `npm run bench`: comeet-dsar at Comeet's ceiling, measured in one run against a real Temporal dev
+ * server, real worker processes and the Comeet simulator. Not part of the test suite.
+ *
+ * Comeet allows 100 calls per 60 s. The simulator's limit is scaled up (`--scale`, default 10 →
+ * 1,000 per 60 s) so the run takes minutes; the workers' cap is the production default, 97% of
+ * the limit, enforced by the Temporal server on the Comeet queue, shared by `--workers` processes.
+ *
+ *   1. backlog      `--erasures` unblocked requests at once: erasures/s, share of the allowed rate,
+ *                   429s, calls per erasure, start→completed p50/p95, history events per erasure
+ *   2. steady       requests arriving at 80% of capacity: start→completed p50/p95 without a queue
+ *   3. plain script the backlog's workload with the same Comeet client, no Temporal: our overhead
+ *   4. waiting      `--waiting` requests blocked by interviews at once: worker memory, then all resume
+ *
+ *   npm run bench                       # the figures in README (about 10 minutes)
+ *   npm run bench -- --quick            # a smoke run (about 2 minutes)
+ *   npm run bench -- --json out.json    # also write the figures as JSON
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { recheckNow, startErasure, type StartedErasure } from '../src/client.js';
+import { parseEncryptionKeys } from '../src/codec/aes-gcm.js';
+import { createDataConverter } from '../src/codec/data-converter.js';
+import { ComeetClient } from '../src/comeet/index.js';
+import { generateReceiptKeys } from '../src/receipt/index.js';
+import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
+import { buildWorkflowBundle } from './build-workflow-bundle.js';
+
+const API_KEY = 'bench-api-key';
+const SECRET = 'bench-secret-0123456789abcdef';
+/** Production timings, except no follow-up (it would be a fourth call a week later). */
+const TUNING: TuningInput = { followUpDelayMs: 0, interviewMarginMs: 1000, verifyRetryMs: 1000 };
+
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '10' },
+    erasures: { type: 'string' },
+    waiting: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    'waiting-scale': { type: 'string', default: '300' },
+    quick: { type: 'boolean', default: false },
+    phases: { type: 'string', default: 'backlog,steady,plain,waiting' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
+  process.exit(0);
+}
+function intArg(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  const v = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    console.error(`--${name} must be a whole number from ${min} to ${max}`);
+    process.exit(2);
+  }
+  return v;
+}
+const scale = intArg('scale', args.scale, 10, 1, 1000);
+const erasures = intArg('erasures', args.erasures, args.quick ? 150 : 600, 10, 100_000);
+const waiting = intArg('waiting', args.waiting, args.quick ? 1000 : 10_000, 10, 100_000);
+const workerCount = intArg('workers', args.workers, 2, 1, 8);
+const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
+
+const PHASES = ['backlog', 'steady', 'plain', 'waiting'] as const;
+const phases = new Set(args.phases!.split(',').map((p) => p.trim()));
+for (const p of phases) {
+  if (!(PHASES as readonly string[]).includes(p)) {
+    console.error(`--phases: unknown phase "${p}" (phases: ${PHASES.join(', ')})`);
+    process.exit(2);
+  }
+}
+if (phases.has('plain') && !phases.has('backlog')) {
+  console.error('--phases: plain compares against backlog; include both');
+  process.exit(2);
+}
+
+const limitPerMinute = COMEET_LIMIT_PER_MINUTE * scale;
+const capPerMinute = Math.floor((limitPerMinute * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+
+// ------------------------------------------------------------------------------------------------
+
+const figures: Record<string, unknown> = {};
+const line = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value}`);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Maps with at most `limit` in flight. */
+async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+function subjects(prefix: string, n: number) {
+  return Array.from({ length: n }, (_, i) => ({ email: `${prefix}.${i}@bench.example.com`, personUid: `P-${prefix}-${i}` }));
+}
+
+function seedFor(people: { email: string; personUid: string }[], interviewAt?: string) {
+  return {
+    candidates: people.map((p) => ({
+      first_name: 'Bench',
+      last_name: 'Subject',
+      email: p.email,
+      person_uid: p.personUid,
+      status: interviewAt ? ('In progress' as const) : ('Rejected' as const),
+      ...(interviewAt ? { current_steps: [{ name: 'Interview', type: 'Phone Interview', time_scheduled: interviewAt, duration_minutes: 60 }] } : {}),
+    })),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Worker processes: `src/worker.ts` as in production (prebuilt bundle, JSON logs, health endpoint)
+// ------------------------------------------------------------------------------------------------
+
+interface WorkerProc {
+  child: ChildProcess;
+  healthUrl: string;
+  stop(): Promise<void>;
+}
+
+interface Shared {
+  env: TestWorkflowEnvironment;
+  address: string;
+  encryptionKeys: string;
+  receipt: { privateJwk: string; keyId: string };
+  bundlePath: string;
+}
+
+async function startWorker(shared: Shared, taskQueue: string, simUrl: string, perMinute: { limit: number; cap: number }): Promise<WorkerProc> {
+  const healthPort = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: shared.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      COMEET_BASE_URL: simUrl,
+      COMEET_API_KEY: API_KEY,
+      COMEET_SECRET: SECRET,
+      COMEET_CONNECTIONS: '16',
+      COMEET_RATE_LIMIT_PER_MINUTE: String(perMinute.limit),
+      COMEET_RATE_PER_MINUTE: String(perMinute.cap),
+      DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
+      DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
+      DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
+      DSAR_WORKFLOW_BUNDLE: shared.bundlePath,
+      DSAR_METRICS_BIND: 'off',
+      DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
+      DSAR_LOG_LEVEL: 'WARN',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const healthUrl = `http://127.0.0.1:${healthPort}/healthz`;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`worker exited before it was ready:\n${output}`);
+    const ok = await fetch(healthUrl).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > until) throw new Error(`worker not healthy after 60 s:\n${output}`);
+    await sleep(200);
+  }
+  return {
+    child,
+    healthUrl,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(30_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Resident memory of a process from /proc (Linux): now and the peak. */
+function memoryOf(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+async function rssViaHealth(w: WorkerProc): Promise<number> {
+  const proc = memoryOf(w.child.pid!);
+  if (proc) return proc.rss;
+  const body = (await (await fetch(w.healthUrl)).json()) as { rssBytes: number };
+  return body.rssBytes;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function runBacklog(shared: Shared, client: Client) {
+  const people = subjects('backlog', erasures);
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit: limitPerMinute, windowMs: 60_000 }, seed: seedFor(people) });
+  const taskQueue = `bench-backlog-${Date.now()}`;
+  const idKey = randomBytes(32).toString('hex');
+  const workers = await Promise.all(Array.from({ length: workerCount }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute })));
+  try {
+    const t0 = Date.now();
+    const latencies: number[] = [];
+    const runs = await mapPool(people, 64, async (p) => {
+      const started = Date.now();
+      const run = await startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: TUNING });
+      return { run, started };
+    });
+    const results = await Promise.all(
+      runs.map(async ({ run, started }) => {
+        const r = await run.handle.result();
+        latencies.push(Date.now() - started);
+        return r;
+      }),
+    );
+    const wall = Date.now() - t0;
+    const stats = sim.stats();
+    const completed = results.filter((r) => r.outcome === 'completed').length;
+    const span = Date.parse(stats.lastRequestAt!) - Date.parse(stats.firstRequestAt!);
+    const allowedPerMs = limitPerMinute / 60_000;
+    // The server's limiter starts with one second's burst; over a run much longer than a second the
+    // average converges on the cap. The busiest 60 s window is what Comeet itself counts.
+    const share = stats.total / (span * allowedPerMs);
+    const busiestWindowShare = span >= 60_000 ? stats.peakInWindow / limitPerMinute : undefined;
+    const events = await mapPool(runs.slice(0, 50), 10, async ({ run }) => (await run.handle.fetchHistory()).events?.length ?? 0);
+    latencies.sort((a, b) => a - b);
+    const out = {
+      erasures,
+      workers: workerCount,
+      completed,
+      wallMs: wall,
+      erasuresPerSecond: erasures / (wall / 1000),
+      comeetCalls: stats.total,
+      callsPerErasure: stats.total / erasures,
+      callsSpanMs: span,
+      shareOfAllowedRate: share,
+      busiestWindowShare,
+      peakInWindow: stats.peakInWindow,
+      rateLimited: stats.rateLimited,
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      historyEventsPerErasure: events.reduce((a, b) => a + b, 0) / events.length,
+    };
+    figures.backlog = out;
+    console.log(`\n1. Backlog: ${erasures} unblocked erasures at once, ${workerCount} worker process(es)`);
+    line('completed', `${completed} / ${erasures}`);
+    line('wall time', sec(wall));
+    line('erasures per second', out.erasuresPerSecond.toFixed(2));
+    line('Comeet calls / per erasure', `${stats.total} / ${out.callsPerErasure.toFixed(2)}`);
+    line('share of the allowed Comeet rate used', `${pct(share)} (${stats.total} calls in ${sec(span)}; allowed ${limitPerMinute}/min, cap ${capPerMinute}/min)`);
+    line('most calls in any 60 s window', `${stats.peakInWindow} of ${limitPerMinute}${busiestWindowShare !== undefined ? ` (${pct(busiestWindowShare)})` : ' (the run was shorter than 60 s)'}`);
+    line('429s received', String(stats.rateLimited));
+    line('start → completed p50 / p95 (queued)', `${sec(out.p50Ms)} / ${sec(out.p95Ms)}`);
+    line('history events per erasure', out.historyEventsPerErasure.toFixed(1));
+    if (completed !== erasures) throw new Error(`only ${completed} of ${erasures} erasures completed`);
+    return { people, results, wall };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await sim.close();
+  }
+}
+
+async function runSteady(shared: Shared, client: Client) {
+  const capacityPerSecond = capPerMinute / 60 / 3; // three calls per erasure
+  const n = Math.min(120, Math.max(30, Math.round(capacityPerSecond * 30)));
+  const people = subjects('steady', n);
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit: limitPerMinute, windowMs: 60_000 }, seed: seedFor(people) });
+  const taskQueue = `bench-steady-${Date.now()}`;
+  const idKey = randomBytes(32).toString('hex');
+  const worker = await startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute });
+  try {
+    const gapMs = 1000 / (0.8 * capacityPerSecond);
+    const latencies: number[] = [];
+    const pending: Promise<void>[] = [];
+    for (const p of people) {
+      const started = Date.now();
+      pending.push(
+        startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: TUNING })
+          .then((r) => r.handle.result())
+          .then(() => void latencies.push(Date.now() - started)),
+      );
+      await sleep(gapMs);
+    }
+    await Promise.all(pending);
+    latencies.sort((a, b) => a - b);
+    figures.steady = { erasures: n, arrivalsPerSecond: 1000 / gapMs, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), rateLimited: sim.stats().rateLimited };
+    console.log(`\n2. Steady arrivals: ${n} erasures at 80% of capacity (${(1000 / gapMs).toFixed(2)}/s), 1 worker`);
+    line('start → completed p50 / p95', `${sec(percentile(latencies, 50))} / ${sec(percentile(latencies, 95))}`);
+    line('429s received', String(sim.stats().rateLimited));
+  } finally {
+    await worker.stop();
+    await sim.close();
+  }
+}
+
+/** A token bucket like the server's task queue limiter: `perSecond`, burst of one second's worth. */
+function pacer(perSecond: number) {
+  const burst = Math.max(1, Math.ceil(perSecond));
+  let tokens = burst;
+  let last = Date.now();
+  let chain = Promise.resolve();
+  return () => {
+    chain = chain.then(async () => {
+      for (;;) {
+        const now = Date.now();
+        tokens = Math.min(burst, tokens + ((now - last) / 1000) * perSecond);
+        last = now;
+        if (tokens >= 1) {
+          tokens -= 1;
+          return;
+        }
+        await sleep(Math.ceil(((1 - tokens) / perSecond) * 1000));
+      }
+    });
+    return chain;
+  };
+}
+
+async function runPlain(temporalWallMs: number) {
+  const people = subjects('plain', erasures);
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit: limitPerMinute, windowMs: 60_000 }, seed: seedFor(people) });
+  const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, connections: 16 });
+  const take = pacer(capPerMinute / 60);
+  try {
+    const t0 = Date.now();
+    let completed = 0;
+    await mapPool(people, 64, async (p) => {
+      await take();
+      const found = await comeet.findCandidatesByEmail(p.email);
+      for (const personUid of new Set(found.map((c) => c.person_uid!))) {
+        await take();
+        await comeet.erasePerson(personUid, 'delete');
+      }
+      await take();
+      if ((await comeet.findCandidatesByEmail(p.email)).length === 0) completed++;
+    });
+    const wall = Date.now() - t0;
+    const stats = sim.stats();
+    figures.plain = { erasures, completed, wallMs: wall, comeetCalls: stats.total, rateLimited: stats.rateLimited, temporalOverheadRatio: temporalWallMs / wall };
+    console.log(`\n3. Plain script: the same ${erasures} erasures with the same client and pacing, no Temporal`);
+    line('completed', `${completed} / ${erasures}`);
+    line('wall time', sec(wall));
+    line('Comeet calls / 429s', `${stats.total} / ${stats.rateLimited}`);
+    line('Temporal wall time / plain wall time', `${(temporalWallMs / wall).toFixed(3)}`);
+  } finally {
+    await comeet.close();
+    await sim.close();
+  }
+}
+
+async function runWaiting(shared: Shared, client: Client) {
+  // This phase is about memory and resumption, not the budget: the limit is scaled far up.
+  const limit = COMEET_LIMIT_PER_MINUTE * waitingScale;
+  const cap = Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+  const people = subjects('waiting', waiting);
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit, windowMs: 60_000 }, seed: seedFor(people, '+30d') });
+  const taskQueue = `bench-waiting-${Date.now()}`;
+  const idKey = randomBytes(32).toString('hex');
+  const worker = await startWorker(shared, taskQueue, sim.url, { limit, cap });
+  try {
+    await sleep(2000);
+    const idle = await rssViaHealth(worker);
+    const t0 = Date.now();
+    const runs: StartedErasure[] = await mapPool(people, 100, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: TUNING }));
+    const startedMs = Date.now() - t0;
+    // Every request has looked up and been refused once (lookup + erase attempt) when 2 calls each are done.
+    let peakWhileBlocking = 0;
+    while (sim.stats().total < waiting * 2) {
+      peakWhileBlocking = Math.max(peakWhileBlocking, await rssViaHealth(worker));
+      await sleep(1000);
+    }
+    await sleep(3000); // let the last workflow tasks settle into their timers
+    const blockedMs = Date.now() - t0;
+    const waitingRss = await rssViaHealth(worker);
+    const callsBeforeResume = sim.stats().total;
+
+    const r0 = Date.now();
+    for (const p of people) sim.completeInterviews(p.personUid);
+    let peakResume = 0;
+    const sampler = setInterval(() => {
+      const m = memoryOf(worker.child.pid!);
+      if (m) peakResume = Math.max(peakResume, m.rss);
+    }, 500);
+    await mapPool(runs, 100, (r) => recheckNow(client, r.workflowId, 'bench'));
+    const results: ErasureResult[] = await mapPool(runs, 200, (r) => r.handle.result());
+    clearInterval(sampler);
+    const resumeMs = Date.now() - r0;
+    const completed = results.filter((r) => r.outcome === 'completed').length;
+    const peak = memoryOf(worker.child.pid!)?.peak ?? Math.max(peakWhileBlocking, peakResume);
+    const stats = sim.stats();
+    figures.waiting = {
+      requests: waiting,
+      startMs: startedMs,
+      allWaitingAfterMs: blockedMs,
+      idleRssBytes: idle,
+      waitingRssBytes: waitingRss,
+      peakRssBytes: peak,
+      resumeMs,
+      completed,
+      callsBeforeResume,
+      callsTotal: stats.total,
+      rateLimited: stats.rateLimited,
+    };
+    console.log(`\n4. Waiting: ${waiting} requests blocked by interviews at once, 1 worker (limit scaled ×${waitingScale} for this phase)`);
+    line('started in', sec(startedMs));
+    line('all waiting on their timers after', sec(blockedMs));
+    line('worker RSS idle / with all waiting', `${mib(idle)} / ${mib(waitingRss)}`);
+    line('worker RSS peak (VmHWM)', mib(peak));
+    line('resumed and completed (recheckNow to all)', `${completed} / ${waiting} in ${sec(resumeMs)}`);
+    line('Comeet calls while waiting / in all', `${callsBeforeResume} / ${stats.total} (${(stats.total / waiting).toFixed(2)} per request)`);
+    line('429s received', String(stats.rateLimited));
+    if (completed !== waiting) throw new Error(`only ${completed} of ${waiting} waiting requests completed`);
+  } finally {
+    await worker.stop();
+    await sim.close();
+  }
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cli = resolveTemporalCli();
+  if (cli.executable.type !== 'existing-path') console.warn(`No local Temporal CLI; the SDK will try to download one. ${INSTALL_HINT}`);
+  const dir = mkdtempSync(join(tmpdir(), 'dsar-bench-'));
+  const t0 = Date.now();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: cli.executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG] },
+  });
+  try {
+    const bundle = await buildWorkflowBundle(join(dir, 'workflow-bundle.js'));
+    const receipt = await generateReceiptKeys('EdDSA');
+    const encryptionKeys = `bench:${randomBytes(32).toString('base64')}`;
+    const shared: Shared = { env, address: env.address, encryptionKeys, receipt: { privateJwk: receipt.privateJwk, keyId: receipt.keyId }, bundlePath: bundle.path };
+    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(encryptionKeys)) });
+    console.log(
+      `comeet-dsar benchmark: Temporal dev server (${cli.source}), Comeet simulator at ${limitPerMinute} calls/60 s (Comeet's 100 × ${scale}), ` +
+        `cap ${capPerMinute}/min on the Comeet queue; node ${process.version}; ${new Date().toISOString()}`,
+    );
+    figures.setup = { scale, limitPerMinute, capPerMinute, erasures, waiting, workers: workerCount, node: process.version };
+    const backlog = phases.has('backlog') ? await runBacklog(shared, client) : undefined;
+    if (phases.has('steady')) await runSteady(shared, client);
+    if (backlog && phases.has('plain')) await runPlain(backlog.wall);
+    if (phases.has('waiting')) await runWaiting(shared, client);
+    console.log(`\nDone in ${sec(Date.now() - t0)}.`);
+    if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2) + '\n');
+  } finally {
+    await env.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`Benchmark failed: ${err instanceof Error ? err.stack : err}`);
+    process.exit(1);
+  },
+);
