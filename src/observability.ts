@@ -90,3 +90,36 @@ export async function startHealthServer(bind: string, source: HealthSource, deta
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+export interface Tracing {
+  /** The SDK plugin: client, workflow and activity interceptors plus the workflow span sink. */
+  plugin: unknown;
+  /** Flushes spans still buffered; call after the worker stopped. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Optional OpenTelemetry tracing through the SDK's interceptors, on when an OTLP endpoint is
+ * configured (the standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, read
+ * by the exporter itself). Spans carry workflow and activity names and ids, never payloads.
+ * Loaded on demand, so a worker without tracing pays nothing for it.
+ */
+export async function tracingFromEnv(env: Record<string, string | undefined>): Promise<Tracing | undefined> {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
+  const [{ OpenTelemetryPlugin }, { BasicTracerProvider, BatchSpanProcessor }, { Resource }, { OTLPTraceExporter }] = await Promise.all([
+    import('@temporalio/interceptors-opentelemetry'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
+  const processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 });
+  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME || 'comeet-dsar-worker' });
+  // Activity and client spans go through this tracer; workflow spans through the plugin's sink.
+  const provider = new BasicTracerProvider({ resource });
+  provider.addSpanProcessor(processor);
+  const tracer = provider.getTracer('comeet-dsar');
+  return {
+    plugin: new OpenTelemetryPlugin({ resource, spanProcessor: processor, tracer }),
+    shutdown: () => processor.shutdown(),
+  };
+}

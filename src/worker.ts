@@ -12,7 +12,7 @@ import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
 import { connectionOptions } from './connection.js';
-import { comeetCallMetrics, installRuntime, startHealthServer, type HealthServer } from './observability.js';
+import { comeetCallMetrics, installRuntime, startHealthServer, tracingFromEnv, type HealthServer } from './observability.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -35,6 +35,8 @@ export interface ErasureWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Payload codec and failure converter; production always passes the encrypting one. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** SDK plugins for both workers (OpenTelemetry tracing). */
+  plugins?: WorkerOptions['plugins'];
   /** Workflows kept in memory between tasks (the SDK's sticky cache). */
   maxCachedWorkflows?: number;
   /** Extra options for both workers (tuning, interceptors, identity). */
@@ -96,6 +98,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
     ...options.overrides,
   });
   const comeetCalls = await Worker.create({
@@ -107,6 +110,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     maxTaskQueueActivitiesPerSecond: ratePerMinute / 60,
     // More in flight than connections only queues them in the HTTP pool, holding tasks others could run.
     maxConcurrentActivityTaskExecutions: Math.max(4, options.comeet.connections * 2),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
     ...options.overrides,
   });
   return new ErasureWorker(workflows, comeetCalls);
@@ -117,6 +121,10 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
   const runtime = installRuntime({ logFormat: config.DSAR_LOG_FORMAT, logLevel: config.DSAR_LOG_LEVEL, metricsBind: config.DSAR_METRICS_BIND });
   const log = runtime.logger;
   const comeet = new ComeetClient({ ...comeetClientOptions(config), onCall: comeetCallMetrics(runtime.metricMeter) });
+  const tracing = await tracingFromEnv(process.env);
+  // The workflow interceptors of tracing must be bundled with the workflows: build at start-up then.
+  const bundle = config.DSAR_WORKFLOW_BUNDLE && !tracing ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {};
+  if (config.DSAR_WORKFLOW_BUNDLE && tracing) log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE');
   const connection = await NativeConnection.connect(connectionOptions(config));
   let health: HealthServer | undefined;
   try {
@@ -131,7 +139,8 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
       dataConverter: createDataConverter(config.encryption),
       // Production ships a bundle built at image build time: no webpack at start-up.
-      ...(config.DSAR_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {}),
+      ...bundle,
+      ...(tracing ? { plugins: [tracing.plugin as NonNullable<WorkerOptions['plugins']>[number]] } : {}),
     });
     signal?.addEventListener('abort', () => worker.shutdown(), { once: true });
     if (config.DSAR_HEALTH_BIND) {
@@ -147,10 +156,12 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       receiptKeyId: receipts.keyId,
       metrics: config.DSAR_METRICS_BIND ? `http://${config.DSAR_METRICS_BIND}/metrics` : 'off',
       health: health ? `${health.url}/healthz` : 'off',
-      workflowBundle: config.DSAR_WORKFLOW_BUNDLE ? 'prebuilt' : 'built at start-up',
+      workflowBundle: 'workflowBundle' in bundle ? 'prebuilt' : 'built at start-up',
+      tracing: tracing ? 'OpenTelemetry (OTLP)' : 'off',
     });
     await worker.run();
   } finally {
+    await tracing?.shutdown().catch(() => undefined);
     await health?.close();
     await connection.close();
     await comeet.close();

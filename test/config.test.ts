@@ -47,7 +47,7 @@ describe('loadWorkerConfig', () => {
       COMEET_TIMEOUT: 30_000,
       COMEET_CONNECTIONS: 4,
       COMEET_RATE_LIMIT_PER_MINUTE: 100,
-      COMEET_RATE_PER_MINUTE: 97,
+      COMEET_RATE_PER_MINUTE: 96,
       DSAR_METRICS_BIND: '0.0.0.0:9464',
       DSAR_HEALTH_BIND: '0.0.0.0:8090',
       DSAR_LOG_FORMAT: 'json',
@@ -57,7 +57,7 @@ describe('loadWorkerConfig', () => {
   });
 
   it('keeps the Comeet rate under the account limit, scaling the default with it', () => {
-    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_LIMIT_PER_MINUTE: '1000' }).COMEET_RATE_PER_MINUTE).toBe(970);
+    expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_LIMIT_PER_MINUTE: '1000' }).COMEET_RATE_PER_MINUTE).toBe(960);
     expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '60' }).COMEET_RATE_PER_MINUTE).toBe(60);
     expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '120' })).toThrow(/COMEET_RATE_PER_MINUTE must not exceed COMEET_RATE_LIMIT_PER_MINUTE \(100\)/);
     expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '1.5' })).toThrow(/COMEET_RATE_PER_MINUTE must be a whole number/);

@@ -3,6 +3,8 @@
  * HTTP (the SDK's and ours, with no PII in any label), the health endpoint, and JSON log lines.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { request } from 'undici';
@@ -115,4 +117,43 @@ describe('worker observability', () => {
       await sim.close();
     }
   });
+
+  it('exports OpenTelemetry spans for workflows and Comeet activities when an OTLP endpoint is set, without PII', async () => {
+    const bodies: string[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', () => r()));
+    const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, seed: { candidates: person('traced.subject@example.com', 'P-T1') } });
+    const secrets = await makeSecrets();
+    const taskQueue = taskQueueFor('tracing');
+    const worker = startWorkerProcess({
+      ...workerEnv({ address: env.address, taskQueue, simUrl: sim.url, secrets }),
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`,
+      OTEL_SERVICE_NAME: 'dsar-test-worker',
+    });
+    try {
+      await worker.ready;
+      const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
+      const run = await startErasure(client, { email: 'traced.subject@example.com' }, { taskQueue, idKey: randomBytes(32).toString('hex'), tuning: FAST_TUNING });
+      expect((await run.handle.result()).outcome).toBe('completed');
+      const names = () =>
+        bodies.flatMap((b) => (JSON.parse(b) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((sc) => sc.spans.map((x) => x.name))));
+      for (let i = 0; i < 50 && !names().some((n) => n.startsWith('RunWorkflow:')); i++) await new Promise((r) => setTimeout(r, 200));
+      const spans = names();
+      expect(spans).toEqual(expect.arrayContaining(['RunWorkflow:dsarErasure', 'StartActivity:erasePerson', 'RunActivity:findCandidatesByEmail', 'RunActivity:erasePerson', 'RunActivity:verifyAbsence']));
+      expect(bodies.join('\n')).toContain('dsar-test-worker');
+      expect(bodies.join('\n')).not.toMatch(/traced\.subject|@example\.com/);
+    } finally {
+      await worker.stop('SIGTERM');
+      await sim.close();
+      await new Promise((r) => collector.close(r));
+    }
+  });
 });
+
