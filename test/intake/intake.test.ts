@@ -160,7 +160,9 @@ describe('intake API', () => {
         await until(async () => a.received.length + b.received.length, (n) => n === 2);
         expect(a.received[0]!.payload).toMatchObject({ requestId: 'A-1', outcome: 'completed' });
         expect(b.received[0]!.payload).toMatchObject({ requestId: 'B-7', outcome: 'completed' });
-        // A retry of B's POST after the end: B's id is on the run, so nothing new starts.
+        // A retry of B's POST after the end (the callbacks go out just before the run closes): B's id
+        // is on the run, so nothing new starts.
+        await s.client.workflow.getHandle(id).result();
         const replay = await call(intake, 'POST', '/v1/erasures', { email: 'busy.intake@example.com', requestId: 'B-7' });
         expect(replay.json).toMatchObject({ id, replayed: true, status: 'COMPLETED' });
         expect(s.sim.stats().erasures).toHaveLength(1);
