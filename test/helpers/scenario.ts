@@ -45,6 +45,16 @@ export interface Scenario {
   waitForPhase(workflowId: string, phase: Phase, timeoutMs?: number): Promise<ErasureStatus>;
 }
 
+export interface ScenarioOptions {
+  encrypted?: boolean;
+  worker?: Partial<ErasureWorkerOptions>;
+  /** Response timeout of the worker's Comeet client (headers, then between body chunks); default 5 s. */
+  responseTimeoutMs?: number;
+  connections?: number;
+  /** Something between the worker and the simulator (a corrupting proxy), given the simulator's URL. */
+  comeetVia?: (simUrl: string) => Promise<{ url: string; close(): Promise<void> }>;
+}
+
 /** Tests are not about the Comeet budget (the rate-cap tests set their own): effectively uncapped. */
 export const TEST_COMEET_RATE_PER_MINUTE = 60_000;
 
@@ -53,13 +63,21 @@ export async function runScenario(
   title: string,
   simOptions: Partial<SimulatorOptions>,
   body: (s: Scenario) => Promise<void>,
-  options: { encrypted?: boolean; worker?: Partial<ErasureWorkerOptions> } = {},
+  options: ScenarioOptions = {},
 ): Promise<void> {
   const dataConverter = options.encrypted ? createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) : undefined;
   const client = dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter }) : env.client;
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...simOptions });
+  const via = await options.comeetVia?.(sim.url);
   const calls: ComeetCallInfo[] = [];
-  const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: (c) => calls.push(c), responseTimeoutMs: 5000 });
+  const comeet = new ComeetClient({
+    baseUrl: via?.url ?? sim.url,
+    apiKey: API_KEY,
+    secret: SECRET,
+    onCall: (c) => calls.push(c),
+    responseTimeoutMs: options.responseTimeoutMs ?? 5000,
+    connections: options.connections,
+  });
   const taskQueue = taskQueueFor(title);
   const idKey = randomBytes(32).toString('hex');
   let worker: ErasureWorker | undefined;
@@ -92,6 +110,7 @@ export async function runScenario(
     await worker.runUntil(body(scenario));
   } finally {
     await comeet.close();
+    await via?.close();
     await sim.close();
   }
 }

@@ -1,38 +1,18 @@
 /**
- * Reliability harness: like test/helpers/scenario.ts (real dev server, simulator, worker, real
- * Comeet client over HTTP), but the worker's Comeet client can point somewhere else than the
- * simulator (a corrupting proxy) and has a short response timeout, so timeouts are cheap to cause.
+ * Reliability harness: `runScenario` (real dev server, simulator, worker, real Comeet client over
+ * HTTP) with the worker's Comeet client behind a corrupting proxy when asked, and a short response
+ * timeout, so timeouts are cheap to cause; plus the raw servers and proxy the fault tests use.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
-import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { getStatus, startErasure, type StartedErasure } from '../../src/client.js';
-import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
-import { createDataConverter } from '../../src/codec/data-converter.js';
-import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
-import type { ErasureInput, ErasureStatus, TuningInput } from '../../src/shared.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
-import { testReceiptKeys } from '../helpers/receipts.js';
+import type { SimulatorOptions } from '../../src/simulator/server.js';
 import { startRawServer, type RawServer } from '../comeet/raw-server.js';
-import { API_KEY, FAST_TUNING, pollStatus, SECRET, TEST_COMEET_RATE_PER_MINUTE, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
-import { encryptedWorkflowBundle, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
+import { runScenario, type Scenario } from '../helpers/scenario.js';
 
-export interface ChaosScenario {
-  sim: Simulator;
-  client: Client;
-  comeet: ComeetClient;
-  taskQueue: string;
-  idKey: string;
-  /** Every HTTP exchange the worker's Comeet client made (`status: 'network'` = no answer). */
-  calls: ComeetCallInfo[];
+export interface ChaosScenario extends Scenario {
   /** The corrupting proxy, when the scenario has one. */
   proxy?: CorruptingProxy;
-  start(request: ErasureInput, tuning?: TuningInput): Promise<StartedErasure>;
-  status(workflowId: string): Promise<ErasureStatus>;
-  waitForStatus(workflowId: string, predicate: (s: ErasureStatus) => boolean, timeoutMs?: number): Promise<ErasureStatus>;
 }
 
 export interface ChaosOptions {
@@ -45,54 +25,20 @@ export interface ChaosOptions {
   encrypted?: boolean;
 }
 
+/** `runScenario` with a short Comeet timeout and, optionally, a corrupting proxy in front of the simulator. */
 export async function runChaosScenario(env: TestWorkflowEnvironment, title: string, options: ChaosOptions, body: (s: ChaosScenario) => Promise<void>): Promise<void> {
-  const dataConverter = options.encrypted ? createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) : undefined;
-  const client = dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter }) : env.client;
-  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...options.sim });
   let proxy: CorruptingProxy | undefined;
-  let comeet: ComeetClient | undefined;
-  let worker: ErasureWorker | undefined;
-  try {
-    proxy = options.corrupt ? await startCorruptingProxy(sim.url, options.corrupt) : undefined;
-    const calls: ComeetCallInfo[] = [];
-    comeet = new ComeetClient({
-      baseUrl: proxy?.url ?? sim.url,
-      apiKey: API_KEY,
-      secret: SECRET,
-      onCall: (c) => calls.push(c),
-      responseTimeoutMs: options.responseTimeoutMs ?? 5000,
-      connections: options.connections,
-    });
-    const taskQueue = taskQueueFor(title);
-    const idKey = randomBytes(32).toString('hex');
-    worker = await createErasureWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      comeet,
-      receipts: (await testReceiptKeys()).signer,
-      workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
-      dataConverter,
-      comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE,
-    });
-    const scenario: ChaosScenario = {
-      sim,
-      client,
-      comeet,
-      taskQueue,
-      idKey,
-      calls,
-      proxy,
-      start: (request, tuning) => startErasure(client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
-      status: (id) => getStatus(client, id),
-      waitForStatus: (id, predicate, timeoutMs) => pollStatus(client, id, predicate, timeoutMs),
-    };
-    await worker.runUntil(body(scenario));
-  } finally {
-    await comeet?.close();
-    await proxy?.close();
-    await sim.close();
-  }
+  await runScenario(env, title, options.sim, (s) => body({ ...s, proxy }), {
+    encrypted: options.encrypted,
+    responseTimeoutMs: options.responseTimeoutMs,
+    connections: options.connections,
+    comeetVia: options.corrupt
+      ? async (simUrl) => {
+          proxy = await startCorruptingProxy(simUrl, options.corrupt!);
+          return proxy;
+        }
+      : undefined,
+  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
