@@ -30,6 +30,7 @@ import { recheckNow, startErasure, type StartedErasure } from '../src/client.js'
 import { parseEncryptionKeys } from '../src/codec/aes-gcm.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
 import { ComeetClient } from '../src/comeet/index.js';
+import { mapPool } from '../src/pool.js';
 import { generateReceiptKeys } from '../src/receipt/index.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
@@ -111,21 +112,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Maps with at most `limit` in flight. */
-async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!, i);
-      }
-    }),
-  );
-  return out;
 }
 
 function subjects(prefix: string, n: number) {

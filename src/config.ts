@@ -84,6 +84,12 @@ const comeetShape = {
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
 };
 
+/** `host:port` (IPv6 in brackets) as Node's listen() wants it; an empty host means all interfaces. */
+export function splitHostPort(bind: string): { host: string; port: number } {
+  const i = bind.lastIndexOf(':');
+  return { host: bind.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(bind.slice(i + 1)) };
+}
+
 /** host:port to listen on, or `off`. */
 const bindAddress = (fallback: string) =>
   z

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 import type { ComeetCallInfo } from './comeet/index.js';
+import { splitHostPort } from './config.js';
 
 export interface RuntimeSettings {
   logFormat: 'json' | 'pretty';
@@ -66,9 +67,7 @@ export interface HealthServer {
  * state and memory in the body. `GET /readyz` is the same; orchestrators use one or the other.
  */
 export async function startHealthServer(bind: string, source: HealthSource, details: () => Record<string, unknown> = () => ({})): Promise<HealthServer> {
-  const i = bind.lastIndexOf(':');
-  const host = bind.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(bind.slice(i + 1));
+  const { host, port } = splitHostPort(bind);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== '/healthz' && path !== '/readyz')) {

@@ -6,7 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { startOptionsFromConfig } from '../client.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { ConfigError, loadIntakeConfig, tuningFromConfig, type IntakeConfig } from '../config.js';
+import { ConfigError, loadIntakeConfig, splitHostPort, tuningFromConfig, type IntakeConfig } from '../config.js';
 import { connectionOptions } from '../connection.js';
 import { startIntakeServer } from './server.js';
 
@@ -18,8 +18,7 @@ try {
   process.exit(1);
 }
 
-const bind = config.DSAR_INTAKE_BIND ?? '0.0.0.0:8088';
-const i = bind.lastIndexOf(':');
+const { host, port } = splitHostPort(config.DSAR_INTAKE_BIND ?? '0.0.0.0:8088');
 const connection = await Connection.connect(connectionOptions(config));
 const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
 const server = await startIntakeServer({
@@ -27,8 +26,8 @@ const server = await startIntakeServer({
   start: startOptionsFromConfig(config, tuningFromConfig(config)),
   tokens: config.DSAR_INTAKE_TOKENS,
   allowedCallbackHosts: config.DSAR_CALLBACK_HOSTS ?? [],
-  host: bind.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0',
-  port: Number(bind.slice(i + 1)),
+  host,
+  port,
   log: (entry) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: entry.status >= 500 ? 'ERROR' : 'INFO', msg: 'intake request', ...entry })),
 });
 console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: `Intake API listening on ${server.url}`, taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }));

@@ -177,8 +177,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   let published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
   const requests: (RequestRegistration & { callbackUrl?: string })[] = [];
   if (input.requestId || input.callbackUrl) requests.push({ requestId: input.requestId, callbackUrl: input.callbackUrl, hasCallback: !!input.callbackUrl });
-  const readActivities = { get current() { return comeetActivities('read', deadline.getTime()); } };
-  const eraseActivities = { get current() { return comeetActivities('erase', deadline.getTime()); } };
+  // Made per call: the priority follows the deadline, which an operator may extend.
+  const reads = () => comeetActivities('read', deadline.getTime());
+  const erases = () => comeetActivities('erase', deadline.getTime());
 
   const now = () => Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -409,7 +410,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         const r = await withAttention(`erase person ${p.personUid}`, () => {
           p.attempts++;
           eraseAttempts++;
-          return eraseActivities.current.erasePerson({ personUid: p.personUid, mode: input.mode });
+          return erases().erasePerson({ personUid: p.personUid, mode: input.mode });
         });
         p.state = 'erased';
         p.blockingCandidateUids = [];
@@ -433,7 +434,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         if (blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
           const fresh = await withAttention(`interview schedule of person ${p.personUid}`, () =>
-            readActivities.current.getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
+            reads().getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
           );
           p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
         }
@@ -476,7 +477,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
     return withAttention(purpose, async () => {
       lookups++;
-      const acts = readActivities.current;
+      const acts = reads();
       const r = purpose === 'look up' ? await acts.findCandidatesByEmail({ email: input.email }) : await acts.verifyAbsence({ email: input.email });
       return r.persons;
     });
