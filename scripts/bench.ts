@@ -159,6 +159,7 @@ async function startWorker(shared: Shared, taskQueue: string, simUrl: string, pe
       TEMPORAL_ADDRESS: shared.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
       COMEET_BASE_URL: simUrl,
+      COMEET_ALLOW_HTTP: 'true',
       COMEET_API_KEY: API_KEY,
       COMEET_SECRET: SECRET,
       COMEET_CONNECTIONS: '16',

@@ -38,6 +38,12 @@ const duration = (hint: string) =>
 const positiveInt = (hint: string) =>
   z.string().regex(/^\d+$/, `must be a whole number (${hint})`).transform(Number).pipe(z.number().int().positive(`must be positive (${hint})`));
 
+/** The port after the last colon of host:port is one a socket can use. */
+function validPort(hostPort: string): boolean {
+  const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
 const bool = z
   .string()
   .transform((v) => v.trim().toLowerCase())
@@ -45,7 +51,11 @@ const bool = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const temporalShape = {
-  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port, e.g. localhost:7233').default('localhost:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}$/i, { message: 'must be host:port, e.g. localhost:7233 or [::1]:7233', abort: true })
+    .refine(validPort, 'must end in a port between 1 and 65535')
+    .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
@@ -82,7 +92,20 @@ const comeetShape = {
     .pipe(z.number().min(100, 'must be at least 100ms (0 would turn timeouts off)'))
     .default(30_000),
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
+  // Plain http would send the signed token and the subject's email in clear: only for a local simulator.
+  COMEET_ALLOW_HTTP: bool.default(false),
 };
+
+/** Refuses an http Comeet base URL unless COMEET_ALLOW_HTTP says it is a local simulator. */
+function requireHttps(c: { COMEET_BASE_URL: string; COMEET_ALLOW_HTTP: boolean }, ctx: z.RefinementCtx): void {
+  if (!c.COMEET_ALLOW_HTTP && c.COMEET_BASE_URL.toLowerCase().startsWith('http:')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['COMEET_BASE_URL'],
+      message: 'must use https: Comeet is reached over TLS (set COMEET_ALLOW_HTTP=true only for a local simulator)',
+    });
+  }
+}
 
 /** `host:port` (IPv6 in brackets) as Node's listen() wants it; an empty host means all interfaces. */
 export function splitHostPort(bind: string): { host: string; port: number } {
@@ -94,7 +117,9 @@ export function splitHostPort(bind: string): { host: string; port: number } {
 const bindAddress = (fallback: string) =>
   z
     .string()
-    .regex(/^(off|[\w.:[\]-]*:\d{1,5})$/, 'must be host:port (e.g. 0.0.0.0:9464) or off')
+    .regex(/^(off|[\w.:[\]-]*:\d{1,5})$/, { message: 'must be host:port (e.g. 0.0.0.0:9464) or off', abort: true })
+    // Port 0 would listen on a random port nobody can find.
+    .refine((v) => v === 'off' || validPort(v), 'must end in a port between 1 and 65535')
     .default(fallback)
     .transform((v) => (v === 'off' ? undefined : v));
 
@@ -139,7 +164,7 @@ const intakeSchema = z.object({
     .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters (e.g. `openssl rand -hex 32`)')).min(1, 'must hold at least one token')),
   DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
 });
-const workerSchema = z.object(workerShape).transform((c, ctx) => {
+const workerSchema = z.object(workerShape).superRefine(requireHttps).transform((c, ctx) => {
   const limit = c.COMEET_RATE_LIMIT_PER_MINUTE;
   const rate = c.COMEET_RATE_PER_MINUTE ?? Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
   if (rate > limit) {
@@ -151,7 +176,7 @@ const workerSchema = z.object(workerShape).transform((c, ctx) => {
   }
   return { ...c, COMEET_RATE_PER_MINUTE: rate };
 });
-const comeetSchema = z.object(comeetShape);
+const comeetSchema = z.object(comeetShape).superRefine(requireHttps);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
 export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;

@@ -101,6 +101,14 @@ const isoDate = z.iso
     return year >= 2000 && year <= 2999;
   }, 'must be a date between the years 2000 and 2999');
 
+/** How far a caller's clock may run ahead of ours before its receivedAt counts as "in the future". */
+const CLOCK_SKEW_MS = 5 * MINUTE;
+/** How long each regulation lets a controller take, extensions included (see maxExtendedDeadline). */
+export const EXTENSION_RULE: Record<Regulation, string> = {
+  gdpr: 'one month, extendable by two further months',
+  ccpa: '45 days, extendable once by 45 more',
+};
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
@@ -152,9 +160,28 @@ export const erasureInputSchema = z
     tuning: tuningSchema.partial().optional(),
   })
   .strict()
-  .refine((v) => !v.deadline || !v.receivedAt || Date.parse(v.deadline) > Date.parse(v.receivedAt), {
-    message: 'deadline must be after receivedAt',
-    path: ['deadline'],
+  .superRefine((v, ctx) => {
+    // Date.now() is the caller's clock in clients and the task's (deterministic) time in the workflow.
+    const now = Date.now();
+    const received = v.receivedAt ? Date.parse(v.receivedAt) : now;
+    if (v.receivedAt && received > now + CLOCK_SKEW_MS) {
+      ctx.addIssue({ code: 'custom', path: ['receivedAt'], message: 'receivedAt is in the future: it is when the data subject made the request' });
+    }
+    if (!v.deadline) return;
+    const deadline = Date.parse(v.deadline);
+    if (deadline <= received) {
+      ctx.addIssue({ code: 'custom', path: ['deadline'], message: v.receivedAt ? 'deadline must be after receivedAt' : 'deadline must be in the future (or give receivedAt)' });
+      return;
+    }
+    const regulation = v.regulation ?? 'gdpr';
+    const max = maxExtendedDeadline(regulation, new Date(received)).getTime();
+    if (deadline > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deadline'],
+        message: `deadline is later than ${regulation.toUpperCase()} allows (${new Date(max).toISOString()}: ${EXTENSION_RULE[regulation]} after receivedAt)`,
+      });
+    }
   });
 export type ErasureInput = z.input<typeof erasureInputSchema>;
 export type ParsedErasureInput = z.output<typeof erasureInputSchema>;
@@ -195,6 +222,14 @@ export function regulationDeadline(regulation: Regulation, receivedAt: Date): Da
 }
 export function maxExtendedDeadline(regulation: Regulation, receivedAt: Date): Date {
   return regulation === 'gdpr' ? addMonths(receivedAt, 3) : new Date(receivedAt.getTime() + 90 * DAY);
+}
+
+/**
+ * The deadline that orders a request on the shared Comeet budget: never earlier than the
+ * regulation's own deadline, so a caller cannot buy top priority by sending an early `deadline`.
+ */
+export function priorityDeadline(regulation: Regulation, receivedAt: Date, deadline: Date): Date {
+  return new Date(Math.max(deadline.getTime(), regulationDeadline(regulation, receivedAt).getTime()));
 }
 
 export type PersonState = 'pending' | 'blocked' | 'erasing' | 'erased' | 'failed';

@@ -3,7 +3,7 @@
  * and never the offending value (it may be a secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadClientConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+import { ConfigError, loadClientConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
 
 const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
@@ -46,6 +46,7 @@ describe('loadWorkerConfig', () => {
       COMEET_PAGE_SIZE: 100,
       COMEET_TIMEOUT: 30_000,
       COMEET_CONNECTIONS: 4,
+      COMEET_ALLOW_HTTP: false,
       COMEET_RATE_LIMIT_PER_MINUTE: 100,
       COMEET_RATE_PER_MINUTE: 96,
       DSAR_METRICS_BIND: '0.0.0.0:9464',
@@ -96,6 +97,7 @@ describe('loadWorkerConfig', () => {
     const cfg = loadWorkerConfig({
       ...WORKER_MIN,
       COMEET_BASE_URL: 'http://127.0.0.1:8080/comeet',
+      COMEET_ALLOW_HTTP: 'true',
       TEMPORAL_ADDRESS: 'temporal.internal:7233',
       TEMPORAL_NAMESPACE: 'hr-prod',
       TEMPORAL_TASK_QUEUE: 'dsar-q',
@@ -126,6 +128,16 @@ describe('loadWorkerConfig', () => {
 
   it.each(['candidates-filter', 'find-duplicates', 'scan'])('accepts COMEET_LOOKUP=%s', (lookup) => {
     expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_LOOKUP: lookup }).COMEET_LOOKUP).toBe(lookup);
+  });
+
+  it('accepts an IPv6 Temporal address and http to Comeet only when COMEET_ALLOW_HTTP says so', () => {
+    expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '[::1]:7233' }).TEMPORAL_ADDRESS).toBe('[::1]:7233');
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_ADDRESS: '[2001:db8::5]:7233' }).TEMPORAL_ADDRESS).toBe('[2001:db8::5]:7233');
+    const http = { ...WORKER_MIN, COMEET_BASE_URL: 'http://127.0.0.1:4010' };
+    expect(about(configError(() => loadWorkerConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https.*COMEET_ALLOW_HTTP=true/);
+    expect(about(configError(() => loadComeetConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https/);
+    expect(loadWorkerConfig({ ...http, COMEET_ALLOW_HTTP: 'true' })).toMatchObject({ COMEET_BASE_URL: 'http://127.0.0.1:4010', COMEET_ALLOW_HTTP: true });
+    expect(loadWorkerConfig(WORKER_MIN).COMEET_ALLOW_HTTP).toBe(false);
   });
 
   it.each(['COMEET_BASE_URL', 'COMEET_API_KEY', 'COMEET_SECRET'])('names a missing %s', (name) => {
@@ -173,6 +185,12 @@ describe('loadWorkerConfig', () => {
     ['COMEET_TIMEOUT', 's3cr3t-value-xyz', 'duration'],
     ['COMEET_SECRET', 's3cr3t', 'too short'],
     ['TEMPORAL_TLS', 's3cr3t-value-xyz', 'true or false'],
+    ['COMEET_BASE_URL', 'http://s3cr3t-value-xyz.comeet.co', 'must use https'],
+    ['COMEET_ALLOW_HTTP', 's3cr3t-value-xyz', 'true or false'],
+    ['TEMPORAL_ADDRESS', 's3cr3t-value-xyz:99999', 'port between 1 and 65535'],
+    ['TEMPORAL_ADDRESS', 's3cr3t-value-xyz:0', 'port between 1 and 65535'],
+    ['DSAR_METRICS_BIND', 's3cr3t-value-xyz:99999', 'port between 1 and 65535'],
+    ['DSAR_HEALTH_BIND', '0.0.0.0:70000', 'port between 1 and 65535'],
   ])('names a malformed %s (%s) without echoing the value', (name, value, hint) => {
     const err = configError(() => loadWorkerConfig({ ...WORKER_MIN, [name]: value }));
     expect(err.problems).toHaveLength(about(err, name).length);

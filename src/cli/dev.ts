@@ -102,6 +102,8 @@ async function main(): Promise<number> {
     DSAR_ATTENTION_RETRY: '2m',
     DSAR_FOLLOW_UP_DELAY: '10m',
     COMEET_BASE_URL: sim.url,
+    // The simulator speaks plain http on loopback; real Comeet is https only.
+    COMEET_ALLOW_HTTP: 'true',
   };
   writeDevEnv(devEnv);
   const config = loadClientConfig(devEnv);

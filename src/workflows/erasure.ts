@@ -39,6 +39,7 @@ import {
   describeIssues,
   erasureInputSchema,
   maxExtendedDeadline,
+  priorityDeadline,
   regulationDeadline,
   tuningSchema,
   type Attention,
@@ -178,8 +179,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   const requests: (RequestRegistration & { callbackUrl?: string })[] = [];
   if (input.requestId || input.callbackUrl) requests.push({ requestId: input.requestId, callbackUrl: input.callbackUrl, hasCallback: !!input.callbackUrl });
   // Made per call: the priority follows the deadline, which an operator may extend.
-  const reads = () => comeetActivities('read', deadline.getTime());
-  const erases = () => comeetActivities('erase', deadline.getTime());
+  const reads = () => comeetActivities('read', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
+  const erases = () => comeetActivities('erase', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
 
   const now = () => Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();

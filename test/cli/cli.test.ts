@@ -76,7 +76,7 @@ describe('dsar CLI', () => {
 
   it('runs doctor and sandbox-check against Comeet settings alone', async () => {
     await runScenario(env, 'cli sandbox', {}, async (s) => {
-      const comeetEnv = { COMEET_BASE_URL: s.sim.url, COMEET_API_KEY: API_KEY, COMEET_SECRET: SECRET };
+      const comeetEnv = { COMEET_BASE_URL: s.sim.url, COMEET_ALLOW_HTTP: 'true', COMEET_API_KEY: API_KEY, COMEET_SECRET: SECRET };
       const io = () => {
         const out: string[] = [];
         return { out, io: { out: (l: string) => out.push(l), err: (l: string) => out.push(l), env: comeetEnv } };

@@ -94,6 +94,12 @@ export const BAD_CASES: BadCase[] = [
   { name: 'deadline: epoch number', input: { ...ok, deadline: 1_780_000_000_000 }, message: /deadline: must be an ISO 8601/ },
   { name: 'deadline before receivedAt', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-02-01T00:00:00Z' }, message: /deadline must be after receivedAt/ },
   { name: 'deadline equal to receivedAt', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-03-01T00:00:00Z' }, message: /deadline must be after receivedAt/ },
+  // Dates the regulation does not allow (a far deadline is never at risk; a receipt would sign it).
+  { name: 'deadline: year 2999', input: { ...ok, deadline: '2999-01-01T00:00:00Z' }, message: /deadline is later than GDPR allows/ },
+  { name: 'deadline: past the GDPR extension', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-06-01T00:00:01Z' }, message: /deadline is later than GDPR allows \(2026-06-01T00:00:00.000Z/ },
+  { name: 'deadline: past the CCPA extension', input: { ...ok, regulation: 'ccpa', receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-05-30T00:00:01Z' }, message: /deadline is later than CCPA allows/ },
+  { name: 'deadline: in the past, no receivedAt', input: { ...ok, deadline: '2026-01-01T00:00:00Z' }, message: /deadline must be in the future/ },
+  { name: 'receivedAt: tomorrow', input: { ...ok, receivedAt: new Date(Date.now() + 86_400_000).toISOString() }, message: /receivedAt is in the future/ },
   // requestId.
   { name: 'requestId: 10 KB', input: { ...ok, requestId: 'R'.repeat(10 * 1024) }, message: /requestId is longer than 128 characters/ },
   { name: 'requestId: newline', input: { ...ok, requestId: 'T-1\nX-Injected: 1' }, message: /requestId may only contain/ },

@@ -36,6 +36,7 @@ export function workerEnv(opts: { address: string; taskQueue: string; simUrl: st
     TEMPORAL_ADDRESS: opts.address,
     TEMPORAL_TASK_QUEUE: opts.taskQueue,
     COMEET_BASE_URL: opts.simUrl,
+    COMEET_ALLOW_HTTP: 'true',
     COMEET_API_KEY: API_KEY,
     COMEET_SECRET: SECRET,
     COMEET_TIMEOUT: '20s',

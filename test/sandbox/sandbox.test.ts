@@ -447,6 +447,7 @@ describe('runSandboxCommand', () => {
   }
   const envFor = (s: Simulator, extra: Record<string, string | undefined> = {}) => ({
     COMEET_BASE_URL: s.url,
+    COMEET_ALLOW_HTTP: 'true',
     COMEET_API_KEY: API_KEY,
     COMEET_SECRET: SECRET,
     ...extra,

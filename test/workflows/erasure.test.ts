@@ -206,6 +206,24 @@ describe('dsarErasure', () => {
     });
   });
 
+  it('does not let an early caller deadline buy priority on the shared Comeet budget', async () => {
+    await runScenario(env, 'early deadline', { seed: { candidates: person('early@example.com', 'P-EARLY') } }, async (s) => {
+      const priorities = async (handle: { fetchHistory(): Promise<{ events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; priority?: { priorityKey?: number | null } | null } | null }[] | null }> }) =>
+        ((await handle.fetchHistory()).events ?? [])
+          .map((e) => e.activityTaskScheduledEventAttributes)
+          .filter((a) => a?.activityType?.name === 'findCandidatesByEmail')
+          .map((a) => a?.priority?.priorityKey);
+      // A deadline a day away on a request received now: GDPR gives a month, so it is ordered as a month.
+      const early = await s.start({ email: 'early@example.com', deadline: new Date(Date.now() + 86_400_000).toISOString() });
+      expect((await early.handle.result()).outcome).toBe('completed');
+      expect(await priorities(early.handle)).toEqual([5]);
+      // A request received 29 days ago is truly urgent, whatever deadline it names.
+      const late = await s.start({ email: 'early@example.com', receivedAt: new Date(Date.now() - 29 * 86_400_000).toISOString(), requestId: 'late-1' });
+      expect((await late.handle.result()).outcome).toBe('no_data');
+      expect(await priorities(late.handle)).toEqual([1]);
+    });
+  });
+
   it('flags the request at risk at once when the known interview runs past the deadline', async () => {
     await runScenario(env, 'at risk', { seed: { candidates: [interviewing('risk@example.com', 'P-R', '+40d')] } }, async (s) => {
       const { workflowId, handle } = await s.start({ email: 'risk@example.com' });
