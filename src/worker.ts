@@ -2,6 +2,7 @@
  * The worker: config → Comeet client → activities → Temporal connection → worker → run.
  * The SDK traps SIGINT/SIGTERM and drains in-flight tasks before `run()` resolves.
  */
+import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
@@ -12,7 +13,12 @@ import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
 import { connectionOptions } from './connection.js';
+import { ensureQueueRate, type EnsureResult } from './rate-cap.js';
 import { comeetCallMetrics, installRuntime, startHealthServer, tracingFromEnv, type HealthServer } from './observability.js';
+
+/** A Comeet call's response timeout (30 s) plus a margin; then in-flight calls are cancelled. */
+export const COMEET_SHUTDOWN_GRACE = '35 seconds';
+export const COMEET_SHUTDOWN_FORCE = '50 seconds';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -28,7 +34,8 @@ export interface ErasureWorkerOptions {
   callbacks?: CallbackSettings;
   /**
    * Comeet calls per minute for the whole system, enforced by the Temporal server on the Comeet
-   * queue. Every worker must set the same value (the last poller's value wins on the server).
+   * queue: set through the API at start-up (it outranks any poller's value), and sent with every
+   * poll as a fallback for a server without that API.
    */
   comeetRatePerMinute?: number;
   /** A prebuilt bundle (bundleWorkflowCode) starts faster and is what tests share between workers. */
@@ -51,6 +58,8 @@ export class ErasureWorker {
   constructor(
     readonly workflows: Worker,
     readonly comeetCalls: Worker,
+    /** How the Comeet queue's rate was made to hold: through the API, or only the poll fallback. */
+    readonly rateCap: EnsureResult | { action: 'fallback'; error: string },
   ) {}
 
   /** Runs both until shutdown(); if one fails, the other is shut down too. */
@@ -90,6 +99,21 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
   // queue existed are still served (the workflow now schedules every Comeet call on the capped queue).
   const activities = createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks });
   const ratePerMinute = options.comeetRatePerMinute ?? DEFAULT_COMEET_RATE_PER_MINUTE;
+  const comeetQueue = comeetTaskQueue(options.taskQueue);
+  let rateCap: ErasureWorker['rateCap'];
+  try {
+    rateCap = await ensureQueueRate(options.connection.workflowService, {
+      namespace: options.namespace,
+      taskQueue: comeetQueue,
+      perMinute: ratePerMinute,
+      identity: `comeet-dsar worker ${process.pid}@${hostname()}`,
+      reason: `COMEET_RATE_PER_MINUTE=${ratePerMinute}`,
+    });
+  } catch (err) {
+    // An older server, or a role without the permission: the poll option below still caps the queue,
+    // as long as every poller sends it.
+    rateCap = { action: 'fallback', error: err instanceof Error ? err.message : String(err) };
+  }
   const workflows = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -104,16 +128,20 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
   const comeetCalls = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: comeetTaskQueue(options.taskQueue),
+    taskQueue: comeetQueue,
     activities,
     dataConverter: options.dataConverter,
     maxTaskQueueActivitiesPerSecond: ratePerMinute / 60,
+    // SIGTERM lets an erase in flight finish (a DELETE cut off mid-way is applied but unrecorded);
+    // compose's stop_grace_period and Kubernetes' terminationGracePeriodSeconds must exceed the force time.
+    shutdownGraceTime: COMEET_SHUTDOWN_GRACE,
+    shutdownForceTime: COMEET_SHUTDOWN_FORCE,
     // More in flight than connections only queues them in the HTTP pool, holding tasks others could run.
     maxConcurrentActivityTaskExecutions: Math.max(4, options.comeet.connections * 2),
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...options.overrides,
   });
-  return new ErasureWorker(workflows, comeetCalls);
+  return new ErasureWorker(workflows, comeetCalls, rateCap);
 }
 
 /** Runs a worker until SIGINT/SIGTERM; used by `npm run worker` (and the reliability tests' workers). */
@@ -146,11 +174,22 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
     if (config.DSAR_HEALTH_BIND) {
       health = await startHealthServer(config.DSAR_HEALTH_BIND, worker, () => ({ taskQueue: config.TEMPORAL_TASK_QUEUE }));
     }
+    const cap = worker.rateCap;
+    const capCommand = `temporal task-queue config set --task-queue ${comeetTaskQueue(config.TEMPORAL_TASK_QUEUE)} --task-queue-type activity --queue-rps-limit <per-second> --queue-rps-limit-reason <why>`;
+    if (cap.action === 'fallback') {
+      log.warn(`Could not set the Comeet queue's rate through the API (${cap.error}); relying on each worker's poll option, which a poller without it clears. Set it by hand: ${capCommand}`);
+    } else if (cap.action === 'kept') {
+      const perMinute = Math.round(cap.rate.api!.perSecond * 60 * 100) / 100;
+      if (perMinute < config.COMEET_RATE_PER_MINUTE) {
+        log.warn(`The Comeet queue's API rate is ${perMinute}/min, below COMEET_RATE_PER_MINUTE=${config.COMEET_RATE_PER_MINUTE}: kept (set by ${cap.rate.api!.identity ?? 'unknown'}${cap.rate.api!.reason ? `: ${cap.rate.api!.reason}` : ''}). To raise it: ${capCommand}`);
+      }
+    }
     if (!config.DSAR_CALLBACK_SECRET?.length) log.warn('DSAR_CALLBACK_SECRET is not set: completion callbacks wait (retrying) until it is');
     log.info(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" and Comeet queue "${comeetTaskQueue(config.TEMPORAL_TASK_QUEUE)}"`, {
       address: config.TEMPORAL_ADDRESS,
       namespace: config.TEMPORAL_NAMESPACE,
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
+      comeetRateSource: worker.rateCap.action === 'fallback' ? 'worker poll option' : `API (${worker.rateCap.action}, ${Math.round((worker.rateCap.rate.effectivePerSecond ?? 0) * 60 * 100) / 100}/min)`,
       lookup: config.COMEET_LOOKUP,
       payloadKeyId: config.encryption.currentKeyId,
       receiptKeyId: receipts.keyId,

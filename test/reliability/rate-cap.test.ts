@@ -14,6 +14,12 @@ import { ComeetClient } from '../../src/comeet/index.js';
 import type { ErasureResult } from '../../src/shared.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
+import { createActivities } from '../../src/activities/index.js';
+import { describeQueueRate, ensureQueueRate } from '../../src/rate-cap.js';
+import { comeetTaskQueue } from '../../src/shared.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+// CommonJS package: Node's ESM loader only sees its default export.
+import proto from '@temporalio/proto';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { API_KEY, FAST_TUNING, person, SECRET } from '../helpers/scenario.js';
 import { encryptedWorkflowBundle, startDevServer, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
@@ -52,6 +58,74 @@ async function workers(n: number, sim: Simulator, taskQueue: string, ratePerMinu
 const subjects = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@example.com`, uid: `P-${prefix.toUpperCase()}-${i}` }));
 
 describe('the Comeet rate cap', () => {
+  it('is set through the API, so a stray worker polling without the option does not lift it', async () => {
+    const limit = 100;
+    const windowMs = 10_000;
+    const capPerSecond = 7;
+    const people = subjects('stray', 60);
+    const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit, windowMs }, seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) } });
+    const taskQueue = taskQueueFor('rate cap stray worker');
+    const idKey = randomBytes(32).toString('hex');
+    const [main] = await workers(1, sim, taskQueue, capPerSecond * 60);
+    if (main!.worker.rateCap.action === 'fallback') throw new Error(main!.worker.rateCap.error);
+    expect(main!.worker.rateCap).toMatchObject({ action: 'set', rate: { source: 'api', effectivePerSecond: capPerSecond } });
+    // An older or debugging worker: same activities, its own connection, no maxTaskQueueActivitiesPerSecond.
+    const strayConnection = await NativeConnection.connect({ address: env.address });
+    let strayCalls = 0;
+    const strayComeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: () => strayCalls++ });
+    const stray = await Worker.create({
+      connection: strayConnection,
+      namespace: 'default',
+      taskQueue: comeetTaskQueue(taskQueue),
+      activities: createActivities({ comeet: strayComeet, receipts: (await testReceiptKeys()).signer }),
+      identity: 'stray-worker',
+    });
+    try {
+      await stray.runUntil(() =>
+        main!.worker.runUntil(async () => {
+          const started = await Promise.all(people.map((p) => startErasure(env.client, { email: p.email }, { taskQueue, idKey, tuning: FAST_TUNING })));
+          const results = await Promise.all(started.map((s) => s.handle.result()));
+          expect(results.every((r) => r.outcome === 'completed')).toBe(true);
+        }),
+      );
+      const rate = await describeQueueRate(env.connection.workflowService, 'default', comeetTaskQueue(taskQueue));
+      const stats = sim.stats();
+      console.log(`[rate-cap] stray worker: ${stats.total} calls (stray ${strayCalls}), peak ${stats.peakInWindow} per ${windowMs / 1000} s (limit ${limit}), 429s ${stats.rateLimited}, queue rate ${rate.effectivePerSecond}/s from ${rate.source}`);
+      expect(rate).toMatchObject({ source: 'api', effectivePerSecond: capPerSecond });
+      expect(strayCalls).toBeGreaterThan(0);
+      expect(stats.rateLimited).toBe(0);
+      expect(stats.peakInWindow).toBeLessThanOrEqual(limit);
+      const seconds = (Date.parse(stats.lastRequestAt!) - Date.parse(stats.firstRequestAt!)) / 1000;
+      expect((stats.total - 2 * capPerSecond) / seconds).toBeLessThanOrEqual(capPerSecond * 1.1);
+    } finally {
+      await strayComeet.close();
+      await main!.comeet.close();
+      await strayConnection.close();
+      await sim.close();
+    }
+  });
+
+  it('keeps a lower rate an operator set by hand, and a restart does not raise it', async () => {
+    const taskQueue = taskQueueFor('rate cap operator');
+    const queue = { namespace: 'default', taskQueue: comeetTaskQueue(taskQueue), perMinute: 300, reason: 'test' };
+    const first = await ensureQueueRate(env.connection.workflowService, { ...queue, identity: 'first' });
+    expect(first).toMatchObject({ action: 'set', rate: { source: 'api', effectivePerSecond: 5 } });
+    {
+      await env.connection.workflowService.updateTaskQueueConfig({
+        namespace: 'default',
+        identity: 'operator-alice',
+        taskQueue: comeetTaskQueue(taskQueue),
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        updateQueueRateLimit: { rateLimit: { requestsPerSecond: 1 }, reason: 'incident 42' },
+      });
+      // What a restarted worker does at start-up (one process cannot hold two workers on one queue).
+      const restarted = await ensureQueueRate(env.connection.workflowService, { ...queue, identity: 'restarted' });
+      expect(restarted).toMatchObject({ action: 'kept', rate: { source: 'api', effectivePerSecond: 1, api: { identity: 'operator-alice', reason: 'incident 42' } } });
+      // A higher configured rate than the one set is lowered to it.
+      expect(await ensureQueueRate(env.connection.workflowService, { ...queue, perMinute: 30, identity: 'lower' })).toMatchObject({ action: 'set', rate: { effectivePerSecond: 0.5 } });
+    }
+  });
+
   it('holds across two worker processes: no 429, never more than the limit in any window', async () => {
     // Comeet's 100 per 60 s scaled to 100 per 10 s (600/min); the cap, 420/min (7/s), is set by both
     // workers. The server's limiter lets about 2 s worth through as a burst: 70 + 14 stays under 100,
