@@ -3,6 +3,7 @@
  * start-up with a message naming it (never its value, which may be a secret).
  */
 import { z } from 'zod';
+import { parseNetwork } from './callbacks/address-policy.js';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
@@ -136,6 +137,10 @@ const callbackShape = {
     .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters (e.g. `openssl rand -hex 32`)')))
     .optional(),
   DSAR_CALLBACK_HOSTS: commaList.pipe(z.array(z.string().regex(/^\.?[a-z0-9.-]+$/i, 'must list host names, e.g. hooks.example.com,.internal.example.com'))).optional(),
+  // Callbacks reach public addresses only; these networks are allowed too (a sidecar, a receiver on loopback).
+  DSAR_CALLBACK_ALLOW_NETWORKS: commaList
+    .pipe(z.array(z.string().refine((v) => parseNetwork(v) !== undefined, 'must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8')))
+    .optional(),
 };
 
 const workerShape = {
@@ -158,6 +163,7 @@ const clientSchema = z.object(clientShape);
 const intakeSchema = z.object({
   ...clientShape,
   DSAR_CALLBACK_HOSTS: callbackShape.DSAR_CALLBACK_HOSTS,
+  DSAR_CALLBACK_ALLOW_NETWORKS: callbackShape.DSAR_CALLBACK_ALLOW_NETWORKS,
   DSAR_INTAKE_TOKENS: z
     .string({ message: 'is required: comma-separated bearer tokens of the services allowed to call the intake (`openssl rand -hex 32` each)' })
     .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))

@@ -162,7 +162,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       comeet,
       receipts,
-      callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [] },
+      callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
       dataConverter: createDataConverter(config.encryption),

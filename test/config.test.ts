@@ -93,6 +93,23 @@ describe('loadWorkerConfig', () => {
     expect(err?.message).not.toContain('short-secret-value');
   });
 
+  it('reads the networks callbacks may reach besides public addresses, refusing anything but addresses and CIDRs', () => {
+    expect(loadWorkerConfig({ ...WORKER_MIN, DSAR_CALLBACK_ALLOW_NETWORKS: '127.0.0.1/32, 10.20.0.0/16,fd00::/8,::1' }).DSAR_CALLBACK_ALLOW_NETWORKS).toEqual([
+      '127.0.0.1/32',
+      '10.20.0.0/16',
+      'fd00::/8',
+      '::1',
+    ]);
+    expect(loadWorkerConfig(WORKER_MIN).DSAR_CALLBACK_ALLOW_NETWORKS).toBeUndefined();
+    for (const bad of ['10.0.0.0/33', 'sidecar.internal', '10.0.0/8']) {
+      expect(about(configError(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_CALLBACK_ALLOW_NETWORKS: bad })), 'DSAR_CALLBACK_ALLOW_NETWORKS'), bad).toEqual([
+        'DSAR_CALLBACK_ALLOW_NETWORKS must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8',
+      ]);
+    }
+    const intake = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: 't'.repeat(32), DSAR_CALLBACK_HOSTS: 'hooks.example.com', DSAR_CALLBACK_ALLOW_NETWORKS: '10.20.0.0/16' });
+    expect(intake).toMatchObject({ DSAR_CALLBACK_HOSTS: ['hooks.example.com'], DSAR_CALLBACK_ALLOW_NETWORKS: ['10.20.0.0/16'] });
+  });
+
   it('reads every variable it knows and ignores the rest', () => {
     const cfg = loadWorkerConfig({
       ...WORKER_MIN,

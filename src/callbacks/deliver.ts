@@ -2,16 +2,20 @@
  * Delivers one completion callback: POST of the signed JSON payload. Returns on 2xx; throws a
  * CallbackDeliveryError whose `retryable` says whether trying again can help.
  */
-import { request } from 'undici';
-import { callbackHostAllowed, type CallbackPayload } from '../shared.js';
+import { Agent, request } from 'undici';
+import type { CallbackPayload } from '../shared.js';
+import { CallbackAddressError, callbackTargetProblem, type CallbackTargetPolicy } from './address-policy.js';
+import { guardedConnector, type ResolveAll } from './connector.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
-export interface CallbackSettings {
+export interface CallbackSettings extends CallbackTargetPolicy {
   /** HMAC secrets; the first is current. Empty: callbacks cannot be sent (retried until configured). */
   secrets: string[];
-  /** DSAR_CALLBACK_HOSTS; empty = any host. */
+  /** DSAR_CALLBACK_HOSTS; empty = any host (public addresses only, unless allowedNetworks says otherwise). */
   allowedHosts: string[];
   timeoutMs?: number;
+  /** Name resolution of the callback host; tests inject one. Default: dns.lookup. */
+  resolve?: ResolveAll;
 }
 
 export class CallbackDeliveryError extends Error {
@@ -30,14 +34,17 @@ export async function deliverCallback(settings: CallbackSettings, url: string, p
     // Retryable on purpose: configuring the secret and restarting the worker delivers it.
     throw new CallbackDeliveryError('DSAR_CALLBACK_SECRET is not set on the worker: callbacks cannot be signed', true, 'CallbackNotConfigured');
   }
-  if (!callbackHostAllowed(url, settings.allowedHosts)) {
-    throw new CallbackDeliveryError(`callback host ${new URL(url).hostname} is not in DSAR_CALLBACK_HOSTS`, false, 'CallbackHostNotAllowed');
-  }
+  // A URL may have reached the workflow by any path (intake, client, a signal): check it all again here.
+  const problem = callbackTargetProblem(url, settings);
+  if (problem) throw new CallbackDeliveryError(problem.message, false, problem.code);
   const body = JSON.stringify(payload);
   const timeout = settings.timeoutMs ?? 10_000;
+  // One agent per delivery: its connector checks the address it connects to (see connector.ts).
+  const dispatcher = new Agent({ connect: guardedConnector({ policy: settings, resolve: settings.resolve, timeoutMs: timeout }) });
   let res;
   try {
     res = await request(url, {
+      dispatcher,
       method: 'POST',
       body,
       headers: {
@@ -54,9 +61,12 @@ export async function deliverCallback(settings: CallbackSettings, url: string, p
       signal,
     });
   } catch (err) {
+    await dispatcher.destroy().catch(() => undefined);
+    if (err instanceof CallbackAddressError) throw new CallbackDeliveryError(err.message, false, err.code);
     throw new CallbackDeliveryError(`callback to ${new URL(url).host} failed: ${(err as Error).message}`, true, 'CallbackNetworkError');
   }
   await res.body.dump().catch(() => undefined);
+  await dispatcher.destroy().catch(() => undefined);
   if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode };
   // 408/409/425/429 and 5xx are worth retrying; other 4xx mean the receiver will never accept it.
   const retryable = res.statusCode >= 500 || [408, 409, 425, 429].includes(res.statusCode);

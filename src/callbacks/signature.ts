@@ -33,9 +33,14 @@ export function verifyCallbackSignature(secret: string, header: string | undefin
   if (!Number.isInteger(t)) throw new CallbackSignatureError('signature has no timestamp (t=)');
   const now = options.nowSec ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - t) > (options.toleranceSec ?? 300)) throw new CallbackSignatureError('signature timestamp is outside the tolerance (replayed or clock skew)');
+  const given = parts.filter(([k]) => k === 'v1').map(([, v]) => v ?? '');
+  // Buffer.from(…, 'hex') stops at the first non-hex character, and timingSafeEqual throws a
+  // RangeError on buffers of unequal length: check the form first.
+  if (!given.length || !given.every((v) => /^[0-9a-f]{64}$/i.test(v))) {
+    throw new CallbackSignatureError('signature is malformed: each v1= must be 64 hexadecimal characters (HMAC-SHA256)');
+  }
   const expected = Buffer.from(hmac(secret, t, body), 'hex');
-  const ok = parts.some(([k, v]) => k === 'v1' && v && v.length === expected.length * 2 && timingSafeEqual(Buffer.from(v, 'hex'), expected));
-  if (!ok) throw new CallbackSignatureError('signature does not match the body');
+  if (!given.some((v) => timingSafeEqual(Buffer.from(v, 'hex'), expected))) throw new CallbackSignatureError('signature does not match the body');
 }
 
 function hmac(secret: string, timestampSec: number, body: string): string {

@@ -1,7 +1,7 @@
 /**
  * `npm run intake`: the HTTP intake API as a process. Config from the environment (see README):
  * the client settings (TEMPORAL_*, DSAR_ENCRYPTION_KEYS, DSAR_ID_KEY) plus DSAR_INTAKE_TOKENS,
- * DSAR_INTAKE_BIND and DSAR_CALLBACK_HOSTS. Logs one JSON line per request, without bodies.
+ * DSAR_INTAKE_BIND, DSAR_CALLBACK_HOSTS and DSAR_CALLBACK_ALLOW_NETWORKS. Logs one JSON line per request, without bodies.
  */
 import { Client, Connection } from '@temporalio/client';
 import { startOptionsFromConfig } from '../client.js';
@@ -26,6 +26,7 @@ const server = await startIntakeServer({
   start: startOptionsFromConfig(config, tuningFromConfig(config)),
   tokens: config.DSAR_INTAKE_TOKENS,
   allowedCallbackHosts: config.DSAR_CALLBACK_HOSTS ?? [],
+  allowedCallbackNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [],
   host,
   port,
   log: (entry) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: entry.status >= 500 ? 'ERROR' : 'INFO', msg: 'intake request', ...entry })),

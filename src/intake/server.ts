@@ -11,9 +11,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
+import { addressKindPhrase, callbackTargetProblem } from '../callbacks/address-policy.js';
 import { erasureHandle, erasureWorkflowId, InvalidErasureRequestError, requestIdsOf, startErasure, type StartOptions } from '../client.js';
 import {
-  callbackHostAllowed,
   callbackUrlSchema,
   describeIssues,
   erasureInputSchema,
@@ -67,6 +67,8 @@ export interface IntakeOptions {
   tokens: string[];
   /** DSAR_CALLBACK_HOSTS; empty = any https host. */
   allowedCallbackHosts?: string[];
+  /** DSAR_CALLBACK_ALLOW_NETWORKS: non-public networks callbacks may reach anyway. */
+  allowedCallbackNetworks?: string[];
   host?: string;
   port?: number;
   log?: (entry: IntakeLogEntry) => void;
@@ -91,7 +93,7 @@ class HttpError extends Error {
 export async function startIntakeServer(options: IntakeOptions): Promise<IntakeServer> {
   if (!options.tokens.length) throw new Error('the intake needs at least one bearer token');
   const tokenDigests = options.tokens.map(digest);
-  const allowedHosts = options.allowedCallbackHosts ?? [];
+  const callbackPolicy = { allowedHosts: options.allowedCallbackHosts ?? [], allowedNetworks: options.allowedCallbackNetworks ?? [] };
 
   function authenticate(req: IncomingMessage): void {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
@@ -117,9 +119,15 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     const parsed = intakeRequestSchema.safeParse(json);
     if (!parsed.success) throw new HttpError(422, 'invalid_request', describeIssues(parsed.error));
     const body = parsed.data;
-    if (body.callbackUrl && !callbackHostAllowed(body.callbackUrl, allowedHosts)) {
+    // The worker checks again at delivery, with the resolved address; here only what needs no DNS.
+    const callbackProblem = body.callbackUrl ? callbackTargetProblem(body.callbackUrl, callbackPolicy) : undefined;
+    if (callbackProblem?.code === 'CallbackHostNotAllowed') {
       throw new HttpError(422, 'invalid_request', 'callbackUrl: its host is not one this service may call (DSAR_CALLBACK_HOSTS)');
     }
+    if (callbackProblem?.kind) {
+      throw new HttpError(422, 'invalid_request', `callbackUrl: its host is ${addressKindPhrase(callbackProblem.kind)}, which callbacks may not reach (DSAR_CALLBACK_ALLOW_NETWORKS)`);
+    }
+    if (callbackProblem) throw new HttpError(422, 'invalid_request', 'callbackUrl is not a URL callbacks may go to');
     const requestId = body.requestId;
     const full = erasureInputSchema.safeParse(body);
     if (!full.success) throw new HttpError(422, 'invalid_request', describeIssues(full.error));

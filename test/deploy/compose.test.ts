@@ -346,6 +346,16 @@ describe('docker-compose.yml', () => {
       expect(envOf(service('codec-server')).DSAR_ENCRYPTION_KEYS).toBe(worker.DSAR_ENCRYPTION_KEYS);
     });
 
+    it('callbacks go only to hosts the deployment names: DSAR_CALLBACK_HOSTS is required for the worker and the intake alike', () => {
+      for (const name of ['worker', 'intake']) {
+        const env = envOf(raw.services[name]!); // before interpolation
+        expect(env.DSAR_CALLBACK_HOSTS, `${name}: DSAR_CALLBACK_HOSTS must be \${DSAR_CALLBACK_HOSTS:?…}`).toMatch(/^\$\{DSAR_CALLBACK_HOSTS:\?[^}]+\}$/);
+        // No network is allowed by default: private and loopback addresses stay refused.
+        expect(env.DSAR_CALLBACK_ALLOW_NETWORKS, name).toBe('${DSAR_CALLBACK_ALLOW_NETWORKS:-}');
+      }
+      expect(envOf(service('intake')).DSAR_CALLBACK_HOSTS).toBe(envOf(service('worker')).DSAR_CALLBACK_HOSTS);
+    });
+
     it('secrets come from .env and are required there (${VAR:?message}), never defaulted', () => {
       const secrets = ['DSAR_ENCRYPTION_KEYS', 'DSAR_RECEIPT_KEY', 'DSAR_ID_KEY', 'DSAR_CODEC_TOKEN', 'DSAR_INTAKE_TOKENS', 'DSAR_CALLBACK_SECRET', 'COMEET_API_KEY', 'COMEET_SECRET', 'POSTGRES_PASSWORD'];
       for (const name of secrets) {

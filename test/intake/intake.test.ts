@@ -61,6 +61,9 @@ async function startReceiver(statuses: number[] = []): Promise<{ url: string; re
   };
 }
 
+// The receivers listen on loopback, which callbacks reach only when allowed (DSAR_CALLBACK_ALLOW_NETWORKS).
+const LOOPBACK_RECEIVERS = ['127.0.0.1/32'];
+
 async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>, allowedCallbackHosts: string[] = []) {
   const logs: IntakeLogEntry[] = [];
   const intake = await startIntakeServer({
@@ -68,6 +71,7 @@ async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: Intake
     start: { taskQueue: s.taskQueue, idKey: s.idKey, tuning: { ...FAST_TUNING, callbackRetryMs: 1000 } },
     tokens: [TOKEN],
     allowedCallbackHosts,
+    allowedCallbackNetworks: LOOPBACK_RECEIVERS,
     log: (e) => logs.push(e),
   });
   try {
@@ -97,7 +101,7 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs =
   }
 }
 
-const callbackWorker = { callbacks: { secrets: [SECRET], allowedHosts: [] } };
+const callbackWorker = { callbacks: { secrets: [SECRET], allowedHosts: [], allowedNetworks: LOOPBACK_RECEIVERS } };
 
 describe('intake API', () => {
   it('starts an erasure, reports it, and calls back once with a signed payload carrying the receipt', async () => {
@@ -228,6 +232,9 @@ describe('intake API', () => {
             [{ ...ok, callbackUrl: 'http://hooks.example.com/x' }, 422, /https/],
             [{ ...ok, callbackUrl: 'https://user:pw@hooks.example.com/x' }, 422, /credentials/],
             [{ ...ok, callbackUrl: 'https://evil.example.net/x' }, 422, /DSAR_CALLBACK_HOSTS/],
+            // Hosts on the allow-list, but addresses (in any spelling) outside the allowed 127.0.0.1/32.
+            [{ ...ok, callbackUrl: 'https://0x7f000002/x' }, 422, /its host is a loopback address, which callbacks may not reach/],
+            [{ ...ok, callbackUrl: 'https://169.254.169.254/latest/meta-data' }, 422, /its host is a link-local address/],
             [{ ...ok, callbackUrl: 'not a url' }, 422, /absolute URL/],
             [{ ...ok, tuning: { followUpDelayMs: 0 } }, 422, /unknown field\(s\): tuning/],
             [{ ...ok, 'leakcheck@example.com': 1 }, 422, /unknown field\(s\): 1 other/],
@@ -264,7 +271,7 @@ describe('intake API', () => {
           expect(started).toHaveLength(0);
           expect(s.sim.stats().total).toBe(0);
         },
-        ['hooks.example.com'],
+        ['hooks.example.com', '127.0.0.2', '169.254.169.254'],
       ),
     );
   });
