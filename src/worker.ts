@@ -95,9 +95,10 @@ export class ErasureWorker {
 }
 
 export async function createErasureWorker(options: ErasureWorkerOptions): Promise<ErasureWorker> {
-  // All activities on both queues: tasks scheduled on the main queue by runs from before the Comeet
-  // queue existed are still served (the workflow now schedules every Comeet call on the capped queue).
   const activities = createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks });
+  // Comeet calls only on the capped queue: one registered on the main queue too would spend the
+  // budget outside the cap. Local work (receipts, callbacks) stays off the Comeet queue.
+  const { signReceipt, deliverCallback, ...comeetActivities } = activities;
   const ratePerMinute = options.comeetRatePerMinute ?? DEFAULT_COMEET_RATE_PER_MINUTE;
   const comeetQueue = comeetTaskQueue(options.taskQueue);
   let rateCap: ErasureWorker['rateCap'];
@@ -118,7 +119,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities,
+    activities: { signReceipt, deliverCallback },
     dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
@@ -129,7 +130,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: comeetQueue,
-    activities,
+    activities: comeetActivities,
     dataConverter: options.dataConverter,
     maxTaskQueueActivitiesPerSecond: ratePerMinute / 60,
     // SIGTERM lets an erase in flight finish (a DELETE cut off mid-way is applied but unrecorded);
