@@ -5,7 +5,8 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
-import { createDataConverter } from './codec/data-converter.js';
+import { createWorkerDataConverter } from './codec/data-converter.js';
+import { refuseUnencryptedArgs } from './codec/unencrypted.js';
 import { ComeetClient } from './comeet/index.js';
 import { comeetClientOptions, ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
@@ -33,7 +34,7 @@ export interface ErasureWorkerOptions {
   comeetRatePerMinute?: number;
   /** A prebuilt bundle (bundleWorkflowCode) starts faster and is what tests share between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /** Payload codec and failure converter; production always passes the encrypting one. */
+  /** Payload codec and failure converter; production always passes createWorkerDataConverter's, which refuses plaintext. */
   dataConverter?: WorkerOptions['dataConverter'];
   /** SDK plugins for both workers (OpenTelemetry tracing). */
   plugins?: WorkerOptions['plugins'];
@@ -88,7 +89,7 @@ export class ErasureWorker {
 export async function createErasureWorker(options: ErasureWorkerOptions): Promise<ErasureWorker> {
   // All activities on both queues: tasks scheduled on the main queue by runs from before the Comeet
   // queue existed are still served (the workflow now schedules every Comeet call on the capped queue).
-  const activities = createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks });
+  const activities = refuseUnencryptedArgs(createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks }));
   const ratePerMinute = options.comeetRatePerMinute ?? DEFAULT_COMEET_RATE_PER_MINUTE;
   const workflows = await Worker.create({
     connection: options.connection,
@@ -137,7 +138,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [] },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
-      dataConverter: createDataConverter(config.encryption),
+      dataConverter: createWorkerDataConverter(config.encryption),
       // Production ships a bundle built at image build time: no webpack at start-up.
       ...bundle,
       ...(tracing ? { plugins: [tracing.plugin as NonNullable<WorkerOptions['plugins']>[number]] } : {}),
