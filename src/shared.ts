@@ -9,6 +9,21 @@ export const DEFAULT_TASK_QUEUE = 'comeet-dsar';
 export const WORKFLOW_TYPE = 'dsarErasure';
 
 /**
+ * The only ids an erasure runs under: `dsar-` + 32 hex chars of the keyed hash of the subject
+ * (client.ts erasureWorkflowId); group 1 is the hash a receipt names. Any other id may carry the email.
+ */
+export const ERASURE_WORKFLOW_ID = /^dsar-([0-9a-f]{32})$/;
+/** A follow-up runs under its erasure's id + `-follow-up-` + the UTC time it was scheduled. */
+export const FOLLOW_UP_WORKFLOW_ID = /^(.+)-follow-up-\d{8}T\d{6}Z$/;
+
+/** True for an erasure id, or with `followUp` for a follow-up id of one. */
+export function isKeyedWorkflowId(workflowId: string, kind: 'erasure' | 'followUp' = 'erasure'): boolean {
+  if (kind === 'erasure') return ERASURE_WORKFLOW_ID.test(workflowId);
+  const erasureId = FOLLOW_UP_WORKFLOW_ID.exec(workflowId)?.[1];
+  return erasureId !== undefined && ERASURE_WORKFLOW_ID.test(erasureId);
+}
+
+/**
  * Every Comeet call runs on this queue, whose dispatch rate the Temporal server caps
  * (maxTaskQueueActivitiesPerSecond): one budget for all workers, which no restart resets. Derived
  * from the workflow's own queue so a workflow needs no configuration to find it.

@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
-import { createDataConverter } from './codec/data-converter.js';
+import { createWorkerDataConverter } from './codec/data-converter.js';
+import { refuseUnencryptedArgs } from './codec/unencrypted.js';
 import { ComeetClient } from './comeet/index.js';
 import { comeetClientOptions, ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
@@ -40,7 +41,7 @@ export interface ErasureWorkerOptions {
   comeetRatePerMinute?: number;
   /** A prebuilt bundle (bundleWorkflowCode) starts faster and is what tests share between workers. */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /** Payload codec and failure converter; production always passes the encrypting one. */
+  /** Payload codec and failure converter; production always passes createWorkerDataConverter's, which refuses plaintext. */
   dataConverter?: WorkerOptions['dataConverter'];
   /** SDK plugins for both workers (OpenTelemetry tracing). */
   plugins?: WorkerOptions['plugins'];
@@ -95,7 +96,7 @@ export class ErasureWorker {
 }
 
 export async function createErasureWorker(options: ErasureWorkerOptions): Promise<ErasureWorker> {
-  const activities = createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks });
+  const activities = refuseUnencryptedArgs(createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks }));
   // Comeet calls only on the capped queue: one registered on the main queue too would spend the
   // budget outside the cap. Local work (receipts, callbacks) stays off the Comeet queue.
   const { signReceipt, deliverCallback, ...comeetActivities } = activities;
@@ -166,7 +167,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
-      dataConverter: createDataConverter(config.encryption),
+      dataConverter: createWorkerDataConverter(config.encryption),
       // Production ships a bundle built at image build time: no webpack at start-up.
       ...bundle,
       ...(tracing ? { plugins: [tracing.plugin as NonNullable<WorkerOptions['plugins']>[number]] } : {}),

@@ -14,7 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { erasureHandle, startErasure, startOptionsFromConfig } from '../client.js';
 import { parseEncryptionKeys } from '../codec/aes-gcm.js';
-import { createDataConverter } from '../codec/data-converter.js';
+import { createDataConverter, createWorkerDataConverter } from '../codec/data-converter.js';
 import { startCodecServer } from '../codec/server.js';
 import { ComeetClient } from '../comeet/index.js';
 import { loadClientConfig, tuningFromConfig } from '../config.js';
@@ -109,9 +109,15 @@ async function main(): Promise<number> {
   const config = loadClientConfig(devEnv);
 
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: DEMO_API_KEY, secret: DEMO_SECRET });
-  const dataConverter = createDataConverter(config.encryption);
-  const client = new Client({ connection: env.connection, namespace: 'default', dataConverter });
-  const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: config.TEMPORAL_TASK_QUEUE, comeet, receipts, dataConverter });
+  const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(config.encryption) });
+  const worker = await createErasureWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    comeet,
+    receipts,
+    dataConverter: createWorkerDataConverter(config.encryption),
+  });
   const running = worker.run();
   const ui = `http://localhost:${uiPort}`;
   console.log(`

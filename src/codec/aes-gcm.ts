@@ -7,6 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
+import { UNENCRYPTED_MARKER } from './unencrypted.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -29,17 +30,31 @@ export interface EncryptionKeys {
   currentKeyId: string;
 }
 
+export interface AesGcmCodecOptions {
+  /**
+   * What decode does with a payload that is not encrypted: `pass` it through (clients and the codec
+   * server, so old or foreign data still shows), or `mark` it: replace it with the
+   * `{"$dsarUnencrypted":true}` marker, dropping its data, so the worker's workflows and activities
+   * never see the plaintext and refuse it (see unencrypted.ts).
+   */
+  unencrypted?: 'pass' | 'mark';
+}
+
+const MARKER_PAYLOAD: Payload = { metadata: { encoding: utf8.encode('json/plain') }, data: utf8.encode(JSON.stringify({ [UNENCRYPTED_MARKER]: true })) };
+
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly keys: ReadonlyMap<string, Uint8Array>;
   private readonly currentKeyId: string;
+  private readonly markUnencrypted: boolean;
 
-  constructor({ keys, currentKeyId }: EncryptionKeys) {
+  constructor({ keys, currentKeyId }: EncryptionKeys, options: AesGcmCodecOptions = {}) {
     for (const [id, key] of keys) {
       if (key.length !== 32) throw new CodecKeyError(`encryption key "${id}" must be 32 bytes (AES-256), got ${key.length}`);
     }
     if (!keys.has(currentKeyId)) throw new CodecKeyError(`the current encryption key id "${currentKeyId}" is not among the configured keys`);
     this.keys = keys;
     this.currentKeyId = currentKeyId;
+    this.markUnencrypted = options.unencrypted === 'mark';
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -60,8 +75,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.encoding;
-      // Payloads written before encryption was turned on pass through unchanged.
-      if (!encoding || fromUtf8.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+      if (!encoding || fromUtf8.decode(encoding) !== ENCRYPTED_ENCODING) {
+        return this.markUnencrypted ? { metadata: { ...MARKER_PAYLOAD.metadata }, data: MARKER_PAYLOAD.data } : payload;
+      }
       const idBytes = payload.metadata?.[KEY_ID_METADATA];
       if (!idBytes) throw new CodecKeyError('an encrypted payload carries no key id');
       const keyId = fromUtf8.decode(idBytes);

@@ -27,6 +27,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReceiptClaims } from '../receipt/schema.js';
+import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
 import {
   DsarAtRisk,
@@ -34,10 +35,12 @@ import {
   DsarMode,
   DsarPhase,
   DsarRequestIds,
+  ERASURE_WORKFLOW_ID,
   comeetTaskQueue,
   deadlinePriority,
   describeIssues,
   erasureInputSchema,
+  isKeyedWorkflowId,
   maxExtendedDeadline,
   priorityDeadline,
   regulationDeadline,
@@ -137,8 +140,6 @@ function workflowMetrics() {
 
 const MAX_EVENTS = 100;
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
-/** Ids from the dsar client: `dsar-` + the keyed hash of the subject. */
-const SUBJECT_ID = /^dsar-([0-9a-f]{32})$/;
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
 
 /** Thrown inside the workflow when an operator's `cancel` was accepted. */
@@ -152,8 +153,24 @@ interface PersonRecord extends PersonStatus {
   backoffStep: number;
 }
 
+/**
+ * Only our callers derive the id from the keyed hash; any other id may carry the email. Never quotes
+ * the id. (Every recorded history runs under a keyed id: no patch needed for this refusal.)
+ */
+function invalidWorkflowIdFailure(): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'InvalidWorkflowId',
+    nonRetryable: true,
+    message:
+      'The workflow id is not the keyed hash of a subject (dsar- and 32 hex characters), and any other id may carry the email; nothing was looked up or erased. ' +
+      'Start erasures with `dsar erase`, the dsar client (startErasure) or the intake API, which derive the id; if this id names the subject, delete this history (temporal workflow delete -w <workflow id>).',
+  });
+}
+
 /** Erases one person from Comeet on request (GDPR/CCPA), waiting out interviews and proving absence. */
 export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult> {
+  if (isUnencrypted(rawInput)) throw unencryptedStartFailure();
+  if (!isKeyedWorkflowId(workflowInfo().workflowId)) throw invalidWorkflowIdFailure();
   const parsed = erasureInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid erasure request: ${describeIssues(parsed.error)}` });
@@ -247,6 +264,14 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   // --- message handlers, set before the first await ---------------------------------------
+  /** A signal that arrived in clear reached us only as the marker: dropped, and said so in the events. */
+  function refusedInClear(signal: string, arg: unknown): boolean {
+    if (!isUnencrypted(arg)) return false;
+    addEvent('signal_refused', `${signal}: ${NOT_ENCRYPTED}; its input sits in this history in clear`, 'unknown');
+    log.warn('Refused a signal that arrived unencrypted', { signal });
+    return true;
+  }
+
   setHandler(statusQuery, () => {
     const list = [...persons.values()].map(toPersonStatus);
     return {
@@ -273,6 +298,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   });
 
   setHandler(attachRequestSignal, (req) => {
+    if (refusedInClear('attachRequest', req)) return;
     const requestId = typeof req?.requestId === 'string' ? req.requestId : undefined;
     const callbackUrl = typeof req?.callbackUrl === 'string' ? req.callbackUrl : undefined;
     if (terminal) return addEvent('attach_refused', `the request already ended (${terminal})`, requestId ?? 'unknown');
@@ -285,11 +311,13 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   });
 
   setHandler(recheckNowSignal, (req) => {
+    if (refusedInClear('recheckNow', req)) return;
     recheckSeq++;
     addEvent('recheck_requested', undefined, req?.actor ?? 'unknown');
   });
 
   setHandler(cancelSignal, (req) => {
+    if (refusedInClear('cancel', req)) return;
     const actor = req?.actor ?? 'unknown';
     const reason = typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
     if (terminal) return addEvent('cancel_refused', `the request already ended (${terminal})`, actor);
@@ -311,6 +339,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     },
     {
       validator: (req) => {
+        if (isUnencrypted(req)) throw new Error(`extendDeadline ${NOT_ENCRYPTED}`);
         if (terminal) throw new Error(`the request already ended (${terminal})`);
         const d = Date.parse(req?.deadline ?? '');
         if (Number.isNaN(d)) throw new Error('deadline must be an ISO 8601 date-time such as 2026-06-01T00:00:00Z');
@@ -563,7 +592,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
   async function receipt(r: ErasureResult): Promise<Pick<ErasureResult, 'receipt' | 'receiptKeyId'> | undefined> {
-    const subjectHash = SUBJECT_ID.exec(info.workflowId)?.[1];
+    const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.[1];
     if (!subjectHash || !r.verifiedAbsentAt) {
       addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
       return undefined;
@@ -678,6 +707,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
 /** Looks the subject up again some days after an erasure; erases again if Comeet returns them. */
 export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult> {
+  if (isUnencrypted(input)) throw unencryptedStartFailure();
+  if (!isKeyedWorkflowId(workflowInfo().workflowId, 'followUp') || !isKeyedWorkflowId(input?.erasureWorkflowId ?? '')) throw invalidWorkflowIdFailure();
   await sleep(input.delayMs);
   const acts = proxyActivities<Activities>({
     taskQueue: comeetTaskQueue(workflowInfo().taskQueue),

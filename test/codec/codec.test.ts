@@ -1,8 +1,10 @@
 /** The AES-GCM payload codec and the operators' codec server, over real HTTP. */
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec, CodecKeyError, ENCRYPTED_ENCODING, parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { createDataConverter, createWorkerDataConverter } from '../../src/codec/data-converter.js';
 import { startCodecServer, type CodecServer } from '../../src/codec/server.js';
+import { isUnencrypted, refuseUnencryptedArgs, UNENCRYPTED_MARKER } from '../../src/codec/unencrypted.js';
 
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');
 const SECRET_TEXT = 'subject.person@example.com';
@@ -53,6 +55,34 @@ describe('AesGcmPayloadCodec', () => {
     const codec = new AesGcmPayloadCodec(parseEncryptionKeys(`k1:${key(1)}`));
     const plain = payload();
     expect(await codec.decode([plain])).toEqual([plain]);
+  });
+
+  it('for the worker, swaps each unencrypted payload for the marker, dropping its data, and decrypts the rest', async () => {
+    const keys = parseEncryptionKeys(`k1:${key(1)}`);
+    const worker = new AesGcmPayloadCodec(keys, { unencrypted: 'mark' });
+    const [enc] = await worker.encode([payload()]);
+    const nullPayload = defaultPayloadConverter.toPayload(undefined)!;
+    const decoded = await worker.decode([payload(), enc!, nullPayload]);
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([{ [UNENCRYPTED_MARKER]: true }, { email: SECRET_TEXT }, { [UNENCRYPTED_MARKER]: true }]);
+    expect(text(decoded[0]!)).not.toContain('subject.person');
+    expect(isUnencrypted(defaultPayloadConverter.fromPayload(decoded[0]!))).toBe(true);
+    // The worker's data converter is the marking one; clients' is not.
+    const [fromWorker] = await createWorkerDataConverter(keys).payloadCodecs![0]!.decode([payload()]);
+    expect(isUnencrypted(defaultPayloadConverter.fromPayload(fromWorker!))).toBe(true);
+    const [fromClient] = await createDataConverter(keys).payloadCodecs![0]!.decode([payload()]);
+    expect(defaultPayloadConverter.fromPayload(fromClient!)).toEqual({ email: SECRET_TEXT });
+  });
+
+  it('activities refuse a marker argument for good (non-retryable UnencryptedInput), and run otherwise', async () => {
+    const calls: unknown[] = [];
+    const acts = refuseUnencryptedArgs({ lookUp: async (input: { email: string }) => (calls.push(input), 'ran') });
+    const err = await acts.lookUp({ [UNENCRYPTED_MARKER]: true } as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('UnencryptedInput');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect(calls).toEqual([]);
+    expect(await acts.lookUp({ email: SECRET_TEXT })).toBe('ran');
+    expect(calls).toEqual([{ email: SECRET_TEXT }]);
   });
 });
 

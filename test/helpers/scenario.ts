@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getStatus, startErasure, type StartedErasure } from '../../src/client.js';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
-import { createDataConverter } from '../../src/codec/data-converter.js';
+import { createDataConverter, createWorkerDataConverter } from '../../src/codec/data-converter.js';
 import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
 import type { ErasureInput, ErasureStatus, Phase, TuningInput } from '../../src/shared.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
@@ -65,8 +65,10 @@ export async function runScenario(
   body: (s: Scenario) => Promise<void>,
   options: ScenarioOptions = {},
 ): Promise<void> {
-  const dataConverter = options.encrypted ? createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) : undefined;
-  const client = dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter }) : env.client;
+  const keys = options.encrypted ? parseEncryptionKeys(TEST_ENCRYPTION_KEYS) : undefined;
+  // As in production: the worker refuses plaintext, the client still reads it.
+  const dataConverter = keys ? createWorkerDataConverter(keys) : undefined;
+  const client = keys ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(keys) }) : env.client;
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...simOptions });
   const via = await options.comeetVia?.(sim.url);
   const calls: ComeetCallInfo[] = [];

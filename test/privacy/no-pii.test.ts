@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { cancelErasure, erasureWorkflowId, getStatus, listErasures, recheckNow, startErasure } from '../../src/client.js';
 import { ENCRYPTED_ENCODING, parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
-import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
+import { createDataConverter, createWorkerDataConverter, FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import { startCodecServer, type CodecServer } from '../../src/codec/server.js';
 import { ComeetClient } from '../../src/comeet/index.js';
 import { ALL_PERMISSIONS, startSimulator, type Simulator } from '../../src/simulator/server.js';
@@ -79,7 +79,7 @@ describe('no PII outside the encrypted payloads', () => {
     const taskQueue = `pii-${Date.now()}`;
     const idKey = randomBytes(32).toString('hex');
     const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET });
-    const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, comeet, receipts: (await testReceiptKeys()).signer, workflowBundle: bundle, dataConverter: createDataConverter(KEYS), comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE });
+    const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, comeet, receipts: (await testReceiptKeys()).signer, workflowBundle: bundle, dataConverter: createWorkerDataConverter(KEYS), comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE });
     const cliOut: string[] = [];
     const cliEnv = { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DSAR_ID_KEY: idKey, DSAR_ENCRYPTION_KEYS: KEYS_TEXT, DSAR_INTERVIEW_MARGIN: '300ms', DSAR_FOLLOW_UP_DELAY: '1s' };
     const dsar = (...argv: string[]) => runCli(argv, { out: (l) => cliOut.push(l), err: (l) => cliOut.push(l), env: cliEnv, stdin: () => SUBJECTS[0]! });

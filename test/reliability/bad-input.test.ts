@@ -1,11 +1,13 @@
 /**
  * Bad input (issue 5, part 3): a corpus of bad erasure requests tried through every way in, the
  * `dsar` CLI, the client function `startErasure`, and a raw `temporal workflow start` that bypasses
- * our client. Each must give a clear error naming the field, start nothing (or, for a raw start,
- * fail the workflow at once with `InvalidInput` before any activity), erase nothing, and never
- * quote an email-shaped value back.
+ * our client (encrypting through the codec server, as the worker refuses plaintext: see
+ * test/privacy/plaintext-refused.test.ts). Each must give a clear error naming the field, start
+ * nothing (or, for a raw start, fail the workflow at once with `InvalidInput` before any activity),
+ * erase nothing, and never quote an email-shaped value back.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId, InvalidErasureRequestError, startErasure } from '../../src/client.js';
+import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { startCodecServer, type CodecServer } from '../../src/codec/server.js';
 import { sameEmail } from '../../src/email.js';
 import type { ErasureInput } from '../../src/shared.js';
 import { resolveTemporalCli } from '../../src/temporal-binaries.js';
@@ -23,16 +27,31 @@ import { bystanders, interviewing, person, runScenario, TEST_ENCRYPTION_KEYS, ty
 import { encryptedWorkflowBundle, startDevServer } from '../helpers/temporal.js';
 import { BAD_CASES, CLI_ONLY, cliFlags, configCases, mapPool, MARKER } from './bad-input-corpus.js';
 
+// Async: the CLI calls the codec server that lives in this very process.
 const run = promisify(execFile);
 let env: TestWorkflowEnvironment;
+let codec: CodecServer;
+const CODEC_TOKEN = randomBytes(24).toString('hex');
 
 beforeAll(async () => {
   env = await startDevServer();
   await encryptedWorkflowBundle();
+  codec = await startCodecServer({ keys: parseEncryptionKeys(TEST_ENCRYPTION_KEYS), token: CODEC_TOKEN, corsOrigins: [] });
 });
 afterAll(async () => {
+  await codec?.close();
   await env?.teardown();
 });
+
+/** `temporal` flags that encrypt the input through our codec server, as the worker requires. */
+function viaCodec(): string[] {
+  return ['--codec-endpoint', codec.url, '--codec-auth', `Bearer ${CODEC_TOKEN}`];
+}
+
+/** A raw start must use an id of the keyed-hash shape: any other is refused before the input is read. */
+function keyedShapeId(): string {
+  return `dsar-${randomBytes(16).toString('hex')}`;
+}
 
 /** People whose emails the bad inputs imitate: any of them erased would be a wrong erasure. */
 const LOOK_ALIKES = [
@@ -189,13 +208,14 @@ describe('bad input', () => {
         'bad input raw',
         { seed: { candidates: LOOK_ALIKES } },
         async (s) => {
-          const prefix = `raw-${Date.now().toString(36)}`;
-          const ids = BAD_CASES.map((_, i) => `${prefix}-${i}`);
+          const ids = BAD_CASES.map(() => keyedShapeId());
           let slowest = 0;
           await mapPool(BAD_CASES, 6, async (c, i) => {
             const id = ids[i]!;
             const args = ['workflow', 'start', '--address', env.address, '--namespace', env.namespace ?? 'default', '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', id];
             if (c.input !== undefined) {
+              // No input is no payload, nothing to encrypt (and the CLI would ask the codec to encode `{}`).
+              args.push(...viaCodec());
               const json = JSON.stringify(c.input);
               // The 1 MB email does not fit one argv string (Linux caps it at 128 KiB): use a file.
               if (json.length > 64 * 1024) {
@@ -314,9 +334,9 @@ describe('bad input', () => {
         expectNoEcho(String((err as Error).message), 'client');
         await expectNotStarted(s.client, erasureWorkflowId(input.email, s.idKey), 'client');
 
-        const id = `raw-year-10000-${Date.now().toString(36)}`;
+        const id = keyedShapeId();
         const bin = (resolveTemporalCli().executable as { path: string }).path;
-        await run(bin, ['workflow', 'start', '--address', env.address, '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', id, '--input', JSON.stringify(input)]);
+        await run(bin, ['workflow', 'start', '--address', env.address, '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', id, '--input', JSON.stringify(input), ...viaCodec()]);
         const handle = s.client.workflow.getHandle(id);
         await new Promise((r) => setTimeout(r, 3000));
         const events = (await handle.fetchHistory()).events ?? [];

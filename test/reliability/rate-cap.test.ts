@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
-import { createDataConverter } from '../../src/codec/data-converter.js';
+import { createDataConverter, createWorkerDataConverter } from '../../src/codec/data-converter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErasure } from '../../src/client.js';
 import { ComeetClient } from '../../src/comeet/index.js';
@@ -138,8 +138,8 @@ describe('the Comeet rate cap', () => {
     const taskQueue = taskQueueFor('rate cap two workers');
     const idKey = randomBytes(32).toString('hex');
     const secrets = await makeSecrets();
-    const dataConverter = createDataConverter(parseEncryptionKeys(secrets.encryptionKeys));
-    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter });
+    const keys = parseEncryptionKeys(secrets.encryptionKeys);
+    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(keys) });
     // One worker in this process, one in its own (the SDK allows one per queue per process).
     let localCalls = 0;
     const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: RESTART_API_KEY, secret: RESTART_SECRET, onCall: () => localCalls++ });
@@ -150,7 +150,7 @@ describe('the Comeet rate cap', () => {
       comeet,
       receipts: (await testReceiptKeys()).signer,
       workflowBundle: await encryptedWorkflowBundle(),
-      dataConverter,
+      dataConverter: createWorkerDataConverter(keys),
       comeetRatePerMinute: capPerSecond * 60,
     });
     const other = startWorkerProcess({

@@ -2,6 +2,7 @@
  * The erasure workflow end to end: a real Temporal dev server, a real worker, the real Comeet client
  * over HTTP against the simulator. Each test has its own simulator and task queue.
  */
+import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -351,7 +352,8 @@ describe('dsarErasure', () => {
       expect(err).toBeInstanceOf(InvalidErasureRequestError);
       expect((err as Error).message).not.toContain('leak-check');
       // A raw start (as `temporal workflow start` would do) is validated by the workflow itself.
-      const raw = await env.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: `raw-bad-${Date.now()}`, args: [{ email: 42 }] });
+      // A keyed-hash-shaped id: any other is refused before the input is looked at.
+      const raw = await env.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: `dsar-${randomBytes(16).toString('hex')}`, args: [{ email: 42 }] });
       const f = await failureOf(raw.result());
       expect(f.type).toBe('InvalidInput');
       expect(s.sim.stats().total).toBe(0);
