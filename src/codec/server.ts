@@ -77,7 +77,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         options.log?.(`${req.method} ${state.route} 500 ${(err as Error)?.name ?? 'Error'}`);
         if (!res.headersSent) send(res, 500, { message: 'codec server error' });
         else res.destroy();
-      });
+      })
+        // Only a throwing `log` gets here: one request's bookkeeping must never take the process down.
+        .catch(() => res.destroy());
     },
   );
   server.maxConnections = 256;

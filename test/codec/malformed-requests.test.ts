@@ -81,7 +81,7 @@ describe('codec server against malformed requests', () => {
 
   it('answers 413 to a chunked body over the limit and closes instead of reading on', async () => {
     const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
-    const chunks = [`POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}transfer-encoding: chunked\r\n\r\n`, ...Array.from({ length: 400 }, () => chunk)];
+    const chunks = [`POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}transfer-encoding: chunked\r\n\r\n`, ...Array.from({ length: 800 }, () => chunk)];
     const res = await rawRequest(codec.url, chunks, { delayMs: 1, waitForClose: true, timeoutMs: 8000 });
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe('close');
@@ -95,6 +95,12 @@ describe('codec server against malformed requests', () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ payloads: [] });
     }
+    // What is wrong is said by field, without quoting the value.
+    const bad = await fetch(`${codec.url}/decode`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"payloads":[{"data":"not base64!"}]}' });
+    expect(bad.status).toBe(400);
+    const { message } = (await bad.json()) as { message: string };
+    expect(message).toMatch(/^payloads\.0\.data: must be base64: send JSON \{"payloads"/);
+    expect(message).not.toContain('not base64!');
   });
 
   it('still answers, crashed nothing, and logged no token', async () => {
