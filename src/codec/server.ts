@@ -5,10 +5,11 @@
  * cannot add headers without an auth provider).
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
+import { describeIssues } from '../shared.js';
 import { AesGcmPayloadCodec, type EncryptionKeys } from './aes-gcm.js';
 
 export interface CodecServerOptions {
@@ -33,9 +34,30 @@ export interface CodecServer {
 }
 
 const MAX_BODY = 8 * 1024 * 1024;
-const bodySchema = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(10_000),
-});
+// Proto JSON's bytes: standard or URL-safe base64, padded or not (Buffer decodes all four).
+const base64 = z.string({ message: 'must be a base64 string' }).regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
+const bodySchema = z.object(
+  {
+    // The CLI sends `{}` when a command has no payloads; Temporal's own codec servers read that as none.
+    payloads: z
+      .array(z.object({ metadata: z.record(z.string(), base64, { message: 'must be an object of base64 strings' }).optional(), data: base64.optional() }, { message: 'each payload must be an object' }), {
+        message: 'must be a list of payloads',
+      })
+      .max(10_000, 'at most 10000 payloads per call')
+      .optional(),
+  },
+  { message: 'the body must be a JSON object' },
+);
+const BODY_HINT = 'send JSON {"payloads":[{"metadata":{"<key>":"<base64>"},"data":"<base64>"}]}';
+
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   if (options.token.length < 24) throw new Error('the codec server token must be at least 24 characters');
@@ -46,11 +68,35 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     return b.length === expected.length && timingSafeEqual(b, expected);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => send(res, 500, { message: 'codec server error' }));
+  const server = createServer(
+    // Bodies are at most 8 MiB on a local network: a minute is plenty, and slow clients are cut.
+    { headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
+    (req, res) => {
+      const state: RequestState = { route: '/<unknown>' };
+      handle(req, res, state).catch((err: unknown) => {
+        options.log?.(`${req.method} ${state.route} 500 ${(err as Error)?.name ?? 'Error'}`);
+        if (!res.headersSent) send(res, 500, { message: 'codec server error' });
+        else res.destroy();
+      })
+        // Only a throwing `log` gets here: one request's bookkeeping must never take the process down.
+        .catch(() => res.destroy());
+    },
+  );
+  server.maxConnections = 256;
+  // Requests Node cannot parse: answer as Node would, close, and log the kind only (the bytes may hold the token).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) return void socket.destroy();
+    socket.end(rawResponse(status, { message: STATUS_CODES[status] }), () => socket.destroy());
+    options.log?.(`? <unparsed> ${status} ${err.code ?? 'bad_request'}`);
+  });
+  // Without a listener Node drops CONNECT silently; this is no proxy, so say so.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.end(rawResponse(405, { message: 'use POST /encode or /decode' }), () => socket.destroy());
+    options.log?.('CONNECT /<unknown> 405');
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
     const origin = req.headers.origin;
     if (origin && options.corsOrigins.includes(origin)) {
       res.setHeader('access-control-allow-origin', origin);
@@ -59,37 +105,49 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       res.setHeader('access-control-allow-headers', 'content-type, x-namespace, authorization');
       res.setHeader('vary', 'origin');
     }
-    const url = new URL(req.url ?? '/', 'http://codec');
-    let path = url.pathname;
+    // Log lines name the route, never the path: `/t/<token>/...` carries the token, whatever follows it.
+    const done = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      options.log?.(`${req.method} ${state.route} ${status}`);
+      send(res, status, body, headers);
+    };
+    const target = parseTarget(req.url);
+    if (target instanceof RequestError) return done(target.status, { message: target.message });
+    let rest = target.segments;
     let token: string | undefined;
-    const m = /^\/t\/([^/]+)(\/.*)$/.exec(path);
-    if (m) {
-      token = decodeURIComponent(m[1]!);
-      path = m[2]!;
+    if (rest[0] === 't' && rest.length >= 2) {
+      token = rest[1];
+      rest = rest.slice(2);
     } else {
       const auth = req.headers.authorization;
       token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
     }
-    const done = (status: number, body: unknown) => {
-      options.log?.(`${req.method} ${path} ${status}`);
-      send(res, status, body);
-    };
+    const endpoint = rest.length === 1 && (rest[0] === 'encode' || rest[0] === 'decode') ? rest[0] : undefined;
+    state.route = `${target.segments[0] === 't' ? '/t/<token>' : ''}/${endpoint ?? '<unknown>'}`;
     if (req.method === 'OPTIONS') return done(204, undefined);
-    if (path !== '/encode' && path !== '/decode') return done(404, { message: 'use POST /encode or /decode' });
-    if (req.method !== 'POST') return done(405, { message: 'use POST' });
+    if (!endpoint) return done(404, { message: 'use POST /encode or /decode' });
+    if (req.method !== 'POST') return done(405, { message: 'use POST' }, { allow: 'POST, OPTIONS' });
     if (!tokenOk(token)) return done(401, { message: 'missing or wrong codec token' });
-    let parsed: z.infer<typeof bodySchema>;
+    let raw: string;
     try {
-      parsed = bodySchema.parse(JSON.parse(await readBody(req)));
-    } catch {
-      return done(400, { message: 'body must be JSON {"payloads":[{"metadata":{...base64},"data":"base64"}]}' });
+      raw = await readBody(req);
+    } catch (err) {
+      if (err instanceof RequestError) return done(err.status, { message: err.message }, err.status === 413 ? { connection: 'close' } : {});
+      throw err;
     }
-    const payloads: Payload[] = parsed.payloads.map((p) => ({
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return done(400, { message: `the body is not valid JSON: ${BODY_HINT}` });
+    }
+    const parsed = bodySchema.safeParse(json);
+    if (!parsed.success) return done(400, { message: `${describeIssues(parsed.error)}: ${BODY_HINT}` });
+    const payloads: Payload[] = (parsed.data.payloads ?? []).map((p) => ({
       metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
       data: Buffer.from(p.data ?? '', 'base64'),
     }));
     try {
-      const out = path === '/encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+      const out = endpoint === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
       return done(200, {
         payloads: out.map((p) => ({
           metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
@@ -117,21 +175,73 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+interface RequestState {
+  /** What log lines name: `/encode`, `/decode` or `/<unknown>`, after `/t/<token>` if the token came that way. */
+  route: string;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+/**
+ * The percent-decoded path segments of a request target, or the 400 to answer. Never throws:
+ * `new URL()` does on targets such as `//` or `//[`, and `decodeURIComponent` on bad escapes.
+ */
+function parseTarget(target: string | undefined): { segments: string[] } | RequestError {
+  let raw = target ?? '';
+  // Absolute form (`POST http://host/decode`), which RFC 9112 has servers accept: only the path counts.
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(raw);
+  if (absolute) {
+    if (!URL.canParse(`http://${absolute[1]}`)) return new RequestError(400, 'the request target has an invalid host');
+    raw = absolute[2]!.startsWith('/') ? absolute[2]! : `/${absolute[2]!}`;
+  }
+  if (!raw.startsWith('/')) return new RequestError(400, 'the request target must be a path such as /decode');
+  const path = raw.replace(/[?#].*$/s, '');
+  if (/[^\x21-\x7e]/.test(path)) return new RequestError(400, 'the path may hold only visible ASCII characters; percent-encode the rest');
+  const segments: string[] = [];
+  for (const segment of path.split('/').slice(1)) {
+    try {
+      segments.push(decodeURIComponent(segment));
+    } catch {
+      return new RequestError(400, 'the path has a malformed percent-escape (% and two hex digits, forming UTF-8)');
+    }
+  }
+  return { segments };
+}
+
+/** A whole response for a socket the HTTP layer has given up on. */
+function rawResponse(status: number, body: unknown): string {
+  const json = JSON.stringify(body);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  // Answered with `connection: close`: Node would otherwise read (and drop) the rest to keep the connection.
+  const tooLarge = () => new RequestError(413, `the body is larger than ${MAX_BODY} bytes; send fewer payloads per call`);
+  if (Number(req.headers['content-length']) > MAX_BODY) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.off('data', onData);
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    const incomplete = () => reject(new RequestError(400, 'the connection closed before the body was complete'));
+    req.on('error', incomplete);
+    req.on('close', () => req.complete || incomplete());
+  });
 }

@@ -7,8 +7,8 @@
  * what to fix and never quotes the values. Nothing here logs or returns the email.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { addressKindPhrase, callbackTargetProblem } from '../callbacks/address-policy.js';
@@ -72,7 +72,23 @@ export interface IntakeOptions {
   host?: string;
   port?: number;
   log?: (entry: IntakeLogEntry) => void;
+  limits?: Partial<IntakeLimits>;
 }
+
+/** What one client may hold of the server: slow or idle connections are cut, and their number is capped. */
+export interface IntakeLimits {
+  /** Until the request's headers are in (Node's default is 60 s). */
+  headersTimeoutMs: number;
+  /** Until the whole request, body included, is in (Node's default is 5 min). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections; more are dropped at accept (Node's default is no cap). */
+  maxConnections: number;
+}
+
+/** A body is at most 16 KiB, so a legitimate client sends a request in well under a second. */
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 512 };
 
 export interface IntakeServer {
   readonly url: string;
@@ -191,35 +207,70 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     return { status: 200, body: view, workflowId: id };
   }
 
-  const server: Server = createServer((req, res) => {
-    const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://intake');
-    const match = /^\/v1\/erasures(?:\/([^/]+))?\/?$/.exec(url.pathname);
-    const route = url.pathname === '/healthz' ? '/healthz' : match ? (match[1] ? '/v1/erasures/{id}' : '/v1/erasures') : 'unknown';
-    const done = (status: number, body: unknown, extra: Partial<IntakeLogEntry> = {}, headers: Record<string, string> = {}) => {
-      if (!res.headersSent) {
-        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-        res.end(JSON.stringify(body));
-      }
-      options.log?.({ method: req.method ?? '?', route, status, durationMs: Date.now() - started, ...extra });
-    };
-    (async () => {
-      if (route === '/healthz' && req.method === 'GET') return done(200, { status: 'ok' });
-      if (!match) throw new HttpError(404, 'not_found', 'unknown path: use POST /v1/erasures or GET /v1/erasures/{id}');
-      if (!match[1]) {
-        if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
-        const r = await create(req);
-        return done(r.status, r.body, { requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
-      }
-      if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
-      const r = await show(req, decodeURIComponent(match[1]));
-      return done(r.status, r.body, { workflowId: r.workflowId });
-    })().catch((err: unknown) => {
-      if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
-      // Temporal down or a bug: say so without details (they may carry internals), and log the kind.
-      const unavailable = (err as { code?: number })?.code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(String((err as Error)?.message));
-      done(unavailable ? 503 : 500, { error: unavailable ? 'unavailable' : 'internal', message: unavailable ? 'Temporal is unreachable; try again shortly' : 'internal error' }, { error: (err as Error)?.name ?? 'Error' }, unavailable ? { 'retry-after': '5' } : {});
-    });
+  const limits = { ...DEFAULT_INTAKE_LIMITS, ...options.limits };
+  const server: Server = createServer(
+    {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts on this interval (default 30 s): keep them close to what they say.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    (req, res) => {
+      const started = Date.now();
+      let route = 'unknown';
+      const done = (status: number, body: unknown, extra: Partial<IntakeLogEntry> = {}, headers: Record<string, string> = {}) => {
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+          res.end(JSON.stringify(body));
+        }
+        options.log?.({ method: req.method ?? '?', route, status, durationMs: Date.now() - started, ...extra });
+      };
+      (async () => {
+        const target = parseTarget(req.url);
+        if (target instanceof HttpError) throw target;
+        const match = /^\/v1\/erasures(?:\/([^/]+))?\/?$/.exec(target.path);
+        route = target.path === '/healthz' ? '/healthz' : match ? (match[1] ? '/v1/erasures/{id}' : '/v1/erasures') : 'unknown';
+        if (route === '/healthz' && req.method === 'GET') return done(200, { status: 'ok' });
+        if (!match) throw new HttpError(404, 'not_found', 'unknown path: use POST /v1/erasures or GET /v1/erasures/{id}');
+        if (!match[1]) {
+          if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
+          const r = await create(req);
+          return done(r.status, r.body, { requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
+        }
+        if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
+        // The id is the third segment of /v1/erasures/{id}, already percent-decoded.
+        const r = await show(req, target.segments[2]!);
+        return done(r.status, r.body, { workflowId: r.workflowId });
+      })()
+        .catch((err: unknown) => {
+          if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
+          // Temporal down or a bug: say so without details (they may carry internals), and log the kind.
+          const unavailable = (err as { code?: number })?.code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(String((err as Error)?.message));
+          done(unavailable ? 503 : 500, { error: unavailable ? 'unavailable' : 'internal', message: unavailable ? 'Temporal is unreachable; try again shortly' : 'internal error' }, { error: (err as Error)?.name ?? 'Error' }, unavailable ? { 'retry-after': '5' } : {});
+        })
+        // Only a throwing `log` gets here: one request's bookkeeping must never take the process down.
+        .catch(() => res.destroy());
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  // Requests Node cannot parse (bad request line, header, framing; too large; too slow) never reach the
+  // handler. Answer them as Node would, close the socket, and log the kind (never the bytes: they may
+  // hold a token).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const answered = err.code !== 'ECONNRESET' && socket.writable && socket.bytesWritten === 0;
+    if (answered) {
+      socket.end(rawResponse(status, { error: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request', message: STATUS_CODES[status] }), () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
+    if (answered) options.log?.({ method: '?', route: 'unparsed', status, durationMs: 0, error: err.code ?? 'bad_request' });
+  });
+  // Without a listener Node drops CONNECT silently; this is no proxy, so say so.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.end(rawResponse(405, { error: 'method_not_allowed', message: 'use POST /v1/erasures or GET /v1/erasures/{id}' }), () => socket.destroy());
+    options.log?.({ method: 'CONNECT', route: 'unknown', status: 405, durationMs: 0, error: 'method_not_allowed' });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -245,23 +296,65 @@ function links(id: string) {
   return { self: `/v1/erasures/${id}` };
 }
 
+/**
+ * The path of a request target and its percent-decoded segments, or the 400 to answer. Never throws:
+ * `new URL()` does on targets such as `//` or `//[`, and `decodeURIComponent` on bad escapes.
+ * Dot segments are not resolved: no route has them, so they fall to 404 or to the id check.
+ */
+function parseTarget(target: string | undefined): { path: string; segments: string[] } | HttpError {
+  let raw = target ?? '';
+  // Absolute form (`GET http://host/path`), which RFC 9112 has servers accept: only the path counts.
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(raw);
+  if (absolute) {
+    if (!URL.canParse(`http://${absolute[1]}`)) return new HttpError(400, 'invalid_target', 'the request target has an invalid host');
+    raw = absolute[2]!.startsWith('/') ? absolute[2]! : `/${absolute[2]!}`;
+  }
+  if (!raw.startsWith('/')) return new HttpError(400, 'invalid_target', 'the request target must be a path such as /v1/erasures');
+  const path = raw.replace(/[?#].*$/s, '');
+  if (/[^\x21-\x7e]/.test(path)) return new HttpError(400, 'invalid_target', 'the path may hold only visible ASCII characters; percent-encode the rest');
+  const segments: string[] = [];
+  for (const segment of path.split('/').slice(1)) {
+    try {
+      segments.push(decodeURIComponent(segment));
+    } catch {
+      return new HttpError(400, 'invalid_target', 'the path has a malformed percent-escape (% and two hex digits, forming UTF-8)');
+    }
+  }
+  return { path, segments };
+}
+
+/** A whole response for a socket the HTTP layer has given up on. */
+function rawResponse(status: number, body: unknown): string {
+  const json = JSON.stringify(body);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+}
+
+function tooLarge(): HttpError {
+  // Closing is the only way to stop a client that is still sending: without it Node reads (and drops)
+  // the rest of the body to keep the connection alive.
+  return new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > MAX_BODY_BYTES) return Promise.reject(new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.resume();
+        req.off('data', onData);
+        req.pause();
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    const incomplete = () => reject(new HttpError(400, 'incomplete_body', 'the connection closed before the body was complete'));
+    req.on('error', incomplete);
+    req.on('close', () => req.complete || incomplete());
   });
 }
 
