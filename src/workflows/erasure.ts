@@ -599,14 +599,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     sync();
     const final = { ...r, ...signed };
     recordFinished(outcome);
-    await notifyCallers({
-      outcome,
-      finishedAt: final.finishedAt,
-      verifiedAbsentAt: final.verifiedAbsentAt,
-      totals: final.totals,
-      receipt: final.receipt,
-      receiptKeyId: final.receiptKeyId,
-    });
+    // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
+    await CancellationScope.nonCancellable(() =>
+      notifyCallers({
+        outcome,
+        finishedAt: final.finishedAt,
+        verifiedAbsentAt: final.verifiedAbsentAt,
+        totals: final.totals,
+        receipt: final.receipt,
+        receiptKeyId: final.receiptKeyId,
+      }),
+    );
     await condition(allHandlersFinished);
     return final;
   }
@@ -709,6 +712,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   } catch (err) {
     if (err instanceof CancelRequested) return await finish('cancelled');
     const hardCancel = isCancellation(err);
+    // Cancelled after finish() decided and told the outcome: keep that outcome, close as CANCELED.
+    if (hardCancel && terminal) throw err;
     terminal = hardCancel ? 'cancelled' : 'failed';
     const sofar = result('cancelled');
     failure = hardCancel ? describeHardCancel(sofar) : err instanceof Error ? err.message : String(err);
