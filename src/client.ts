@@ -4,7 +4,7 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
@@ -21,18 +21,24 @@ import {
   regulationDeadline,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPE,
+  type CancelResult,
   type ErasureInput,
   type ErasureStatus,
   type Phase,
   type TuningInput,
 } from './shared.js';
-import { attachRequestSignal, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import { attachRequestSignal, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
 /** Bad input from a caller: the message says what to fix and never quotes the values. */
 export class InvalidErasureRequestError extends Error {
   override name = 'InvalidErasureRequestError';
+}
+
+/** The workflow refused a cancel; the message is its reason (already ended, erasure has started, ...). */
+export class CancelRefusedError extends Error {
+  override name = 'CancelRefusedError';
 }
 
 export const WORKFLOW_ID_PREFIX = 'dsar-';
@@ -136,9 +142,18 @@ export function recheckNow(client: Client, workflowId: string, actor?: string): 
   return erasureHandle(client, workflowId).signal(recheckNowSignal, { actor });
 }
 
-export async function cancelErasure(client: Client, workflowId: string, reason: string, actor?: string): Promise<void> {
+/**
+ * Cancels a request that has erased nothing yet, through the `cancel` update: resolves once the run
+ * accepted it, or throws CancelRefusedError saying why not (a closed run: WorkflowNotFoundError).
+ */
+export async function cancelErasure(client: Client, workflowId: string, reason: string, actor?: string): Promise<CancelResult> {
   if (!reason.trim()) throw new InvalidErasureRequestError('cancel needs a reason');
-  await erasureHandle(client, workflowId).signal(cancelSignal, { reason, actor });
+  try {
+    return await erasureHandle(client, workflowId).executeUpdate(cancelUpdate, { args: [{ reason, ...(actor ? { actor } : {}) }] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new CancelRefusedError(err.cause?.message ?? err.message, { cause: err });
+    throw err;
+  }
 }
 
 export function extendDeadline(client: Client, workflowId: string, deadline: string, options: { reason?: string; actor?: string } = {}): Promise<string> {

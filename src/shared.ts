@@ -355,9 +355,13 @@ export interface RequestRegistration {
   callbackError?: string;
 }
 
-/** What the completion callback carries (JSON, HMAC-signed by the worker). Never the email. */
+/**
+ * What a callback carries (JSON, HMAC-signed by the worker). Never the email. `erasure.finished` when
+ * a request ends; `erasure.follow_up_failed` when the later follow-up lookup of a completed request
+ * could not be done (then `id` is the erasure's workflow id and `followUpId` the follow-up's).
+ */
 export interface CallbackPayload {
-  event: 'erasure.finished';
+  event: 'erasure.finished' | 'erasure.follow_up_failed';
   id: string;
   runId: string;
   requestId?: string;
@@ -365,14 +369,24 @@ export interface CallbackPayload {
   finishedAt: string;
   verifiedAbsentAt?: string;
   totals?: { persons: number; candidates: number };
+  /** A request cancelled (Temporal cancel) after some persons were erased names them here. */
+  persons?: ErasedPerson[];
   failure?: string;
   receipt?: string;
   receiptKeyId?: string;
+  followUpId?: string;
 }
 
 export interface CancelRequest {
   reason: string;
   actor?: string;
+}
+/** The answer of the `cancel` update once accepted (a refusal is the update's failure). */
+export interface CancelResult {
+  cancelled: true;
+  reason: string;
+  actor: string;
+  at: string;
 }
 export interface RecheckRequest {
   actor?: string;
@@ -392,6 +406,13 @@ export interface FollowUpInput {
   erasureWorkflowId: string;
   delayMs: number;
   tuning?: TuningInput;
+  /**
+   * Carried to a re-erasure so it keeps the original request's clock and tells its caller (absent in
+   * follow-ups scheduled before they were added: the re-erasure then starts a fresh clock, as before).
+   */
+  receivedAt?: string;
+  deadline?: string;
+  callbackUrl?: string;
 }
 export interface FollowUpResult {
   checkedAt: string;

@@ -110,7 +110,9 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
     async erasePerson(input: { personUid: string; mode: Mode }): Promise<ErasedPerson> {
       const ctx = Context.current();
       try {
-        const r = await withHeartbeat(() => callComeet(() => comeet.erasePerson(input.personUid, input.mode, { signal: ctx.cancellationSignal }), true));
+        // Not aborted on cancel: a DELETE already sent may land anyway, so the workflow (which waits
+        // for an erase's outcome after a cancel) must learn whether it did. The call is short-bounded.
+        const r = await withHeartbeat(() => callComeet(() => comeet.erasePerson(input.personUid, input.mode), true));
         ctx.log.info('Person erased', { personUid: input.personUid, mode: input.mode, candidates: r.count });
         return { personUid: input.personUid, candidateUids: r.candidateUids, count: r.count, erasedAt: new Date().toISOString(), alreadyGone: false };
       } catch (err) {

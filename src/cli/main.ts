@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
+  CancelRefusedError,
   cancelErasure,
   erasureHandle,
   extendDeadline,
@@ -167,16 +168,15 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
         return 0;
       case 'cancel': {
         if (!v.reason?.trim()) throw new UsageError('dsar cancel needs --reason <text>');
-        const c = await connect();
-        const sentAt = Date.now();
-        await cancelErasure(c, id(), v.reason, actor);
-        const verdict = await waitForEvent(c, id(), sentAt, ['cancel_accepted', 'cancel_refused']);
-        if (verdict?.kind === 'cancel_refused') {
-          io.err(`Cancel refused for ${id()}: ${verdict.detail}`);
+        try {
+          const r = await cancelErasure(await connect(), id(), v.reason, actor);
+          io.out(`Cancelled ${id()} (by ${r.actor} at ${r.at}); it ends with outcome cancelled, nothing erased.`);
+          return 0;
+        } catch (err) {
+          if (!(err instanceof CancelRefusedError)) throw err;
+          io.err(`Cancel refused for ${id()}: ${err.message}`);
           return 1;
         }
-        io.out(verdict ? `Cancelled ${id()}.` : `Cancel sent to ${id()}; check \`dsar status ${id()}\`.`);
-        return 0;
       }
       case 'receipt': {
         const handle = erasureHandle(await connect(), id());
@@ -297,16 +297,6 @@ async function verifyReceiptCommand(file: string | undefined, v: Record<string, 
     }
     throw err;
   }
-}
-
-async function waitForEvent(client: Client, workflowId: string, sinceMs: number, kinds: string[]) {
-  for (let i = 0; i < 25; i++) {
-    const status = await getStatus(client, workflowId);
-    const e = status.events.find((x) => kinds.includes(x.kind) && Date.parse(x.at) >= sinceMs - 1000);
-    if (e) return e;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return undefined;
 }
 
 export function formatStatus(workflowId: string, s: ErasureStatus): string {

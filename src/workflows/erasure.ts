@@ -3,8 +3,12 @@
  * durable across restarts, steerable by operators through the messages defined at the top.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -49,6 +53,7 @@ import {
   type AttachRequest,
   type CallbackPayload,
   type CancelRequest,
+  type CancelResult,
   type ErasedPerson,
   type ErasureInput,
   type ErasureResult,
@@ -72,7 +77,13 @@ import {
 export const statusQuery = defineQuery<ErasureStatus>('status');
 /** Re-check a waiting request now instead of at its next scheduled time. */
 export const recheckNowSignal = defineSignal<[RecheckRequest?]>('recheckNow');
-/** Stop a request that has not erased anything yet; refused (and logged) once erasure started. */
+/**
+ * Stop a request that has not erased anything yet. The update (what our client and CLI send) answers
+ * at once whether it was accepted; a refusal leaves no trace in history. The signal of the same name
+ * (signals and updates are separate namespaces) stays for older callers; it records a refusal in the
+ * events instead.
+ */
+export const cancelUpdate = defineUpdate<CancelResult, [CancelRequest]>('cancel');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 /**
  * An update, not a signal: the operator must learn at once whether the new deadline was accepted
@@ -111,8 +122,18 @@ function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
     heartbeatTimeout: '30 seconds',
     retry: transientRetry,
     priority: { priorityKey: deadlinePriority(deadlineMs, Date.now()) },
+    // A Temporal cancel must not report "nothing erased" while a DELETE it sent may still land: the
+    // workflow waits for the erase's own outcome. (No command changes: replay is unaffected.)
+    ...(kind === 'erase' ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
   });
 }
+
+/**
+ * Follow-up lookups are a second proof, days after the erasure: they take the lowest priority key
+ * (the same as erasures with more than three weeks left, FIFO among them) so they never run ahead of
+ * a request nearer its deadline on the shared Comeet budget.
+ */
+const FOLLOW_UP_PRIORITY = 5;
 
 /** Signing is local CPU work: quick timeout, a few retries; it spends no Comeet budget. */
 const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });
@@ -135,11 +156,16 @@ function workflowMetrics() {
     erasuresFinished: metricMeter.createCounter('dsar_erasures_finished', 'requests', 'Erasure requests finished, by outcome'),
     erasureDuration: metricMeter.createHistogram('dsar_erasure_duration_seconds', 'float', 's', 'From start to end of an erasure request, by outcome'),
     blockedDuration: metricMeter.createHistogram('dsar_blocked_duration_seconds', 'float', 's', 'How long a person stayed blocked by interviews before Comeet erased them'),
+    followUpsFailed: metricMeter.createCounter('dsar_follow_ups_failed', 'follow-ups', 'Follow-up lookups that failed after their retries'),
   };
 }
 
 const MAX_EVENTS = 100;
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
+/** Callbacks after a Temporal cancel (histories cancelled before it closed without any). */
+const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
+/** A failed follow-up reports itself (search attribute, callback) before failing. */
+const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
 
 /** Thrown inside the workflow when an operator's `cancel` was accepted. */
@@ -316,16 +342,37 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     addEvent('recheck_requested', undefined, req?.actor ?? 'unknown');
   });
 
+  /** Why a cancel cannot be accepted now, or undefined; the same rules for the update and the signal. */
+  function cancelRefusal(req: CancelRequest | undefined): string | undefined {
+    if (terminal) return `the request already ended (${terminal})`;
+    if (!cancelReason(req)) return 'a reason is required';
+    if (cancellation) return 'already cancelled';
+    if (erasureStarted()) return 'erasure has started; it cannot be undone or interrupted';
+    return undefined;
+  }
+  function cancelReason(req: CancelRequest | undefined): string {
+    return typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
+  }
+  function acceptCancel(req: CancelRequest): CancelResult {
+    const actor = typeof req?.actor === 'string' ? req.actor : 'unknown';
+    cancellation = { reason: cancelReason(req), actor, at: iso(now()) };
+    addEvent('cancel_accepted', cancellation.reason, actor);
+    return { cancelled: true, ...cancellation };
+  }
+
   setHandler(cancelSignal, (req) => {
     if (refusedInClear('cancel', req)) return;
-    const actor = req?.actor ?? 'unknown';
-    const reason = typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
-    if (terminal) return addEvent('cancel_refused', `the request already ended (${terminal})`, actor);
-    if (!reason) return addEvent('cancel_refused', 'a reason is required', actor);
-    if (cancellation) return addEvent('cancel_refused', 'already cancelled', actor);
-    if (erasureStarted()) return addEvent('cancel_refused', 'erasure has started; it cannot be undone or interrupted', actor);
-    cancellation = { reason, actor, at: iso(now()) };
-    addEvent('cancel_accepted', reason, actor);
+    const refusal = cancelRefusal(req);
+    if (refusal) return addEvent('cancel_refused', refusal, req?.actor ?? 'unknown');
+    acceptCancel(req);
+  });
+
+  setHandler(cancelUpdate, (req) => acceptCancel(req), {
+    validator: (req) => {
+      if (isUnencrypted(req)) throw new Error(`cancel ${NOT_ENCRYPTED}`);
+      const refusal = cancelRefusal(req);
+      if (refusal) throw new Error(refusal);
+    },
   });
 
   setHandler(
@@ -392,6 +439,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         }
         return result;
       } catch (err) {
+        // A Temporal cancel is nobody's fault to fix: it ends the request, never parks it.
+        if (isCancellation(err)) throw err;
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause;
         const code = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : (cause?.name ?? 'ActivityFailure');
@@ -550,14 +599,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     sync();
     const final = { ...r, ...signed };
     recordFinished(outcome);
-    await notifyCallers({
-      outcome,
-      finishedAt: final.finishedAt,
-      verifiedAbsentAt: final.verifiedAbsentAt,
-      totals: final.totals,
-      receipt: final.receipt,
-      receiptKeyId: final.receiptKeyId,
-    });
+    // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
+    await CancellationScope.nonCancellable(() =>
+      notifyCallers({
+        outcome,
+        finishedAt: final.finishedAt,
+        verifiedAbsentAt: final.verifiedAbsentAt,
+        totals: final.totals,
+        receipt: final.receipt,
+        receiptKeyId: final.receiptKeyId,
+      }),
+    );
     await condition(allHandlersFinished);
     return final;
   }
@@ -659,18 +711,36 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     return await finish('completed', { verifiedAbsentAt, followUp });
   } catch (err) {
     if (err instanceof CancelRequested) return await finish('cancelled');
-    terminal = isCancellation(err) ? 'cancelled' : 'failed';
-    failure = err instanceof Error ? err.message : String(err);
+    const hardCancel = isCancellation(err);
+    // Cancelled after finish() decided and told the outcome: keep that outcome, close as CANCELED.
+    if (hardCancel && terminal) throw err;
+    terminal = hardCancel ? 'cancelled' : 'failed';
+    const sofar = result('cancelled');
+    failure = hardCancel ? describeHardCancel(sofar) : err instanceof Error ? err.message : String(err);
     addEvent(terminal, failure);
     sync();
     recordFinished(terminal === 'cancelled' ? 'cancelled' : 'failed');
-    // A workflow cancelled from outside cannot run activities any more; a failed one tells its callers.
+    if (hardCancel && patched(CANCEL_CALLBACK_PATCH)) {
+      // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
+      await CancellationScope.nonCancellable(() =>
+        notifyCallers({ outcome: 'cancelled', finishedAt: sofar.finishedAt, totals: sofar.totals, ...(sofar.persons.length ? { persons: sofar.persons } : {}) }),
+      );
+    }
     if (terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure });
     if (terminal === 'failed' && !(err instanceof ApplicationFailure)) {
       // Surface anything unexpected as a failed execution, not a workflow task retried forever.
       throw ApplicationFailure.create({ type: 'ErasureFailed', nonRetryable: true, message: failure, cause: err instanceof Error ? err : undefined });
     }
     throw err;
+  }
+
+  /** A Temporal cancel may come after some persons were erased: say so, the request is then half done. */
+  function describeHardCancel(r: ErasureResult): string {
+    if (!r.persons.length) return 'cancelled from outside the dsar workflow (Temporal cancel) before anything was erased';
+    return (
+      `cancelled from outside the dsar workflow (Temporal cancel) after erasing person(s) ${r.persons.map((p) => p.personUid).join(', ')} ` +
+      `(${r.totals.candidates} candidate(s)), without verifying absence: submit the request again to finish it`
+    );
   }
 
   /** The second absent read, days later, catches a person re-created in the meantime. */
@@ -687,12 +757,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       erasureWorkflowId: info.workflowId,
       delayMs: tuning.followUpDelayMs,
       tuning: input.tuning,
+      // A re-erasure continues this request: same clock (an extended deadline included), same caller.
+      receivedAt: iso(receivedAt.getTime()),
+      deadline: iso(deadline.getTime()),
+      ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     };
     await startChild(dsarFollowUp, {
       workflowId,
       args: [args],
-      // The erasure completes now; the follow-up lives on by itself.
+      // The erasure completes now; the follow-up lives on by itself, even through a cancel of this run.
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
       staticSummary: `DSAR follow-up lookup at ${at}`,
     });
     addEvent('follow_up_scheduled', `${workflowId} at ${at}`);
@@ -709,12 +784,23 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult> {
   if (isUnencrypted(input)) throw unencryptedStartFailure();
   if (!isKeyedWorkflowId(workflowInfo().workflowId, 'followUp') || !isKeyedWorkflowId(input?.erasureWorkflowId ?? '')) throw invalidWorkflowIdFailure();
+  try {
+    return await followUp(input);
+  } catch (err) {
+    // Histories of follow-ups that failed before this report existed replay as they ran.
+    if (isCancellation(err) || !patched(FOLLOW_UP_FAILURE_PATCH)) throw err;
+    throw await followUpFailed(input, err);
+  }
+}
+
+async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
   await sleep(input.delayMs);
   const acts = proxyActivities<Activities>({
     taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },
+    priority: { priorityKey: FOLLOW_UP_PRIORITY },
   });
   const { persons } = await acts.verifyAbsence({ email: input.email });
   const checkedAt = new Date().toISOString();
@@ -725,9 +811,21 @@ export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult
   try {
     child = await startChild(dsarErasure, {
       workflowId: input.erasureWorkflowId,
-      args: [{ email: input.email, mode: input.mode, regulation: input.regulation, requestId: input.requestId, tuning: input.tuning }],
-      // Terminating this follow-up must not stop an erasure under way.
+      args: [
+        {
+          email: input.email,
+          mode: input.mode,
+          regulation: input.regulation,
+          requestId: input.requestId,
+          tuning: input.tuning,
+          ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
+          ...(input.deadline ? { deadline: input.deadline } : {}),
+          ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+        },
+      ],
+      // Terminating or cancelling this follow-up must not stop an erasure under way.
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       staticSummary: `DSAR erasure (${input.mode}, ${input.regulation.toUpperCase()}) after a follow-up found the subject again`,
     });
@@ -739,6 +837,39 @@ export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult
   // Waiting keeps the follow-up's own result honest: it says whether the re-erasure succeeded.
   const result = await child.result();
   return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId, erasureOutcome: result.outcome };
+}
+
+/**
+ * A follow-up that could not do its lookup (or start the re-erasure) after its retries must not fail
+ * silently: it sets `DsarPhase="failed"` on its own run, counts `dsar_follow_ups_failed`, and tells
+ * the original caller (`erasure.follow_up_failed`). A failed re-erasure tells that caller itself.
+ */
+async function followUpFailed(input: FollowUpInput, err: unknown): Promise<ApplicationFailure> {
+  const info = workflowInfo();
+  const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
+  const message = `The follow-up lookup of ${input.erasureWorkflowId} failed after its retries: ${reason}. Look the subject up again (dsar erase) once the cause is fixed`;
+  upsertSearchAttributes([{ key: DsarPhase, value: 'failed' satisfies Phase }, { key: DsarMode, value: input.mode }]);
+  workflowMetrics().followUpsFailed.add(1, { mode: input.mode });
+  log.error('Follow-up failed', { erasureWorkflowId: input.erasureWorkflowId, error: reason });
+  if (input.callbackUrl && !(err instanceof ChildWorkflowFailure)) {
+    const tuning = tuningSchema.parse(input.tuning ?? {});
+    const payload: CallbackPayload = {
+      event: 'erasure.follow_up_failed',
+      id: input.erasureWorkflowId,
+      runId: info.runId,
+      ...(input.requestId ? { requestId: input.requestId } : {}),
+      outcome: 'failed',
+      finishedAt: new Date().toISOString(),
+      failure: message,
+      followUpId: info.workflowId,
+    };
+    try {
+      await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: input.callbackUrl, payload });
+    } catch (cbErr) {
+      log.warn('Follow-up failure callback could not be delivered', { requestId: input.requestId, error: cbErr instanceof ActivityFailure ? cbErr.cause?.message : String(cbErr) });
+    }
+  }
+  return ApplicationFailure.create({ type: 'FollowUpFailed', nonRetryable: true, message, cause: err instanceof Error ? err : undefined });
 }
 
 function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {

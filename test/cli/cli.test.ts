@@ -95,7 +95,12 @@ describe('dsar CLI', () => {
   });
 
   it('erases, lists, shows status, re-checks and refuses or accepts cancel, never printing the email', async () => {
-    const seed = [...person('cli.subject@example.com', 'P-CLI', 2), interviewing('cli.waiting@example.com', 'P-WAIT', '+1d')];
+    const seed = [
+      ...person('cli.subject@example.com', 'P-CLI', 2),
+      interviewing('cli.waiting@example.com', 'P-WAIT', '+1d'),
+      ...person('cli.half@example.com', 'P-HALF'),
+      interviewing('cli.half@example.com', 'P-HALF-BUSY', '+1d'),
+    ];
     await runScenario(env, 'cli', { seed: { candidates: seed } }, async (s) => {
       const dsar = cli(s);
       const done = await dsar('erase', '--email-stdin', '--wait', '--request-id', 'CLI-1');
@@ -133,9 +138,17 @@ describe('dsar CLI', () => {
       expect(finished.err).toContain('already ended (COMPLETED)');
       const cancelled = await dsar('cancel', waitingId, '--reason', 'subject withdrew', '--actor', 'dpo');
       expect(cancelled.code).toBe(0);
-      expect(cancelled.out).toContain(`Cancelled ${waitingId}`);
+      expect(cancelled.out).toContain(`Cancelled ${waitingId} (by dpo at `);
 
-      for (const r of [done, waiting, again, status, finished, cancelled]) {
+      // One person erased, another waiting: the refusal is the answer, not something to dig out of events.
+      expect((await dsar('erase', '--email', 'cli.half@example.com')).code).toBe(0);
+      const halfId = erasureWorkflowId('cli.half@example.com', s.idKey);
+      await s.waitForStatus(halfId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
+      const refused = await dsar('cancel', halfId, '--reason', 'subject withdrew');
+      expect(refused).toMatchObject({ code: 1, err: `Cancel refused for ${halfId}: erasure has started; it cannot be undone or interrupted` });
+      expect((await s.status(halfId)).phase).toBe('waiting_for_interviews');
+
+      for (const r of [done, waiting, again, status, finished, cancelled, refused]) {
         expect((r.out + r.err).toLowerCase()).not.toContain('@example.com');
       }
     }, { encrypted: true });

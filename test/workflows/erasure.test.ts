@@ -7,8 +7,9 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelErasure, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
+import { CancelRefusedError, cancelErasure, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
 import { ComeetPermission } from '../../src/comeet/index.js';
+import { cancelSignal, cancelUpdate } from '../../src/workflows/index.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
@@ -119,9 +120,16 @@ describe('dsarErasure', () => {
       expect(Date.parse(busy.nextCheckAt!)).toBeGreaterThan(Date.now() + 23 * 3600_000);
       expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-FREE']);
 
-      await cancelErasure(env.client, workflowId, 'subject withdrew the request', 'alice');
+      // The operator hears the refusal at once, and it leaves no trace in history.
+      const refusal = await cancelErasure(env.client, workflowId, 'subject withdrew the request', 'alice').catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(CancelRefusedError);
+      expect((refusal as Error).message).toBe('erasure has started; it cannot be undone or interrupted');
+      expect(((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toEqual([]);
+      // The signal, kept for older callers, is refused the same way and says so in the events.
+      await handle.signal(cancelSignal, { reason: 'subject withdrew the request', actor: 'alice' });
       const refused = await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
       expect(refused.events.find((e) => e.kind === 'cancel_refused')).toMatchObject({ actor: 'alice', detail: expect.stringContaining('erasure has started') });
+      expect(refused.cancellation).toBeUndefined();
 
       s.sim.completeInterviews('P-BUSY');
       await recheckNow(env.client, workflowId, 'bob');
@@ -164,12 +172,15 @@ describe('dsarErasure', () => {
     });
   });
 
-  it('cancels a waiting request on the cancel signal, erasing nothing', async () => {
+  it('cancels a waiting request on the cancel update, erasing nothing', async () => {
     await runScenario(env, 'cancel', { seed: { candidates: [interviewing('cancel@example.com', 'P-C', '+2d')] } }, async (s) => {
       const { handle, workflowId } = await s.start({ email: 'cancel@example.com' });
       await s.waitForPhase(workflowId, 'waiting_for_interviews');
       await expect(cancelErasure(env.client, workflowId, '   ')).rejects.toThrow(InvalidErasureRequestError);
-      await cancelErasure(env.client, workflowId, 'duplicate ticket', 'carol');
+      // A raw update without a reason (as `temporal workflow update execute` could send) is refused by the workflow.
+      await expect(handle.executeUpdate(cancelUpdate, { args: [{ reason: ' ' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      const accepted = await cancelErasure(env.client, workflowId, 'duplicate ticket', 'carol');
+      expect(accepted).toMatchObject({ cancelled: true, reason: 'duplicate ticket', actor: 'carol' });
       const r = await handle.result();
       expect(r.outcome).toBe('cancelled');
       expect(r.cancellation).toMatchObject({ reason: 'duplicate ticket', actor: 'carol' });

@@ -124,6 +124,9 @@ describe('long waits on the time-skipping server', () => {
       const r2 = await followTemporalClock(s.sim, second.result());
       expect(r2.outcome).toBe('completed');
       expect(r2.requestId).toBe('req-again');
+      // The re-erasure continues the same request: the regulation's clock runs from the original receipt.
+      expect(r2.receivedAt).toBe(first.receivedAt);
+      expect(r2.deadline).toBe(first.deadline);
       expect(s.sim.stats().erasures).toHaveLength(2);
       expect(s.sim.candidates().every((c) => c.deleted)).toBe(true);
       // The re-erasure schedules its own follow-up in turn (see the note on the server per test for
