@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recheckNow, startErasure } from '../../src/client.js';
 import { ComeetClient } from '../../src/comeet/index.js';
-import { comeetTaskQueue } from '../../src/shared.js';
+import { comeetTaskQueue, erasureInputSchema, erasureRequestSchema } from '../../src/shared.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
@@ -207,4 +207,39 @@ describe('Worker Versioning', () => {
       await sim.close();
     }
   }, 180_000);
+});
+
+describe('what the workflow bundle depends on', () => {
+  it("checks the workflow's input without the host's URL parser, which a Node upgrade may change under replay", () => {
+    const request = { email: 'a@example.com', callbackUrl: 'https://hooks.example.com/dsar?x=1' };
+    // The real parser, counting its uses.
+    const HostURL = URL;
+    let uses = 0;
+    vi.stubGlobal(
+      'URL',
+      class extends HostURL {
+        constructor(...args: ConstructorParameters<typeof URL>) {
+          super(...args);
+          uses++;
+        }
+        static override canParse(...args: Parameters<typeof URL.canParse>): boolean {
+          uses++;
+          return HostURL.canParse(...args);
+        }
+      },
+    );
+    try {
+      expect(erasureInputSchema.safeParse(request).success).toBe(true);
+      expect(erasureInputSchema.safeParse({ ...request, callbackUrl: 'ftp://hooks.example.com/' }).success).toBe(false);
+      expect(erasureInputSchema.safeParse({ ...request, callbackUrl: 'https:// spaced.example.com/' }).success).toBe(false);
+      expect(uses).toBe(0);
+      // Callers still get the full check (https or loopback, no credentials), on the WHATWG parser.
+      expect(erasureRequestSchema.safeParse(request).success).toBe(true);
+      expect(erasureRequestSchema.safeParse({ ...request, callbackUrl: 'https://user:pw@hooks.example.com/' }).success).toBe(false);
+      expect(erasureRequestSchema.safeParse({ ...request, callbackUrl: 'http://hooks.example.com/' }).success).toBe(false);
+      expect(uses).toBeGreaterThan(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
 });
