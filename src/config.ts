@@ -162,15 +162,15 @@ const workerShape = {
   // costs little and keeps memory flat however many requests wait.
   DSAR_MAX_CACHED_WORKFLOWS: z.string().regex(/^\d+$/, 'must be a whole number (workflows kept in memory between tasks; 0 turns the cache off)').transform(Number).default(250),
   // Worker Versioning is opt-in: without a build id the worker runs unversioned (dev, tests, a
-  // deployment that has not adopted it). The server joins deployment and build id with a dot.
+  // deployment that has not adopted it). The SDK writes a version as <deployment>.<build id>.
   DSAR_DEPLOYMENT_NAME: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be letters, digits, - and _ (no dot, at most 100 characters), e.g. comeet-dsar')
     .default(DEFAULT_DEPLOYMENT_NAME),
   DSAR_BUILD_ID: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/, 'must be letters, digits and . _ + - (at most 200 characters), e.g. a git commit or image tag')
-    .refine((v) => v !== '__unversioned__', 'must not be __unversioned__ (the server reserves it)')
+    // Starting with a letter or digit also keeps out the server's reserved __unversioned__.
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/, 'must start with a letter or digit and hold only letters, digits and . _ + - (at most 200 characters), e.g. a git commit or image tag')
     .optional(),
 };
 
