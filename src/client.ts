@@ -17,7 +17,7 @@ import {
   DsarPhase,
   DsarRequestIds,
   describeIssues,
-  erasureInputSchema,
+  erasureRequestSchema,
   regulationDeadline,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPE,
@@ -69,7 +69,7 @@ export function startOptionsFromConfig(config: ClientConfig, tuning?: TuningInpu
 
 /** Validates the request, then starts its workflow or joins the one already running for that person. */
 export async function startErasure(client: Client, request: ErasureInput, options: StartOptions): Promise<StartedErasure> {
-  const parsed = erasureInputSchema.safeParse(request);
+  const parsed = erasureRequestSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
   const tuning = { ...options.tuning, ...input.tuning };

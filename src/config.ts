@@ -2,11 +2,15 @@
  * Configuration from the environment, validated with zod: a missing or malformed variable stops
  * start-up with a message naming it (never its value, which may be a secret).
  */
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { z } from 'zod';
 import { parseNetwork } from './callbacks/address-policy.js';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
+
+/** The Worker Deployment the worker's versions belong to (DSAR_DEPLOYMENT_NAME). */
+export const DEFAULT_DEPLOYMENT_NAME = 'comeet-dsar';
 
 export type Env = Record<string, string | undefined>;
 
@@ -157,6 +161,17 @@ const workerShape = {
   // Requests sleep for hours or weeks: a cached one saves a short replay at wake-up, so a small cache
   // costs little and keeps memory flat however many requests wait.
   DSAR_MAX_CACHED_WORKFLOWS: z.string().regex(/^\d+$/, 'must be a whole number (workflows kept in memory between tasks; 0 turns the cache off)').transform(Number).default(250),
+  // Worker Versioning is opt-in: without a build id the worker runs unversioned (dev, tests, a
+  // deployment that has not adopted it). The SDK writes a version as <deployment>.<build id>.
+  DSAR_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be letters, digits, - and _ (no dot, at most 100 characters), e.g. comeet-dsar')
+    .default(DEFAULT_DEPLOYMENT_NAME),
+  DSAR_BUILD_ID: z
+    .string()
+    // Starting with a letter or digit also keeps out the server's reserved __unversioned__.
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/, 'must start with a letter or digit and hold only letters, digits and . _ + - (at most 200 characters), e.g. a git commit or image tag')
+    .optional(),
 };
 
 const clientSchema = z.object(clientShape);
@@ -249,6 +264,11 @@ export function comeetClientOptions(config: ComeetConfig): ComeetClientOptions {
     responseTimeoutMs: config.COMEET_TIMEOUT,
     connections: config.COMEET_CONNECTIONS,
   };
+}
+
+/** The Worker Deployment Version this worker runs as, or undefined (unversioned) without DSAR_BUILD_ID. */
+export function deploymentVersionFromConfig(config: Pick<WorkerConfig, 'DSAR_DEPLOYMENT_NAME' | 'DSAR_BUILD_ID'>): WorkerDeploymentVersion | undefined {
+  return config.DSAR_BUILD_ID ? { deploymentName: config.DSAR_DEPLOYMENT_NAME, buildId: config.DSAR_BUILD_ID } : undefined;
 }
 
 /** Tuning the client passes into each workflow from its config. */

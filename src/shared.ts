@@ -157,7 +157,19 @@ export const requestIdSchema = z
   .max(128, 'requestId is longer than 128 characters')
   .regex(/^[\w.:/-]+$/, 'requestId may only contain letters, digits and . _ : / -');
 
-export const erasureInputSchema = z
+/**
+ * The workflow's own check of a callback URL: a bounded http(s) string, tested with a regex only.
+ * The full check (callbackUrlSchema, on the host's WHATWG URL) runs where requests come in and in
+ * the worker before each delivery; inside the workflow it would tie replay to the Node version, whose
+ * URL parser may accept or refuse an input differently after an upgrade and so change the history.
+ */
+const workflowCallbackUrlSchema = z
+  .string({ message: 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar' })
+  .max(2048, 'callbackUrl is longer than 2048 characters')
+  .regex(/^https?:\/\/[^\s/?#]+\S*$/i, 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar');
+
+/** An erasure request; `callbackUrl` is the check the caller or the workflow can run. */
+const erasureSchema = (callbackUrl: typeof callbackUrlSchema | typeof workflowCallbackUrlSchema) => z
   .object({
     email: z
       .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
@@ -171,7 +183,7 @@ export const erasureInputSchema = z
     deadline: isoDate.optional(),
     dryRun: z.boolean().default(false),
     /** Called (signed, retried durably) when the request ends. */
-    callbackUrl: callbackUrlSchema.optional(),
+    callbackUrl: callbackUrl.optional(),
     tuning: tuningSchema.partial().optional(),
   })
   .strict()
@@ -198,6 +210,10 @@ export const erasureInputSchema = z
       });
     }
   });
+/** What callers (client, CLI, intake) check before starting an erasure: the full callback URL check. */
+export const erasureRequestSchema = erasureSchema(callbackUrlSchema);
+/** What the workflow checks of its input: the same rules, but nothing that depends on the host (see workflowCallbackUrlSchema). */
+export const erasureInputSchema = erasureSchema(workflowCallbackUrlSchema);
 export type ErasureInput = z.input<typeof erasureInputSchema>;
 export type ParsedErasureInput = z.output<typeof erasureInputSchema>;
 

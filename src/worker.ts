@@ -4,12 +4,13 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createWorkerDataConverter } from './codec/data-converter.js';
 import { refuseUnencryptedArgs } from './codec/unencrypted.js';
 import { ComeetClient } from './comeet/index.js';
-import { comeetClientOptions, ConfigError, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { comeetClientOptions, ConfigError, deploymentVersionFromConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
@@ -47,6 +48,12 @@ export interface ErasureWorkerOptions {
   plugins?: WorkerOptions['plugins'];
   /** Workflows kept in memory between tasks (the SDK's sticky cache). */
   maxCachedWorkflows?: number;
+  /**
+   * The Worker Deployment Version both workers run as (Worker Versioning); unset, they run
+   * unversioned. Both must be in the version: the server sends a versioned workflow's activities
+   * on the Comeet queue only to pollers of that queue in the same version.
+   */
+  deployment?: WorkerDeploymentVersion;
   /** Extra options for both workers (tuning, interceptors, identity). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -116,6 +123,11 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     // as long as every poller sends it.
     rateCap = { action: 'fallback', error: err instanceof Error ? err.message : String(err) };
   }
+  // Each workflow type declares its own behaviour (src/workflows/erasure.ts); PINNED is the safe
+  // default for a type that forgets to: it never replays on code it did not start with.
+  const versioning: Partial<WorkerOptions> = options.deployment
+    ? { workerDeploymentOptions: { useWorkerVersioning: true, version: options.deployment, defaultVersioningBehavior: 'PINNED' } }
+    : {};
   const workflows = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -125,6 +137,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...versioning,
     ...options.overrides,
   });
   const comeetCalls = await Worker.create({
@@ -141,6 +154,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     // More in flight than connections only queues them in the HTTP pool, holding tasks others could run.
     maxConcurrentActivityTaskExecutions: Math.max(4, options.comeet.connections * 2),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...versioning,
     ...options.overrides,
   });
   return new ErasureWorker(workflows, comeetCalls, rateCap);
@@ -155,6 +169,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
   // The workflow interceptors of tracing must be bundled with the workflows: build at start-up then.
   const bundle = config.DSAR_WORKFLOW_BUNDLE && !tracing ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {};
   if (config.DSAR_WORKFLOW_BUNDLE && tracing) log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE');
+  const deployment = deploymentVersionFromConfig(config);
   const connection = await NativeConnection.connect(connectionOptions(config));
   let health: HealthServer | undefined;
   try {
@@ -167,6 +182,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
+      deployment,
       dataConverter: createWorkerDataConverter(config.encryption),
       // Production ships a bundle built at image build time: no webpack at start-up.
       ...bundle,
@@ -199,7 +215,11 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       health: health ? `${health.url}/healthz` : 'off',
       workflowBundle: 'workflowBundle' in bundle ? 'prebuilt' : 'built at start-up',
       tracing: tracing ? 'OpenTelemetry (OTLP)' : 'off',
+      versioning: deployment ? `${deployment.deploymentName} build ${deployment.buildId}` : 'unversioned',
     });
+    if (deployment) {
+      log.info(`Worker Deployment Version ${deployment.deploymentName}/${deployment.buildId}: it gets new requests once current (temporal worker deployment set-current-version --deployment-name ${deployment.deploymentName} --build-id ${deployment.buildId})`);
+    }
     await worker.run();
   } finally {
     await tracing?.shutdown().catch(() => undefined);

@@ -3,7 +3,7 @@
  * and never the offending value (it may be a secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadClientConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+import { ConfigError, deploymentVersionFromConfig, loadClientConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
 
 const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
@@ -54,7 +54,20 @@ describe('loadWorkerConfig', () => {
       DSAR_LOG_FORMAT: 'json',
       DSAR_LOG_LEVEL: 'INFO',
       DSAR_MAX_CACHED_WORKFLOWS: 250,
+      DSAR_DEPLOYMENT_NAME: 'comeet-dsar',
     });
+  });
+
+  it('runs unversioned unless DSAR_BUILD_ID names the build, and refuses names the server cannot take', () => {
+    expect(deploymentVersionFromConfig(loadWorkerConfig(WORKER_MIN))).toBeUndefined();
+    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '1.4.2+3f2a9c1' }))).toEqual({ deploymentName: 'comeet-dsar', buildId: '1.4.2+3f2a9c1' });
+    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'dsar-eu' }))).toEqual({ deploymentName: 'dsar-eu', buildId: 'v2' });
+    // The SDK writes a version as <deployment>.<build id>: a dot in the name would be ambiguous.
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'comeet.dsar' })).toThrow(/DSAR_DEPLOYMENT_NAME must be letters, digits, - and _ \(no dot/);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'build 7' })).toThrow(/DSAR_BUILD_ID must start with a letter or digit/);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '__unversioned__' })).toThrow(/DSAR_BUILD_ID must start with a letter or digit/);
+    // Blank counts as unset, as for every variable: unversioned.
+    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '' }))).toBeUndefined();
   });
 
   it('keeps the Comeet rate under the account limit, scaling the default with it', () => {

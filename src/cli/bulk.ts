@@ -8,7 +8,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { normalizeEmail } from '../email.js';
-import { describeIssues, erasureInputSchema, MODES, REGULATIONS, type ErasureInput, type ParsedErasureInput } from '../shared.js';
+import { describeIssues, erasureRequestSchema, MODES, REGULATIONS, type ErasureInput, type ParsedErasureInput } from '../shared.js';
 
 export const MAX_ROWS = 100_000;
 export const MAX_BYTES = 20 * 1024 * 1024;
@@ -192,7 +192,7 @@ function checkRow(record: CsvRecord, columns: Column[], defaults: RowDefaults): 
   const problems: string[] = [];
   const dryRunCell = cells.dryRun?.toLowerCase();
   if (dryRunCell !== undefined && !YES.has(dryRunCell) && !NO.has(dryRunCell)) problems.push('dryRun must be true or false (or yes/no, 1/0), or empty');
-  const parsed = erasureInputSchema.safeParse({
+  const parsed = erasureRequestSchema.safeParse({
     email: cells.email,
     // Spreadsheets capitalise: "Delete" and "GDPR" mean what they say.
     mode: cells.mode?.toLowerCase() ?? defaults.mode,

@@ -21,7 +21,7 @@ import {
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
-import { describeIssues, erasureInputSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
 import { eraseFromFile } from './bulk.js';
@@ -247,7 +247,7 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
     deadline: v.deadline as string | undefined,
     dryRun: Boolean(v['dry-run']),
   };
-  const checked = erasureInputSchema.safeParse(request);
+  const checked = erasureRequestSchema.safeParse(request);
   if (!checked.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(checked.error)}`);
   const client = await connect();
   const started = await startErasure(client, request, startOptions);

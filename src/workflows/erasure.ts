@@ -23,6 +23,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   sleep,
   startChild,
   upsertSearchAttributes,
@@ -96,6 +97,17 @@ export const extendDeadlineUpdate = defineUpdate<string, [ExtendDeadlineRequest]
  * signalWithStart): its request id joins this run and its callback is called at the end too.
  */
 export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest');
+
+// ---------------------------------------------------------------------------------------------
+// Versioning behaviour under Worker Versioning (used when the worker runs with DSAR_BUILD_ID)
+// ---------------------------------------------------------------------------------------------
+
+// An erasure waits weeks for interviews: pinned, it would keep every old build alive until it ends
+// and never get a fix. It moves to each new current build at its next task, so a change to its
+// command sequence must be guarded with patched() and replayed against the recorded histories.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, dsarErasure);
+// A follow-up is one sleep and one lookup: it finishes on the build that started it, without patches.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, dsarFollowUp);
 
 // ---------------------------------------------------------------------------------------------
 // Activity profiles, sized for Comeet's 100 calls a minute

@@ -27,12 +27,13 @@ async function withHint<T>(what: string, start: () => Promise<T>): Promise<T> {
   }
 }
 
-export function startDevServer(): Promise<TestWorkflowEnvironment> {
+/** `extraArgs`: more `temporal server start-dev` flags, e.g. dynamic config only one test file needs. */
+export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   const { executable } = resolveTemporalCli();
   return withHint('Temporal dev server', () =>
     TestWorkflowEnvironment.createLocal({
-      server: { executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG] },
+      server: { executable, searchAttributes: [...SEARCH_ATTRIBUTES], extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG, ...extraArgs] },
     }),
   );
 }
