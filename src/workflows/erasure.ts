@@ -105,9 +105,14 @@ export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest'
 // An erasure waits weeks for interviews: pinned, it would keep every old build alive until it ends
 // and never get a fix. It moves to each new current build at its next task, so a change to its
 // command sequence must be guarded with patched() and replayed against the recorded histories.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, dsarErasure);
+setWorkflowOptions(() => versioned('AUTO_UPGRADE'), dsarErasure);
 // A follow-up is one sleep and one lookup: it finishes on the build that started it, without patches.
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, dsarFollowUp);
+setWorkflowOptions(() => versioned('PINNED'), dsarFollowUp);
+
+/** Core refuses a versioning behaviour from an unversioned worker (dev, tests, no DSAR_BUILD_ID). */
+function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningBehavior?: 'AUTO_UPGRADE' | 'PINNED' } {
+  return workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Activity profiles, sized for Comeet's 100 calls a minute
