@@ -382,3 +382,54 @@ describe('faults: malformed Comeet answers', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A paged lookup under 5xx (issue 10 item 11)
+// ---------------------------------------------------------------------------------------------
+
+const PAGED = 10;
+const PAGED_ERROR_RATE = 0.3;
+
+describe('faults: a paged lookup under 30% 5xx', () => {
+  it('resumes at the page it lost instead of page 1, within a bounded number of calls', async () => {
+    const email = 'paged.faults@example.com';
+    await runChaosScenario(
+      env,
+      'paged faults',
+      {
+        // Page size 1: the subject's ten candidates are ten pages. Comeet's real budget (100 a minute).
+        sim: { random: seeded(11), pageSize: 1, faults: { errorRate: PAGED_ERROR_RATE }, seed: { candidates: [...person(email, 'P-PAGED', PAGED), ...bystanders(3)] } },
+      },
+      async (s) => {
+        const t0 = Date.now();
+        const { workflowId, handle } = await s.start({ email }, { attentionRetryMs: 2000 });
+        const erasing = await s.waitForStatus(workflowId, (st) => st.phase !== 'looking_up' && st.phase !== 'needs_attention', 240_000).catch((e: unknown) => e);
+        const lookupMs = Date.now() - t0;
+        const firstErase = s.calls.findIndex((c) => c.endpoint !== 'GET /candidates');
+        const lookupCalls = (firstErase < 0 ? s.calls : s.calls.slice(0, firstErase)).filter((c) => c.endpoint === 'GET /candidates').length;
+        const stats = s.sim.stats();
+        const history = erasing instanceof Error ? undefined : (await handle.fetchHistory()).events ?? [];
+        const attempts = history?.flatMap((e) => {
+          const a = e.activityTaskStartedEventAttributes;
+          return a ? [a.attempt ?? 0] : [];
+        })[0];
+        console.log(
+          `[faults] paged lookup (${PAGED} pages of 1, ${PAGED_ERROR_RATE * 100}% 5xx): ${erasing instanceof Error ? 'NOT DONE' : 'done'} after ${lookupMs} ms; ` +
+            `GET /candidates calls for the lookup ${lookupCalls} (minimum ${PAGED}); first lookup activity attempts ${attempts ?? 'n/a'}; ` +
+            `simulator 5xx ${stats.byStatus['503'] ?? 0}, 429s ${stats.rateLimited}`,
+        );
+        expect(erasing).not.toBeInstanceOf(Error);
+        const result = await handle.result();
+        expect(result.outcome).toBe('completed');
+        expect(result.totals).toEqual({ persons: 1, candidates: PAGED });
+        expect(s.sim.candidates().filter((c) => c.deleted).map((c) => c.person_uid)).toEqual(Array(PAGED).fill('P-PAGED'));
+        // Each page costs ~1/(1 - 0.3) ≈ 1.4 calls when a lost page is retried where it was lost: about
+        // 14 for the lookup. Starting again at page 1 on each failure costs hundreds (0.7^10 ≈ 3% of
+        // the attempts read all ten pages) and runs into Comeet's 100 calls a minute.
+        expect(lookupCalls).toBeLessThanOrEqual(3 * PAGED);
+        expect(attempts).toBeLessThanOrEqual(2);
+        expect(lookupMs).toBeLessThan(30_000);
+      },
+    );
+  }, 300_000);
+});
