@@ -4,15 +4,22 @@
  * Temporal failures whose `type` the workflow branches on.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
 import {
+  ComeetEmailsHiddenError,
   ComeetError,
   ComeetErrorCode,
+  ComeetNetworkError,
   ComeetNotFoundError,
   ComeetPermissionError,
   ComeetRateLimitedError,
+  ComeetServerError,
   InterviewsInProgressError,
+  LOOKUP_STRATEGIES,
   type ComeetCandidate,
   type ComeetClient,
+  type LookupPage,
+  type LookupProgress,
   type LookupStrategy,
 } from '../comeet/index.js';
 import { CallbackDeliveryError, deliverCallback, type CallbackSettings } from '../callbacks/deliver.js';
@@ -51,7 +58,7 @@ export interface InterviewsInProgressDetails {
   blockingCandidateUids: string[];
 }
 
-/** Details carried by a `ComeetNoPermission` failure. */
+/** Details carried by a `ComeetNoPermission` or `ComeetEmailsHidden` failure. */
 export interface NoPermissionDetails {
   permission: string;
 }
@@ -71,11 +78,13 @@ const HEARTBEAT_EVERY_MS = 5_000;
 /**
  * Heartbeats while a Comeet call runs: if the worker dies, the server times the attempt out after
  * the heartbeat timeout and retries it elsewhere, instead of waiting out the whole start-to-close.
+ * Every heartbeat carries `details()`: the server keeps only the last one's, so a bare beat would
+ * wipe a lookup's checkpoint.
  */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+async function withHeartbeat<T>(work: () => Promise<T>, details: () => unknown = () => undefined): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  ctx.heartbeat(details());
+  const timer = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_EVERY_MS);
   try {
     return await work();
   } finally {
@@ -83,12 +92,65 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A lost page (5xx, no answer, timeout) is read again inside the attempt, after these pauses, before
+ * the attempt fails. Not a 4xx, and not a 429: that one waits for Retry-After through Temporal.
+ */
+export const PAGE_RETRY_DELAYS_MS = [250, 1000, 2000] as const;
+
+/**
+ * What a lookup attempt leaves in its heartbeat details after each page, so the next attempt goes on
+ * from the page this one lost. No email: the cursor stands in `{subject}` for it, and the candidates
+ * are the fields the workflow gets anyway.
+ */
+export interface LookupCheckpoint {
+  progress: LookupProgress;
+  found: FoundCandidate[];
+}
+
+const foundCandidateSchema = z.object({
+  uid: z.string(),
+  personUid: z.string(),
+  status: z.string().nullable(),
+  openInterviews: z.array(z.object({ type: z.string(), scheduledAt: z.string().nullable() })),
+});
+const checkpointSchema = z.object({
+  progress: z.object({
+    strategy: z.enum(LOOKUP_STRATEGIES),
+    next: z.string().nullable(),
+    storable: z.literal(true),
+    pagesRead: z.number().int().nonnegative(),
+    visited: z.array(z.string()),
+    seen: z.number().int().nonnegative(),
+    withoutEmail: z.number().int().nonnegative(),
+  }),
+  found: z.array(foundCandidateSchema),
+});
+
 export function createActivities({ comeet, receipts, lookup, callbacks }: ActivityDeps) {
   async function lookUp(email: string): Promise<LookupResult> {
     const ctx = Context.current();
-    const candidates = await withHeartbeat(() => callComeet(() => comeet.findCandidatesByEmail(email, { strategy: lookup, signal: ctx.cancellationSignal })));
-    const persons = groupByPerson(candidates);
-    ctx.log.info('Comeet lookup done', { persons: persons.length, candidates: candidates.length, strategy: lookup ?? comeet.lookup });
+    const strategy = lookup ?? comeet.lookup;
+    const resumed = readCheckpoint(ctx.info.heartbeatDetails, strategy);
+    let progress = resumed?.progress ?? comeet.startLookup(strategy);
+    const found = new Map((resumed?.found ?? []).map((f) => [f.uid, f]));
+    let checkpoint: LookupCheckpoint | undefined = resumed;
+    const resumedAt = progress.pagesRead;
+    await withHeartbeat(
+      async () => {
+        while (progress.next !== null) {
+          const page = await callComeet(() => readPage(comeet, email, progress, ctx));
+          for (const c of page.matches) if (!found.has(c.uid)) found.set(c.uid, toFound(c));
+          progress = page.progress;
+          // A cursor that quotes the email stays in memory: a retry then starts again at page 1.
+          checkpoint = progress.storable ? { progress, found: [...found.values()] } : undefined;
+          ctx.heartbeat(checkpoint);
+        }
+      },
+      () => checkpoint,
+    );
+    const persons = groupFound([...found.values()]);
+    ctx.log.info('Comeet lookup done', { persons: persons.length, candidates: found.size, strategy, pages: progress.pagesRead, resumedAtPage: resumedAt });
     return { persons };
   }
 
@@ -172,6 +234,32 @@ export type Activities = ReturnType<typeof createActivities>;
 
 class AlreadyGone extends Error {}
 
+/** One page of a lookup, read again a few times when it is lost on the way (see PAGE_RETRY_DELAYS_MS). */
+async function readPage(comeet: ComeetClient, email: string, progress: LookupProgress, ctx: Context): Promise<LookupPage> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await comeet.readLookupPage(email, progress, { signal: ctx.cancellationSignal });
+    } catch (err) {
+      const lost = err instanceof ComeetServerError || err instanceof ComeetNetworkError;
+      const delay = PAGE_RETRY_DELAYS_MS[retry];
+      if (!lost || delay === undefined || ctx.cancellationSignal.aborted) throw err;
+      ctx.log.info('Comeet page lost; reading it again', { page: progress.pagesRead + 1, retry: retry + 1, code: err.code, delayMs: delay });
+      await ctx.sleep(delay);
+    }
+  }
+}
+
+/** The checkpoint a previous attempt left, if it is one and of the same strategy; else a fresh start. */
+function readCheckpoint(details: unknown, strategy: LookupStrategy): LookupCheckpoint | undefined {
+  if (details === undefined || details === null) return undefined;
+  const parsed = checkpointSchema.safeParse(details);
+  if (!parsed.success || parsed.data.progress.strategy !== strategy) {
+    Context.current().log.warn('Lookup checkpoint ignored; starting at page 1', { reason: parsed.success ? 'another lookup strategy' : 'unexpected shape' });
+    return undefined;
+  }
+  return parsed.data;
+}
+
 /** Maps a ComeetError onto an ApplicationFailure with a deliberate retry decision. */
 async function callComeet<T>(call: () => Promise<T>, notFoundMeansGone = false): Promise<T> {
   try {
@@ -188,7 +276,7 @@ export function toFailure(err: ComeetError): ApplicationFailure {
     const details: InterviewsInProgressDetails = { personUid: err.personUid, blockingCandidateUids: err.blockingCandidateUids };
     return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true, details: [details] });
   }
-  if (err instanceof ComeetPermissionError) {
+  if (err instanceof ComeetPermissionError || err instanceof ComeetEmailsHiddenError) {
     const details: NoPermissionDetails = { permission: err.permission };
     return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true, details: [details] });
   }
@@ -229,9 +317,12 @@ function toFound(c: ComeetCandidate): FoundCandidate {
 }
 
 export function groupByPerson(candidates: ComeetCandidate[]): FoundPerson[] {
+  return groupFound(candidates.map(toFound));
+}
+
+function groupFound(found: FoundCandidate[]): FoundPerson[] {
   const byPerson = new Map<string, FoundCandidate[]>();
-  for (const c of candidates) {
-    const f = toFound(c);
+  for (const f of found) {
     const list = byPerson.get(f.personUid) ?? [];
     list.push(f);
     byPerson.set(f.personUid, list);

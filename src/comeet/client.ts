@@ -2,12 +2,14 @@
  * The Comeet Recruiting API client: undici pool, HS256 JWT, zod-checked responses, typed errors.
  * It knows nothing of Temporal; activities translate its errors into failures.
  */
+import { createHash } from 'node:crypto';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import { sameEmail } from '../email.js';
 import {
   ComeetBadRequestError,
   ComeetConflictError,
+  ComeetEmailsHiddenError,
   ComeetError,
   ComeetInvalidResponseError,
   ComeetNetworkError,
@@ -82,6 +84,33 @@ export interface EraseResult {
   count: number;
 }
 
+/**
+ * A paged lookup between two pages: plain JSON without the subject's email, so it can ride in the
+ * activity's heartbeat details and a retry can go on from the page it lost.
+ */
+export interface LookupProgress {
+  strategy: LookupStrategy;
+  /** The next page to read (a path whose email parameter reads `{subject}`), or null when done. */
+  next: string | null;
+  /** False when Comeet's `next_page` quotes the subject's email elsewhere: keep it in memory only. */
+  storable: boolean;
+  pagesRead: number;
+  /** Short hashes of the pages read, to stop a `next_page` that loops. */
+  visited: string[];
+  /** Live (non-deleted) candidates read, and how many of them came without an email. */
+  seen: number;
+  withoutEmail: number;
+}
+
+export interface LookupPage {
+  /** Live candidates of this page whose email is the subject's. */
+  matches: ComeetCandidate[];
+  progress: LookupProgress;
+}
+
+/** Stands for the subject's email in a stored cursor; it cannot be part of an email address. */
+const SUBJECT = '{subject}';
+
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
 /** Documented 400 codes that mean "your request was wrong", never "no result". */
@@ -127,29 +156,84 @@ export class ComeetClient {
   }
 
   /**
-   * Every candidate whose email is the subject's (trimmed, case-insensitive), whatever the server
-   * returned: a filter Comeet ignores must never turn into erasing the wrong people.
+   * Every candidate whose email is the subject's (see email.ts), whatever the server returned: a
+   * filter Comeet ignores must never turn into erasing the wrong people. Reads every page in one go;
+   * the lookup activity walks the same pages with `startLookup`/`readLookupPage` so it can resume.
    */
   async findCandidatesByEmail(email: string, options: CallOptions & { strategy?: LookupStrategy } = {}): Promise<ComeetCandidate[]> {
-    const strategy = options.strategy ?? this.lookup;
-    let found: ComeetCandidate[];
-    switch (strategy) {
-      case 'candidates-filter':
-        found = await this.listCandidates({ email }, options);
-        break;
-      case 'scan':
-        found = await this.listCandidates({}, options);
-        break;
-      case 'find-duplicates':
-        found = await this.findDuplicates(email, options);
-        break;
+    let progress = this.startLookup(options.strategy);
+    const found = new Map<string, ComeetCandidate>();
+    while (progress.next !== null) {
+      const page = await this.readLookupPage(email, progress, options);
+      for (const c of page.matches) if (!found.has(c.uid)) found.set(c.uid, c);
+      progress = page.progress;
     }
-    const seen = new Set<string>();
-    return found.filter((c) => {
-      if (c.deleted || !sameEmail(c.email, email) || seen.has(c.uid)) return false;
-      seen.add(c.uid);
-      return true;
-    });
+    return [...found.values()];
+  }
+
+  /** Where a lookup of `strategy` (default: the configured one) starts. */
+  startLookup(strategy: LookupStrategy = this.lookup): LookupProgress {
+    const first =
+      strategy === 'find-duplicates'
+        ? `${this.basePath}/sourcing/candidates/find_duplicates?${new URLSearchParams({ email: SUBJECT })}`
+        : `${this.basePath}/candidates?${new URLSearchParams({ ...(strategy === 'candidates-filter' ? { email: SUBJECT } : {}), limit: String(this.pageSize) })}`;
+    return { strategy, next: first, storable: true, pagesRead: 0, visited: [], seen: 0, withoutEmail: 0 };
+  }
+
+  /**
+   * Reads the page `progress.next` points to and returns its candidates that are the subject's, with
+   * the progress past that page. One HTTP call; errors are the client's typed errors, so a caller
+   * may retry the same page.
+   *
+   * A lookup that cannot see emails must not read as absence. `candidates-filter` and
+   * `find-duplicates` ask Comeet to match on the email, so any live candidate they return without
+   * one may be the subject under a hidden email: ComeetEmailsHiddenError. A `scan` reads everybody,
+   * and real accounts hold candidates who have no email at all; the permission applies to the whole
+   * integration, so it fails only when no candidate it read carried an email.
+   */
+  async readLookupPage(email: string, progress: LookupProgress, options: CallOptions = {}): Promise<LookupPage> {
+    if (progress.next === null) return { matches: [], progress };
+    const { strategy } = progress;
+    const endpoint = strategy === 'find-duplicates' ? 'GET /sourcing/candidates/find_duplicates' : 'GET /candidates';
+    if (progress.pagesRead >= this.maxPages) {
+      throw new ComeetInvalidResponseError(`more than ${this.maxPages} pages; refusing to page on`, { endpoint });
+    }
+    const path = fromCursor(progress.next, email);
+    let candidates: ComeetCandidate[];
+    let next: { cursor: string; storable: boolean } | null = null;
+    if (strategy === 'find-duplicates') {
+      candidates = await this.findDuplicatesAt(path, endpoint, options);
+    } else {
+      const body = await this.request('GET', path, endpoint, options, ComeetPermission.readOtherSources, undefined, true);
+      // Pick the branch by shape so a wrong type is reported at its field, not as "Invalid input".
+      if (Array.isArray(body)) {
+        candidates = this.parse(candidateArraySchema, body, endpoint);
+      } else {
+        const parsed = this.parse(candidatePageSchema, body, endpoint);
+        candidates = parsed.candidates;
+        if (parsed.next_page) next = toCursor(this.nextPagePath(parsed.next_page, endpoint), email);
+      }
+    }
+    const visited = [...progress.visited, cursorHash(progress.next)];
+    if (next && visited.includes(cursorHash(next.cursor))) {
+      throw new ComeetInvalidResponseError('next_page repeats a page already read', { endpoint });
+    }
+    const live = candidates.filter((c) => !c.deleted);
+    const withoutEmail = live.filter((c) => typeof c.email !== 'string' || c.email.trim() === '').length;
+    if (withoutEmail > 0 && strategy !== 'scan') throw new ComeetEmailsHiddenError(withoutEmail, { endpoint });
+    const after: LookupProgress = {
+      strategy,
+      next: next?.cursor ?? null,
+      storable: next?.storable ?? true,
+      pagesRead: progress.pagesRead + 1,
+      visited,
+      seen: progress.seen + live.length,
+      withoutEmail: progress.withoutEmail + withoutEmail,
+    };
+    if (after.next === null && after.seen > 0 && after.withoutEmail === after.seen) {
+      throw new ComeetEmailsHiddenError(after.withoutEmail, { endpoint });
+    }
+    return { matches: live.filter((c) => sameEmail(c.email, email)), progress: after };
   }
 
   async getCandidate(candidateUid: string, options: CallOptions = {}): Promise<ComeetCandidate> {
@@ -193,10 +277,9 @@ export class ComeetClient {
     return this.parse(candidateSchema, body, endpoint);
   }
 
-  private async findDuplicates(email: string, options: CallOptions): Promise<ComeetCandidate[]> {
-    const endpoint = 'GET /sourcing/candidates/find_duplicates';
+  private async findDuplicatesAt(path: string, endpoint: string, options: CallOptions): Promise<ComeetCandidate[]> {
     try {
-      const body = await this.request('GET', `/sourcing/candidates/find_duplicates?${new URLSearchParams({ email })}`, endpoint, options, ComeetPermission.readOtherSources);
+      const body = await this.request('GET', path, endpoint, options, ComeetPermission.readOtherSources, undefined, true);
       return Array.isArray(body) ? this.parse(candidateArraySchema, body, endpoint) : this.parse(candidatePageSchema, body, endpoint).candidates;
     } catch (err) {
       // This endpoint answers 400 when it finds nothing (seen in public client code), but a 400 that
@@ -204,32 +287,6 @@ export class ComeetClient {
       if (err instanceof ComeetBadRequestError && err.status === 400 && !VALIDATION_ERRORS.has(err.comeetError ?? '')) return [];
       throw err;
     }
-  }
-
-  private async listCandidates(filter: Record<string, string>, options: CallOptions): Promise<ComeetCandidate[]> {
-    const endpoint = 'GET /candidates';
-    const out: ComeetCandidate[] = [];
-    let path: string | undefined = `/candidates?${new URLSearchParams({ ...filter, limit: String(this.pageSize) })}`;
-    const visited = new Set<string>();
-    for (let page = 0; path !== undefined; page++) {
-      if (page >= this.maxPages) {
-        throw new ComeetInvalidResponseError(`more than ${this.maxPages} pages; refusing to page on`, { endpoint });
-      }
-      const body = await this.request('GET', path, endpoint, options, ComeetPermission.readOtherSources, undefined, true);
-      // Pick the branch by shape so a wrong type is reported at its field, not as "Invalid input".
-      if (Array.isArray(body)) {
-        out.push(...this.parse(candidateArraySchema, body, endpoint));
-        break;
-      }
-      const parsed = this.parse(candidatePageSchema, body, endpoint);
-      out.push(...parsed.candidates);
-      path = parsed.next_page ? this.nextPagePath(parsed.next_page, endpoint) : undefined;
-      if (path !== undefined) {
-        if (visited.has(path)) throw new ComeetInvalidResponseError('next_page repeats a page already read', { endpoint });
-        visited.add(path);
-      }
-    }
-    return out;
   }
 
   /** Our bearer token must only ever go to the configured host, so a foreign `next_page` is refused. */
@@ -354,6 +411,42 @@ export class ComeetClient {
         return new ComeetBadRequestError(opts);
     }
   }
+}
+
+/** A page path as a cursor: query parameters holding the subject's email read `{subject}` instead. */
+function toCursor(path: string, email: string): { cursor: string; storable: boolean } {
+  const q = path.indexOf('?');
+  let cursor = path;
+  if (q >= 0) {
+    const params = [...new URLSearchParams(path.slice(q + 1))];
+    if (params.some(([, v]) => sameEmail(v, email))) {
+      cursor = `${path.slice(0, q)}?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, sameEmail(v, email) ? SUBJECT : v]))}`;
+    }
+  }
+  return { cursor, storable: !mentions(cursor, email) };
+}
+
+function fromCursor(cursor: string, email: string): string {
+  const q = cursor.indexOf('?');
+  if (q < 0) return cursor;
+  const params = [...new URLSearchParams(cursor.slice(q + 1))];
+  if (!params.some(([, v]) => v === SUBJECT)) return cursor;
+  return `${cursor.slice(0, q)}?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, v === SUBJECT ? email : v]))}`;
+}
+
+function mentions(cursor: string, email: string): boolean {
+  const e = email.trim().toLowerCase();
+  let decoded = cursor;
+  try {
+    decoded = decodeURIComponent(cursor.replace(/\+/g, ' '));
+  } catch {
+    // keep the raw form
+  }
+  return [cursor, decoded].some((x) => x.toLowerCase().includes(e) || x.toLowerCase().includes(encodeURIComponent(e).toLowerCase()));
+}
+
+function cursorHash(cursor: string): string {
+  return createHash('sha256').update(cursor).digest('hex').slice(0, 16);
 }
 
 async function readText(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }): Promise<string> {

@@ -7,6 +7,7 @@
 export const ComeetErrorCode = {
   unauthorized: 'ComeetUnauthorized',
   noPermission: 'ComeetNoPermission',
+  emailsHidden: 'ComeetEmailsHidden',
   notFound: 'ComeetNotFound',
   interviewsInProgress: 'InterviewsInProgress',
   badRequest: 'ComeetBadRequest',
@@ -81,6 +82,28 @@ export class ComeetPermissionError extends ComeetError {
       false,
       `Comeet says the integration lacks the permission "${permission}" (${options.endpoint ?? 'call'} ` +
         `answered ${options.status ?? 403} ${options.comeetError ?? 'no_permission'})`,
+      options,
+    );
+  }
+}
+
+/**
+ * A lookup got candidates back without their `email`: Comeet leaves it out when the integration lacks
+ * "Include source contact personal details". The exact-match filter would then see nobody, and a
+ * lookup that cannot see emails proves nothing, least of all absence; the admin must grant it.
+ */
+export class ComeetEmailsHiddenError extends ComeetError {
+  override name = 'ComeetEmailsHiddenError';
+  readonly permission = ComeetPermission.sourceContactDetails;
+  constructor(
+    readonly candidatesWithoutEmail: number,
+    options: ComeetErrorOptions,
+  ) {
+    super(
+      ComeetErrorCode.emailsHidden,
+      false,
+      `Comeet returned ${candidatesWithoutEmail} candidate(s) without an email on ${options.endpoint ?? 'a lookup'}, so the lookup ` +
+        `cannot tell whether they are the subject: the integration probably lacks the permission "${ComeetPermission.sourceContactDetails}"`,
       options,
     );
   }

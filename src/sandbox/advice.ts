@@ -5,6 +5,7 @@
 import {
   ComeetBadRequestError,
   ComeetConflictError,
+  ComeetEmailsHiddenError,
   ComeetError,
   ComeetInvalidResponseError,
   ComeetNetworkError,
@@ -132,6 +133,12 @@ export function authVerdict(err: unknown | undefined): Verdict {
 /** Why a lookup strategy does not answer, and what to do. */
 export function lookupFailure(err: unknown): { detail: string; fix?: string } {
   if (isHtml404(err)) return { detail: 'not available on this account (HTTP 404 page, not the API)' };
+  if (err instanceof ComeetEmailsHiddenError) {
+    return {
+      detail: `answers, but with ${err.candidatesWithoutEmail} candidate(s) without an email, so it cannot tell who the subject is`,
+      fix: `grant "${PERMISSIONS.sourceContactDetails}" (${REVOKE_HINT})`,
+    };
+  }
   if (err instanceof ComeetPermissionError) {
     return {
       detail: `refused: HTTP ${errorSummary(err)}`,

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import {
   ComeetNotFoundError,
+  ComeetEmailsHiddenError,
   ComeetPermissionError,
   LOOKUP_STRATEGIES,
   type ComeetCandidate,
@@ -178,7 +179,9 @@ export async function runSandboxCheck(opts: SandboxCheckOptions): Promise<CheckR
   r.find('lookup.works', works.join(', ') || 'none');
   r.find('lookup.recommended', recommended ? `COMEET_LOOKUP=${recommended}` : 'none: no strategy finds the test candidate');
   if (works.length === 0) {
-    const denied = LOOKUP_STRATEGIES.map((s) => found.get(s)!).find((o) => !o.ok && o.error instanceof ComeetPermissionError);
+    const denied = LOOKUP_STRATEGIES.map((s) => found.get(s)!).find(
+      (o) => !o.ok && (o.error instanceof ComeetPermissionError || o.error instanceof ComeetEmailsHiddenError),
+    );
     r.add({
       id: 'lookup',
       title: titles.lookup,

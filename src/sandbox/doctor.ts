@@ -1,8 +1,9 @@
 /**
  * `dsar doctor`: a read-only health check of the Comeet integration, safe on production. It only
- * sends GETs: a lookup of a probe address nobody has, once per lookup strategy.
+ * sends GETs: a lookup of a probe address nobody has, once per lookup strategy, and one page of
+ * candidates to see whether they carry their email.
  */
-import { LOOKUP_STRATEGIES, type ComeetCandidate, type ComeetClient, type LookupStrategy } from '../comeet/index.js';
+import { ComeetEmailsHiddenError, LOOKUP_STRATEGIES, type ComeetCandidate, type ComeetClient, type LookupStrategy } from '../comeet/index.js';
 import {
   CallCounter,
   PERMISSIONS,
@@ -143,13 +144,35 @@ export async function runDoctor(opts: DoctorOptions): Promise<CheckReport> {
     detail: 'a missing read permission may silently hide candidates, and the erase permission only shows on an erase; dsar sandbox-check exercises both in the sandbox',
     fix: `make sure the admin approved "${PERMISSIONS.readOtherSources}" and "${PERMISSIONS.erasePersons}" (${REVOKE_HINT})`,
   });
-  r.add({
-    id: 'source-contact',
-    title: `Recommended permission "${PERMISSIONS.sourceContactDetails}" (not checkable read-only)`,
-    status: 'warn',
-    detail: 'without it Comeet may leave personal details such as email addresses out of candidate objects, and lookups by email could miss people',
-    fix: `ask the admin to include "${PERMISSIONS.sourceContactDetails}" in the approved set (${REVOKE_HINT})`,
-  });
+  // One page of candidates shows whether Comeet sends their emails: without them no lookup can
+  // prove anybody absent, so the worker parks every request (ComeetEmailsHidden).
+  ctx.log('Reading one page of candidates to see whether they carry their email (GET /candidates)');
+  const sample = await attempt(ctx, () => client.readLookupPage(probe, client.startLookup('scan')));
+  const hidden = [sample, ...outcomes.values()].find((o) => !o.ok && o.error instanceof ComeetEmailsHiddenError);
+  const sourceContactTitle = `Recommended permission "${PERMISSIONS.sourceContactDetails}"`;
+  const sourceContactFix = `ask the admin to include "${PERMISSIONS.sourceContactDetails}" in the approved set (${REVOKE_HINT})`;
+  if (hidden || (sample.ok && sample.value.progress.seen > 0 && sample.value.progress.withoutEmail === sample.value.progress.seen)) {
+    const n = hidden && !hidden.ok ? (hidden.error as ComeetEmailsHiddenError).candidatesWithoutEmail : sample.ok ? sample.value.progress.seen : 0;
+    r.add({
+      id: 'source-contact',
+      title: sourceContactTitle,
+      status: 'fail',
+      detail: `Comeet returns candidates without their email (${plural(n, 'candidate')} seen without one): the permission is missing, lookups cannot tell who the subject is, and every erasure would stop in needs_attention`,
+      fix: sourceContactFix,
+    });
+    r.find('source-contact', 'candidates come without email');
+  } else if (sample.ok && sample.value.progress.seen > 0) {
+    r.add({ id: 'source-contact', title: sourceContactTitle, status: 'pass', detail: 'candidates come with their email' });
+    r.find('source-contact', `${plural(sample.value.progress.seen - sample.value.progress.withoutEmail, 'candidate')} of the first page with an email`);
+  } else {
+    r.add({
+      id: 'source-contact',
+      title: `${sourceContactTitle} (not checkable: ${sample.ok ? 'no candidates to look at' : `GET /candidates ${errorSummary(sample.error)}`})`,
+      status: 'warn',
+      detail: 'without it Comeet leaves email addresses out of candidate objects, and no lookup by email can prove anybody absent',
+      fix: sourceContactFix,
+    });
+  }
   addCalls(r, ctx);
   return r.build();
 }

@@ -68,6 +68,11 @@ const DEFAULT_DURATION_MINUTES = 60;
 const INTERVIEW = /interview/i;
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/**
+ * The simulator's email matching: Unicode lower-casing, as a database collation may do, so a
+ * look-alike such as `\u212Aate@…` (KELVIN SIGN) matches `kate@…` here. Only the client's exact
+ * match keeps such candidates out of an erasure.
+ */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -424,7 +429,9 @@ export class CandidateStore {
 
 /**
  * The candidate object as the API returns it. A deleted candidate is only `{uid, deleted: true}`;
- * `source_contact` only with the source-contact permission; `current_steps` only while In progress.
+ * `current_steps` only while In progress. Without the source-contact permission the contact details
+ * (`email`, `phone`, `mobile_phone`) and `source_contact` are left out, while the email filters
+ * still match on the stored email: what shared/comeet-api.md expects of a real account.
  */
 export function toApiCandidate(c: StoredCandidate, opts: { sourceContact: boolean }): Record<string, unknown> {
   if (c.deleted) return { uid: c.uid, deleted: true };
@@ -456,6 +463,11 @@ export function toApiCandidate(c: StoredCandidate, opts: { sourceContact: boolea
     completed_steps: c.completed_steps.map(done),
     future_steps: c.future_steps.map(pending),
   };
+  if (!opts.sourceContact) {
+    delete out.email;
+    delete out.phone;
+    delete out.mobile_phone;
+  }
   if (opts.sourceContact && c.source_contact) out.source_contact = { ...c.source_contact };
   return out;
 }

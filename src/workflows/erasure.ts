@@ -462,7 +462,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         const cause = err.cause;
         const code = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : (cause?.name ?? 'ActivityFailure');
         if (ATTENTION_FREE_TYPES.has(code)) throw err;
-        const permission = code === 'ComeetNoPermission' ? (cause instanceof ApplicationFailure ? (cause.details?.[0] as NoPermissionDetails | undefined)?.permission : undefined) : undefined;
+        // Any failure naming a permission (403 no_permission, emails hidden from a lookup) names it to the operator.
+        const named = cause instanceof ApplicationFailure ? (cause.details?.[0] as Partial<NoPermissionDetails> | undefined)?.permission : undefined;
+        const permission = typeof named === 'string' ? named : undefined;
         const reason = cause?.message ?? err.message;
         if (!attention || attention.code !== code) addEvent('needs_attention', `${what}: ${reason}`);
         attention = { code, reason, permission, since: attention?.since ?? iso(now()), nextRetryAt: iso(now() + tuning.attentionRetryMs) };

@@ -351,3 +351,83 @@ describe('getInterviewSchedules activity', () => {
     expect(f.nonRetryable).toBe(true);
   });
 });
+
+// ---- paged lookups: checkpoint in the heartbeat, lost pages read again (issue 10 items 3, 11) ----
+
+describe('lookup activities on a paged answer', () => {
+  /** Random draws for the simulator's fault check, in order, then "no fault". */
+  const draws = (...xs: number[]) => () => xs.shift() ?? 0.99;
+  /** The subject's four candidates, one a page (page size 1 on the simulator). */
+  const paged = (): SimCandidateSeed[] =>
+    ['A', 'B', 'C', 'D'].map((x) => ({ uid: `34.PG${x}`, person_uid: '64.PAGE', first_name: FIRST, last_name: LAST, email: EMAIL, status: 'Rejected' as const }));
+
+  it('heartbeats a checkpoint after each page, without the email, and a retry resumes at the next page', async () => {
+    const { sim, activities, env } = await setup({ pageSize: 1, seed: { candidates: paged() } });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const full = await run(env, activities.findCandidatesByEmail, { email: EMAIL });
+    expect(full.persons.map((p) => p.candidates.length)).toEqual([4]);
+    expect(JSON.stringify(beats)).not.toContain('zeb');
+    const afterTwo = beats.find((b) => (b as { progress?: { pagesRead: number } } | undefined)?.progress?.pagesRead === 2);
+    expect(afterTwo).toMatchObject({ progress: { strategy: 'candidates-filter', pagesRead: 2 }, found: [{ uid: '34.PGA' }, { uid: '34.PGB' }] });
+
+    // The next attempt (another worker, say) starts from those details: pages 3 and 4 only.
+    sim.resetStats();
+    const retry = new MockActivityEnvironment({ heartbeatDetails: JSON.parse(JSON.stringify(afterTwo)) }, { logger: new CapturingLogger() });
+    const resumed = await run(retry, activities.findCandidatesByEmail, { email: EMAIL });
+    expect(resumed).toEqual(full);
+    expect(sim.stats().byRoute).toEqual({ 'GET /candidates': 2 });
+  });
+
+  it('ignores heartbeat details that are not a checkpoint of this strategy, and starts at page 1', async () => {
+    const { sim, activities } = await setup({ pageSize: 1, seed: { candidates: paged() } }, {}, 'scan');
+    // A finished checkpoint of another strategy would read as "nobody found" if it were taken.
+    const other = { progress: { strategy: 'candidates-filter', next: null, storable: true, pagesRead: 4, visited: [], seen: 4, withoutEmail: 0 }, found: [] };
+    for (const heartbeatDetails of [other, 'junk', { progress: 1 }]) {
+      sim.resetStats();
+      const env = new MockActivityEnvironment({ heartbeatDetails }, { logger: new CapturingLogger() });
+      const r = await run(env, activities.findCandidatesByEmail, { email: EMAIL });
+      expect(r.persons.map((p) => p.candidates.length)).toEqual([4]);
+      expect(sim.stats().byRoute['GET /candidates']).toBe(4);
+    }
+  });
+
+  it('reads a lost page (5xx) again inside the attempt', async () => {
+    // Page 1 passes, then page 2 is lost twice before it comes.
+    const { sim, activities, env } = await setup({ pageSize: 1, faults: { errorRate: 0.5 }, random: draws(0.99, 0, 0), seed: { candidates: paged() } });
+    const r = await run(env, activities.findCandidatesByEmail, { email: EMAIL });
+    expect(r.persons.map((p) => p.candidates.length)).toEqual([4]);
+    expect(sim.stats().byRoute).toEqual({ 'GET /candidates': 4 + 2 });
+    expect(sim.stats().byStatus['503']).toBe(2);
+  });
+
+  it('fails the attempt after the page retries, leaving the checkpoint at the lost page', async () => {
+    const { sim, activities, env } = await setup({ pageSize: 1, faults: { errorRate: 0.5 }, random: draws(0.99, 0, 0, 0, 0), seed: { candidates: paged() } });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const f = await failureOf(run(env, activities.findCandidatesByEmail, { email: EMAIL }));
+    expect(f.type).toBe('ComeetServerError');
+    expect(f.nonRetryable).toBe(false);
+    expect(sim.stats().byRoute).toEqual({ 'GET /candidates': 1 + 4 });
+    expect(beats.at(-1)).toMatchObject({ progress: { pagesRead: 1 }, found: [{ uid: '34.PGA' }] });
+  });
+
+  it('does not read a page again on a 429: the attempt fails with Retry-After as its delay', async () => {
+    const { sim, activities, env } = await setup({ pageSize: 1, faults: { rateLimitBurst: 1 }, seed: { candidates: paged() } });
+    const f = await failureOf(run(env, activities.findCandidatesByEmail, { email: EMAIL }));
+    expect(f.type).toBe('ComeetRateLimited');
+    expect(f.nextRetryDelay).toBe(1000);
+    expect(sim.stats().total).toBe(1);
+  });
+
+  it('candidates without an email → ComeetEmailsHidden, non-retryable, naming the permission', async () => {
+    const { activities, env } = await setup({ seed: { candidates: seeds() }, permissions: ['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase'] });
+    for (const activity of [activities.findCandidatesByEmail, activities.verifyAbsence]) {
+      const f = await failureOf(run(env, activity, { email: EMAIL }));
+      expect(f.type).toBe('ComeetEmailsHidden');
+      expect(f.nonRetryable).toBe(true);
+      expect(f.details).toEqual([{ permission: 'Candidates: Include source contact personal details in candidate object' }]);
+      expect(f.message).not.toContain(EMAIL);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import {
   ComeetBadRequestError,
   ComeetClient,
   ComeetConflictError,
+  ComeetEmailsHiddenError,
   ComeetError,
   ComeetInvalidResponseError,
   ComeetNetworkError,
@@ -26,7 +27,7 @@ import {
   type ComeetClientOptions,
   type LookupStrategy,
 } from '../../src/comeet/index.js';
-import { startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { ALL_PERMISSIONS, startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { jsonServer, sendJson, sendText, startRawServer, type RawServer } from './raw-server.js';
 
 const API_KEY = 'acct-key-7f3e9d';
@@ -168,8 +169,12 @@ describe('ComeetTokenSource (JWT)', () => {
 
 const SUBJECT_UIDS = ['30.AAA', '30.AAB', '30.AAC'];
 
-/** 10 candidates; the subject's three are on pages 1, 2 and 3 of a 3-per-page listing. */
-function lookupSeeds(): SimCandidateSeed[] {
+/**
+ * 10 candidates; the subject's three are on pages 1, 2 and 3 of a 3-per-page listing. One bystander
+ * has no email, unless `emailless` is false: an email filter Comeet ignores returns it, and the
+ * client cannot tell it from the subject under a hidden email (see the hidden-email tests).
+ */
+function lookupSeeds(emailless = true): SimCandidateSeed[] {
   const other = (uid: string, email: string | null): SimCandidateSeed => ({ uid, first_name: 'By', last_name: 'Stander', email, status: 'Rejected' });
   return [
     { uid: '30.AAA', person_uid: '60.ANNA', first_name: 'Ann', last_name: 'Subject', email: 'ann@example.com', status: 'Rejected' },
@@ -178,7 +183,7 @@ function lookupSeeds(): SimCandidateSeed[] {
     other('40.BBC', 'ann@example.org'),
     { uid: '30.AAB', person_uid: '60.ANNA', first_name: 'Ann', last_name: 'Subject', email: '  ANN@Example.COM ', status: 'Hired' },
     other('40.BBD', 'anne@example.com'),
-    other('40.BBE', null),
+    other('40.BBE', emailless ? null : 'bea@example.com'),
     other('40.BBF', 'bob@example.net'),
     { uid: '30.AAC', person_uid: '60.ANNB', first_name: 'Ann', last_name: 'Twin', email: 'Ann@example.com', status: 'On hold' },
     other('40.BBG', 'ann.other@example.com'),
@@ -201,7 +206,7 @@ describe('ComeetClient.findCandidatesByEmail', () => {
   it.each(cases)(
     '$strategy with emailFilter $emailFilter, listShape $listShape: exactly the subject, in $calls call(s)',
     async ({ strategy, emailFilter, listShape, calls }) => {
-      const s = await sim({ pageSize: 3, emailFilter, listShape, seed: { candidates: lookupSeeds() } });
+      const s = await sim({ pageSize: 3, emailFilter, listShape, seed: { candidates: lookupSeeds(!(strategy === 'candidates-filter' && emailFilter === 'ignored')) } });
       const c = client(s.url, { lookup: strategy });
       const found = await c.findCandidatesByEmail(EMAIL);
       expect(uids(found)).toEqual(SUBJECT_UIDS);
@@ -278,6 +283,103 @@ describe('ComeetClient.findCandidatesByEmail', () => {
       ['1.OK', 'p1'],
       ['77', '88'],
     ]);
+  });
+});
+
+// ---- hidden emails, look-alikes, resumable paging (issue 10 items 3, 9, 11) ---------------------
+
+describe('ComeetClient lookups that cannot see emails', () => {
+  const WITHOUT_SOURCE_CONTACT = ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details');
+
+  it.each(['candidates-filter', 'find-duplicates', 'scan'] as const)(
+    '%s without the source-contact permission: ComeetEmailsHiddenError naming it, never "nobody found"',
+    async (strategy) => {
+      const s = await sim({ pageSize: 3, permissions: WITHOUT_SOURCE_CONTACT, seed: { candidates: lookupSeeds() } });
+      const err = await rejectionOf(client(s.url).findCandidatesByEmail(EMAIL, { strategy }));
+      expect(err).toBeInstanceOf(ComeetEmailsHiddenError);
+      expect(err).toMatchObject({ code: 'ComeetEmailsHidden', retryable: false, permission: ComeetPermission.sourceContactDetails });
+      expect(err.message).toContain('"Candidates: Include source contact personal details in candidate object"');
+      expectNoEmail(err);
+    },
+  );
+
+  it('a scan with some candidates that have no email still answers (the permission is there)', async () => {
+    const s = await sim({ pageSize: 3, seed: { candidates: lookupSeeds() } });
+    expect(uids(await client(s.url).findCandidatesByEmail(EMAIL, { strategy: 'scan' }))).toEqual(SUBJECT_UIDS);
+    expect(await client(s.url).findCandidatesByEmail('nobody@example.com', { strategy: 'scan' })).toEqual([]);
+  });
+
+  it('an email filter that returns a candidate without an email is not absence, even when the filter is ignored', async () => {
+    const s = await sim({ pageSize: 3, emailFilter: 'ignored', seed: { candidates: lookupSeeds() } });
+    const err = await rejectionOf(client(s.url).findCandidatesByEmail('nobody@example.com'));
+    expect(err).toBeInstanceOf(ComeetEmailsHiddenError);
+  });
+
+  it('an empty account is absence (nothing was hidden)', async () => {
+    const s = await sim({ permissions: WITHOUT_SOURCE_CONTACT, seed: { candidates: [] } });
+    for (const strategy of ['candidates-filter', 'find-duplicates', 'scan'] as const) {
+      expect(await client(s.url).findCandidatesByEmail(EMAIL, { strategy })).toEqual([]);
+    }
+  });
+});
+
+describe('ComeetClient look-alikes', () => {
+  it('drops a Kelvin-sign look-alike that the simulator\'s Unicode-folding filter returns', async () => {
+    const s = await sim({
+      seed: {
+        candidates: [
+          { uid: '50.KAT', person_uid: '70.KAT', first_name: 'Kate', last_name: 'Real', email: 'kate@example.com', status: 'Rejected' },
+          { uid: '50.KEL', person_uid: '70.KEL', first_name: 'Kate', last_name: 'Alike', email: '\u212Aate@example.com', status: 'Rejected' },
+        ],
+      },
+    });
+    // The server matches both (toLowerCase folds U+212A to k)...
+    const raw = await fetch(`${s.url}/sourcing/candidates/find_duplicates?email=kate@example.com`, {
+      headers: { authorization: `Bearer ${await new ComeetTokenSource({ apiKey: API_KEY, secret: SECRET }).token()}` },
+    });
+    expect(((await raw.json()) as { uid: string }[]).map((c) => c.uid).sort()).toEqual(['50.KAT', '50.KEL']);
+    // ...the client keeps only the subject, whatever the strategy.
+    for (const strategy of ['candidates-filter', 'find-duplicates', 'scan'] as const) {
+      expect(uids(await client(s.url).findCandidatesByEmail('kate@example.com', { strategy }))).toEqual(['50.KAT']);
+    }
+  });
+});
+
+describe('ComeetClient resumable lookups', () => {
+  it('reads one page per call, and a progress carried over (as JSON) goes on at the next page', async () => {
+    const s = await sim({ pageSize: 3, emailFilter: 'contains', seed: { candidates: lookupSeeds() } });
+    const a = client(s.url, { pageSize: 1 });
+    let progress = a.startLookup('candidates-filter');
+    const first = await a.readLookupPage(EMAIL, progress);
+    progress = JSON.parse(JSON.stringify(first.progress)) as typeof progress;
+    expect(JSON.stringify(progress)).not.toContain('ann');
+    expect(progress).toMatchObject({ strategy: 'candidates-filter', pagesRead: 1, storable: true, seen: 1, withoutEmail: 0 });
+    expect(progress.next).toContain('email=%7Bsubject%7D');
+    // Another client (another worker) goes on from there: five hits at one a page, five calls in all.
+    const b = client(s.url, { pageSize: 1 });
+    const found = [...first.matches];
+    while (progress.next !== null) {
+      const page = await b.readLookupPage(EMAIL, progress);
+      found.push(...page.matches);
+      progress = page.progress;
+    }
+    expect(uids(found)).toEqual(SUBJECT_UIDS);
+    expect(progress.pagesRead).toBe(5);
+    expect(s.stats().byRoute).toEqual({ 'GET /candidates': 5 });
+  });
+
+  it('a next_page that quotes the email outside a query parameter is kept, but marked not storable', async () => {
+    const s = await raw((req, res) =>
+      sendJson(res, 200, req.url?.includes('/more/')
+        ? { candidates: [{ uid: '2', person_uid: 'p', email: EMAIL }] }
+        : { candidates: [{ uid: '1', person_uid: 'p', email: EMAIL }], next_page: `/more/${encodeURIComponent(EMAIL)}` }),
+    );
+    const c = client(s.url);
+    const first = await c.readLookupPage(EMAIL, c.startLookup('candidates-filter'));
+    expect(first.progress.storable).toBe(false);
+    const second = await c.readLookupPage(EMAIL, first.progress);
+    expect(second.progress).toMatchObject({ next: null, storable: true });
+    expect(uids([...first.matches, ...second.matches])).toEqual(['1', '2']);
   });
 });
 
@@ -683,7 +785,7 @@ describe('ComeetClient against malformed responses (raw server)', () => {
 
 describe('ComeetClient onCall', () => {
   it('reports route patterns (no ids, no query, no email) and statuses, network failures included', async () => {
-    const s = await sim({ pageSize: 3, emailFilter: 'ignored', seed: { candidates: lookupSeeds() } });
+    const s = await sim({ pageSize: 3, emailFilter: 'ignored', seed: { candidates: lookupSeeds(false) } });
     const calls: ComeetCallInfo[] = [];
     const c = client(s.url, { onCall: (info) => calls.push(info) });
     await c.findCandidatesByEmail(EMAIL); // 4 pages

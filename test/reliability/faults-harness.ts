@@ -108,7 +108,8 @@ export async function startCorruptingProxy(targetUrl: string, initial: Corruptor
 function forward(target: URL, req: IncomingMessage): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'accept', 'identifier_type', 'identifier-type']) {
+    // `host` too: the simulator builds absolute next_page links from it, and they must point back here.
+    for (const h of ['host', 'authorization', 'accept', 'identifier_type', 'identifier-type']) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }

@@ -382,3 +382,77 @@ describe('faults: malformed Comeet answers', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A paged lookup under 5xx (issue 10 item 11)
+// ---------------------------------------------------------------------------------------------
+
+const PAGED = 10;
+const PAGED_SUBJECTS = 3;
+const PAGED_ERROR_RATE = 0.3;
+
+describe('faults: paged lookups under 30% 5xx', () => {
+  it('resume at the page they lost instead of page 1, within a bounded number of calls', async () => {
+    const subjects = Array.from({ length: PAGED_SUBJECTS }, (_, i) => ({ email: `paged${i}.faults@example.com`, personUid: `P-PAGED${i}` }));
+    await runChaosScenario(
+      env,
+      'paged faults',
+      {
+        // Page size 1: each subject's ten candidates are ten pages. Comeet's real budget (100 a minute).
+        sim: {
+          random: seeded(11),
+          pageSize: 1,
+          faults: { errorRate: PAGED_ERROR_RATE },
+          seed: { candidates: [...subjects.flatMap((x) => person(x.email, x.personUid, PAGED)), ...bystanders(3)] },
+        },
+        corrupt: () => undefined,
+      },
+      async (s) => {
+        const t0 = Date.now();
+        const started = await Promise.all(subjects.map((x) => s.start({ email: x.email }, { attentionRetryMs: 2000 })));
+        // Lookups are over once a request leaves looking_up (needs_attention = it ran out of attempts).
+        const erasing = await Promise.all(
+          started.map((x) => s.waitForStatus(x.workflowId, (st) => st.phase !== 'looking_up' && st.phase !== 'needs_attention', 240_000).catch((e: unknown) => e)),
+        );
+        const lookupMs = Date.now() - t0;
+        // The proxy saw every request: the lookup's are its GETs before the first erase of that subject.
+        const perLookup = subjects.map((x) => {
+          const mine = s.proxy!.seen.filter((r) => r.email === x.email || r.url.startsWith(`/person/${x.personUid}`));
+          const firstErase = mine.findIndex((r) => r.method !== 'GET');
+          return (firstErase < 0 ? mine : mine.slice(0, firstErase)).length;
+        });
+        const attempts: number[] = [];
+        for (const [i, x] of started.entries()) {
+          if (erasing[i] instanceof Error) continue;
+          const first = ((await x.handle.fetchHistory()).events ?? []).find((e) => e.activityTaskStartedEventAttributes);
+          attempts.push(first?.activityTaskStartedEventAttributes?.attempt ?? 0);
+        }
+        const stats = s.sim.stats();
+        console.log(
+          `[faults] paged lookups (${PAGED_SUBJECTS} subjects, ${PAGED} pages of 1 each, ${PAGED_ERROR_RATE * 100}% 5xx): ` +
+            `${erasing.filter((e) => !(e instanceof Error)).length}/${PAGED_SUBJECTS} done after ${lookupMs} ms; ` +
+            `GET /candidates calls per lookup ${JSON.stringify(perLookup)} (minimum ${PAGED} each); lookup activity attempts ${JSON.stringify(attempts)}; ` +
+            `simulator 5xx ${stats.byStatus['503'] ?? 0}, 429s ${stats.rateLimited}, requests ${stats.total}`,
+        );
+        expect(erasing.filter((e) => e instanceof Error)).toEqual([]);
+        const results = await Promise.all(started.map((x) => x.handle.result()));
+        results.forEach((r, i) => {
+          expect(r.outcome).toBe('completed');
+          expect(r.persons.map((p) => p.personUid)).toEqual([subjects[i]!.personUid]);
+          expect(r.totals).toEqual({ persons: 1, candidates: PAGED });
+        });
+        expect(s.sim.candidates().filter((c) => !c.deleted)).toHaveLength(3);
+        expect(s.sim.candidates().filter((c) => c.deleted && !subjects.some((x) => x.personUid === c.person_uid))).toEqual([]);
+        // A lost page read again where it was lost costs ~1/(1 - 0.3) ≈ 1.4 calls: about 14 a lookup
+        // (standard deviation ~2.6; the draws interleave, so runs differ), and an attempt fails only
+        // when one page is lost four times running (0.3^4 ≈ 1% a page). Starting again at page 1 on
+        // each failure needs dozens of attempts (only 0.7^10 ≈ 3% of them read all ten pages), paced
+        // by the growing back-off: on the old code no lookup was done after 4 minutes.
+        expect(perLookup.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(PAGED_SUBJECTS * 2 * PAGED);
+        for (const n of perLookup) expect(n).toBeLessThanOrEqual(3 * PAGED);
+        for (const a of attempts) expect(a).toBeLessThanOrEqual(3);
+        expect(lookupMs).toBeLessThan(30_000);
+      },
+    );
+  }, 300_000);
+});

@@ -155,6 +155,19 @@ describe('runSandboxCheck', () => {
     expect(createdBySandbox(s)[0]!.deleted).toBe(true);
   });
 
+  it('fails the lookup and names the source-contact permission when candidates come without their email, yet cleans up', async () => {
+    const s = await sim({ permissions: without('candidates:source_contact_details') });
+    const report = await check(s);
+    expect(report.ok).toBe(false);
+    const lookup = item(report, 'lookup');
+    expect(lookup.status).toBe('fail');
+    expect(lookup.detail).toMatch(/without an email/);
+    expect(lookup.fix).toContain('"Candidates: Include source contact personal details in candidate object"');
+    expect(report.findings['lookup.works']).toBe('none');
+    expect(createdBySandbox(s)[0]!.deleted).toBe(true);
+    expect(JSON.stringify(report)).not.toContain(TEST_EMAIL);
+  });
+
   it('looks once more after a delay when no strategy returns the new candidate at first', async () => {
     const s = await sim({ permissions: without('candidates:read_own_source') });
     const before = Date.now();
@@ -295,10 +308,11 @@ describe('runDoctor', () => {
       'lookup.configured': 'pass',
       positions: 'warn',
       permissions: 'warn',
-      'source-contact': 'warn',
+      // Checked on one page of candidates: they come with their email.
+      'source-contact': 'pass',
     });
     expect(item(report, 'positions').fix).toMatch(/share ALL positions/);
-    expect(item(report, 'source-contact').fix).toContain('"Candidates: Include source contact personal details in candidate object"');
+    expect(report.findings['source-contact']).toBe('3 candidates of the first page with an email');
     expect(item(report, 'permissions').fix).toContain('"Persons: Delete or Pseudonymize persons"');
     expect(report.findings['lookup.works']).toBe('candidates-filter, find-duplicates, scan');
 
@@ -373,6 +387,25 @@ describe('runDoctor', () => {
     expect(configured.status).toBe('fail');
     expect(configured.fix).toContain('"Candidates: Retrieve candidates created by your app as the source"');
     expect(report.ok).toBe(false);
+  });
+
+  it('fails and names the source-contact permission when candidates come without their email', async () => {
+    const s = await sim({ permissions: without('candidates:source_contact_details') });
+    const report = await runDoctor({ client: client(s.url, { lookup: 'scan' }) });
+    expect(report.ok).toBe(false);
+    const sc = item(report, 'source-contact');
+    expect(sc.status).toBe('fail');
+    expect(sc.detail).toMatch(/without their email/);
+    expect(sc.fix).toContain('"Candidates: Include source contact personal details in candidate object"');
+    // The scan sees nobody's email: it cannot prove absence, so it is no working strategy.
+    expect(item(report, 'lookup.scan')).toMatchObject({ status: 'warn', fix: expect.stringContaining('Include source contact personal details') });
+    expect(item(report, 'lookup.configured').status).toBe('fail');
+  });
+
+  it('cannot check the source-contact permission on an empty account, and says so', async () => {
+    const s = await sim({ seed: { candidates: [] } });
+    const report = await runDoctor({ client: client(s.url) });
+    expect(item(report, 'source-contact')).toMatchObject({ status: 'warn', title: expect.stringMatching(/not checkable: no candidates/) });
   });
 
   it('spots an email filter Comeet ignores, and a scan past the page limit, by their cost', async () => {

@@ -161,6 +161,34 @@ describe('simulator: candidate lookups', () => {
     }
   });
 
+  it('without the source-contact permission leaves out email and phones, yet the email filters still match', async () => {
+    sim.setPermissions(['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase']);
+    try {
+      const ada = sim.candidates().find((c) => c.email === 'ada@example.com')!;
+      const one = (await api(sim, 'GET', `/candidates/${ada.uid}`)).json;
+      expect(one).toMatchObject({ uid: ada.uid, person_uid: ada.person_uid, first_name: ada.first_name });
+      for (const field of ['email', 'phone', 'mobile_phone', 'source_contact']) expect(one).not.toHaveProperty(field);
+      const filtered = await api(sim, 'GET', '/candidates?email=ada@example.com');
+      expect(filtered.json.candidates.map((c: { uid: string }) => c.uid)).toContain(ada.uid);
+      expect(filtered.json.candidates.filter((c: object) => 'email' in c)).toEqual([]);
+      const dup = await api(sim, 'GET', '/sourcing/candidates/find_duplicates?email=ada@example.com');
+      expect(dup.json.map((c: { uid: string }) => c.uid)).toContain(ada.uid);
+      expect(dup.json.filter((c: object) => 'email' in c)).toEqual([]);
+    } finally {
+      sim.setPermissions(['candidates:read_other_sources', 'candidates:read_own_source', 'candidates:source_contact_details', 'candidates:create', 'persons:erase']);
+    }
+  });
+
+  it('matches emails with Unicode lower-casing, as a collation may: the Kelvin sign matches k', async () => {
+    const s2 = await start({ seed: { candidates: [{ first_name: 'Kate', last_name: 'Alike', email: '\u212Aate@example.com' }] } });
+    try {
+      const r = await api(s2, 'GET', '/candidates?email=kate@example.com');
+      expect(r.json.candidates.map((c: { email: string }) => c.email)).toEqual(['\u212Aate@example.com']);
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('shows deleted candidates only with deleted=True, as {uid, deleted: true}', async () => {
     const filler = sim.candidates().find((c) => c.last_name === 'Number0')!;
     expect((await api(sim, 'DELETE', `/person/${filler.person_uid}`)).status).toBe(200);
@@ -235,7 +263,8 @@ describe('simulator: lookup variants', () => {
     const sim = await start({ permissions: ['candidates:read_own_source', 'persons:erase'], seed: { candidates: people } });
     try {
       const list = await api(sim, 'GET', '/candidates');
-      expect(list.json.candidates.map((c: { email: string }) => c.email)).toEqual(['cy@example.com']);
+      // No source-contact permission either, so no emails: the names say who is listed.
+      expect(list.json.candidates.map((c: { first_name: string }) => c.first_name)).toEqual(['Cy']);
       const dup = await api(sim, 'GET', '/sourcing/candidates/find_duplicates?email=ada@example.com');
       expect(dup.json).toMatchObject({ status: 400, error: 'no_duplicates' });
       const ada = sim.candidates()[0]!;

@@ -265,6 +265,31 @@ describe('dsarErasure', () => {
     });
   });
 
+  it('does not read hidden emails as absence: needs_attention naming the permission, no receipt, nothing erased; completes once granted', async () => {
+    const withoutContact = ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details');
+    await runScenario(env, 'emails hidden', { permissions: withoutContact, seed: { candidates: [...person('hidden@example.com', 'P-HID', 2), ...bystanders(2)] } }, async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
+      const st = await s.waitForPhase(workflowId, 'needs_attention');
+      expect(st.attention).toMatchObject({ code: 'ComeetEmailsHidden', permission: ComeetPermission.sourceContactDetails });
+      expect(st.attention?.reason).toContain('without an email');
+      expect(st.attention?.reason).not.toContain('hidden@');
+      expect(st.persons).toEqual([]);
+      // Parked, not finished: no no_data outcome, so no receipt; and nobody erased.
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect(s.sim.stats().erasures).toEqual([]);
+
+      s.sim.setPermissions([...ALL_PERMISSIONS]);
+      await recheckNow(s.client, workflowId, 'permission granted');
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
+      expect(r.persons.map((p) => p.personUid)).toEqual(['P-HID']);
+      expect(r.totals).toEqual({ persons: 1, candidates: 2 });
+      const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
+      expect(receipt).toMatchObject({ outcome: 'completed', totals: { persons: 1, candidates: 2 } });
+      expect(s.sim.candidates().filter((c) => c.deleted).map((c) => c.person_uid)).toEqual(['P-HID', 'P-HID']);
+    });
+  });
+
   it('moves to needs_attention on a token Comeet refuses, without failing the request', async () => {
     // The simulator expects another secret than the worker signs with: a misconfigured integration.
     await runScenario(env, 'bad token', { secret: 'the-rotated-secret-0000', seed: { candidates: person('token@example.com', 'P-TOK') } }, async (s) => {
