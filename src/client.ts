@@ -4,14 +4,16 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Connection, type WorkflowHandle } from '@temporalio/client';
-import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
+import { Client, WithStartWorkflowOperation, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
 import type { ClientConfig } from './config.js';
 import { normalizeEmail } from './email.js';
+import { CONFLICT_CODES, differingParameters, sameRequest, type ConflictCode, type RegisteredRequest } from './requests.js';
 import {
   DsarAtRisk,
+  DsarCallers,
   DsarDeadline,
   DsarMode,
   DsarPhase,
@@ -19,20 +21,40 @@ import {
   describeIssues,
   erasureInputSchema,
   regulationDeadline,
+  REQUESTS_MEMO,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPE,
+  type AttachAnswer,
+  type AttachRequest,
   type ErasureInput,
+  type ErasureResult,
   type ErasureStatus,
   type Phase,
   type TuningInput,
 } from './shared.js';
-import { attachRequestSignal, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import { attachRequestUpdate, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
 /** Bad input from a caller: the message says what to fix and never quotes the values. */
 export class InvalidErasureRequestError extends Error {
   override name = 'InvalidErasureRequestError';
+}
+
+/**
+ * The request cannot join the run for that person (see `requests.ts`): a requestId reused with other
+ * parameters, or a request that asks for something else than the one under way. `retryable`: the
+ * same request may succeed once the run under way ends.
+ */
+export class ErasureConflictError extends Error {
+  override name = 'ErasureConflictError';
+  constructor(
+    readonly code: ConflictCode,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export const WORKFLOW_ID_PREFIX = 'dsar-';
@@ -52,8 +74,17 @@ export interface StartOptions {
 export interface StartedErasure {
   workflowId: string;
   runId: string;
-  /** true when a request for the same person was already running and this one joined it. */
+  /** started: a new run; attached: joined the run under way; replayed: this request was already on the run; queued: runs right after the dry run under way, under the same workflow id (runId is the dry run's). */
+  status: AttachAnswer['status'];
+  /** true when the request did not start the run (attached, replayed or queued). */
   attached: boolean;
+  replayed: boolean;
+  queued: boolean;
+  /** The run carries requests of other callers. */
+  otherCallers: boolean;
+  /** Temporal's status of the run: RUNNING, or how a closed run ended for a replay. */
+  runStatus: string;
+  /** Follows the run chain (a queued request's run comes after the dry run's). */
   handle: ErasureHandle;
 }
 
@@ -61,13 +92,58 @@ export function startOptionsFromConfig(config: ClientConfig, tuning?: TuningInpu
   return { taskQueue: config.TEMPORAL_TASK_QUEUE, idKey: config.DSAR_ID_KEY, tuning };
 }
 
-/** Validates the request, then starts its workflow or joins the one already running for that person. */
+/**
+ * Validates the request, then starts its workflow or joins the one under way for that person, in one
+ * call (update-with-start): the run's `attachRequest` validator answers at once whether it was taken,
+ * so a request is never silently dropped by a run that was just ending. Throws
+ * {@link ErasureConflictError} when the rules refuse it.
+ */
 export async function startErasure(client: Client, request: ErasureInput, options: StartOptions): Promise<StartedErasure> {
   const parsed = erasureInputSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
+  if (input.requests) throw new InvalidErasureRequestError('Invalid erasure request: requests is set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
   const workflowId = erasureWorkflowId(input.email, options.idKey);
+  const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
+  const incoming: RegisteredRequest = {
+    requestId: input.requestId,
+    caller: input.caller,
+    mode: input.mode,
+    regulation: input.regulation,
+    dryRun: input.dryRun,
+    callbackUrl: input.callbackUrl,
+  };
+  const outcome = (status: AttachAnswer['status'], runId: string, runStatus: string, otherCallers: boolean): StartedErasure => ({
+    workflowId,
+    runId,
+    status,
+    attached: status !== 'started',
+    replayed: status === 'replayed',
+    queued: status === 'queued',
+    otherCallers,
+    runStatus,
+    handle,
+  });
+
+  // A closed run starts over on a new request (ALLOW_DUPLICATE), so a retried request must be
+  // recognised here, from what the closed run recorded; a running one answers through its update.
+  if (input.requestId) {
+    const closed = await closedRun(client, workflowId, incoming);
+    const existing = closed?.requests.find((r) => sameRequest(r, incoming));
+    if (closed && existing) {
+      const diff = differingParameters(existing, incoming);
+      if (diff.length) {
+        throw new ErasureConflictError(
+          'request_conflict',
+          `requestId ${input.requestId} was already used for this person with a different ${diff.join(', ')}: repeat the original parameters, or use a new requestId for a new request`,
+          false,
+        );
+      }
+      return outcome('replayed', closed.runId, closed.status, closed.requests.some((r) => r.caller !== input.caller));
+    }
+  }
+
   // Without receivedAt the workflow uses its own start time (the server's clock); this estimate only
   // seeds the search attribute until the workflow's first task sets the exact value.
   const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, input.receivedAt ? new Date(input.receivedAt) : new Date());
@@ -80,37 +156,93 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.requestId ? { requestId: input.requestId } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
     ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    ...(input.caller ? { caller: input.caller } : {}),
     ...(Object.keys(tuning).length ? { tuning } : {}),
   };
+  const registered = !!(input.requestId || input.callbackUrl || input.caller);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof dsarErasure>(WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [args],
+    // A running request is joined (by the rules of its update), never twinned; a finished one may be asked again (a new DSAR).
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [
+      { key: DsarPhase, value: 'looking_up' satisfies Phase },
+      { key: DsarMode, value: input.mode },
+      { key: DsarDeadline, value: deadline },
+      { key: DsarAtRisk, value: false },
+      ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
+      ...(input.caller ? [{ key: DsarCallers, value: [input.caller] }] : []),
+    ],
+    ...(registered ? { memo: { [REQUESTS_MEMO]: [incoming] } } : {}),
+    staticSummary:
+      `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
+      (input.requestId ? ` · request ${input.requestId}` : '') +
+      (input.caller ? ` · by ${input.caller}` : ''),
+  });
+  const attach: AttachRequest = {
+    mode: input.mode,
+    regulation: input.regulation,
+    dryRun: input.dryRun,
+    ...(input.requestId ? { requestId: input.requestId } : {}),
+    ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    ...(input.caller ? { caller: input.caller } : {}),
+    ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
+    ...(input.deadline ? { deadline: input.deadline } : {}),
+  };
+  let answer: AttachAnswer;
   try {
-    const handle = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, {
-      taskQueue: options.taskQueue,
-      workflowId,
-      args: [args],
-      // A finished request may be asked again (a new DSAR); a running one is joined, not twinned.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: DsarPhase, value: 'looking_up' satisfies Phase },
-        { key: DsarMode, value: input.mode },
-        { key: DsarDeadline, value: deadline },
-        { key: DsarAtRisk, value: false },
-        ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
-      ],
-      staticSummary:
-        `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
-        (input.requestId ? ` · request ${input.requestId}` : ''),
-    });
-    return { workflowId, runId: handle.firstExecutionRunId, attached: false, handle };
+    answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
-    const described = await handle.describe();
-    if (input.requestId || input.callbackUrl) {
-      // The running request takes this caller's id and callback too (it refuses them once ended).
-      await handle.signal(attachRequestSignal, { requestId: input.requestId, callbackUrl: input.callbackUrl });
-    }
-    return { workflowId, runId: described.runId, attached: true, handle };
+    throw conflictOf(err) ?? err;
   }
+  return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
+}
+
+function conflictOf(err: unknown): ErasureConflictError | InvalidErasureRequestError | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  const type = err.cause.type ?? '';
+  if ((CONFLICT_CODES as readonly string[]).includes(type)) {
+    const details = err.cause.details?.[0] as { retryable?: boolean } | undefined;
+    return new ErasureConflictError(type as ConflictCode, err.cause.message, details?.retryable === true);
+  }
+  if (type === 'InvalidInput') return new InvalidErasureRequestError(err.cause.message);
+  return undefined;
+}
+
+/** The latest run if it has closed, with the registrations it recorded (memo; older runs: search attributes and result). */
+async function closedRun(client: Client, workflowId: string, incoming: RegisteredRequest): Promise<{ runId: string; status: string; requests: RegisteredRequest[] } | undefined> {
+  let d;
+  try {
+    d = await client.workflow.getHandle<typeof dsarErasure>(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (d.status.name === 'RUNNING') return undefined;
+  const memo = d.memo?.[REQUESTS_MEMO];
+  if (Array.isArray(memo)) return { runId: d.runId, status: d.status.name, requests: memo as RegisteredRequest[] };
+  // A run from before registrations were kept: the ids are known, the parameters only from its result.
+  let result: ErasureResult | undefined;
+  if (d.status.name === 'COMPLETED') {
+    result = await client.workflow
+      .getHandle<typeof dsarErasure>(workflowId, d.runId, { followRuns: false })
+      .result()
+      .catch((err: unknown) => (err instanceof WorkflowFailedError ? undefined : Promise.reject(err)));
+  }
+  // What the run did not record cannot differ: a failed legacy run is matched on its id and mode.
+  const mode = result?.mode ?? (d.typedSearchAttributes.get(DsarMode) as RegisteredRequest['mode'] | undefined) ?? incoming.mode;
+  const legacy = (d.typedSearchAttributes.get(DsarRequestIds) ?? []).map(
+    (requestId): RegisteredRequest => ({
+      requestId,
+      mode,
+      regulation: result?.regulation ?? incoming.regulation,
+      dryRun: result ? result.outcome === 'dry_run' : incoming.dryRun,
+      legacy: true,
+    }),
+  );
+  return { runId: d.runId, status: d.status.name, requests: legacy };
 }
 
 /** The request ids a run carries (its own and those of callers who joined it). */
