@@ -5,6 +5,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ContinueAsNew,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -761,6 +762,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const followUp = await scheduleFollowUp();
     return await finish('completed', { verifiedAbsentAt, followUp });
   } catch (err) {
+    // The dry run handing over to a queued real request: not a failure.
+    if (err instanceof ContinueAsNew) throw err;
     if (err instanceof CancelRequested) return await finish('cancelled');
     terminal = isCancellation(err) ? 'cancelled' : 'failed';
     failure = err instanceof Error ? err.message : String(err);
