@@ -4,7 +4,7 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WithStartWorkflowOperation, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
@@ -32,7 +32,7 @@ import {
   type Phase,
   type TuningInput,
 } from './shared.js';
-import { attachRequestUpdate, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import { attachRequestSignal, attachRequestUpdate, cancelSignal, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
@@ -191,6 +191,20 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
   };
+  if (!(await workersPolling(client, options.taskQueue))) {
+    // No worker to answer the update (workers down, or a bulk load before they start): start the
+    // run, or leave the request at the running one as a signal; the rules apply when a worker runs
+    // it, and a refusal then shows only as an `attach_refused` event.
+    try {
+      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, { ...startWorkflowOperation.options, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
+      return outcome('started', started.firstExecutionRunId, 'RUNNING', false);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const d = await handle.describe();
+      await handle.signal(attachRequestSignal, attach);
+      return outcome('attached', d.runId, d.status.name, true);
+    }
+  }
   let answer: AttachAnswer;
   try {
     answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
@@ -198,6 +212,23 @@ export async function startErasure(client: Client, request: ErasureInput, option
     throw conflictOf(err) ?? err;
   }
   return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
+}
+
+const pollerCache = new Map<string, { until: number; polling: Promise<boolean> }>();
+
+/** Whether any worker polled the workflow queue lately (the server remembers pollers for minutes); a yes is cached for 5 s. */
+function workersPolling(client: Client, taskQueue: string): Promise<boolean> {
+  const key = `${client.options.namespace}/${taskQueue}`;
+  const hit = pollerCache.get(key);
+  if (hit && hit.until > Date.now()) return hit.polling;
+  const polling = client.workflowService
+    .describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
+    .then((r) => (r.pollers?.length ?? 0) > 0)
+    .catch(() => true);
+  // Only a yes is kept: a worker that has just started must be seen at once.
+  pollerCache.set(key, { until: Date.now() + 5000, polling });
+  void polling.then((yes) => yes || pollerCache.delete(key));
+  return polling;
 }
 
 function conflictOf(err: unknown): ErasureConflictError | InvalidErasureRequestError | undefined {
