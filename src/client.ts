@@ -4,14 +4,16 @@
  * running one and the email never appears in an id.
  */
 import { createHmac } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
-import { SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
+import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
 import type { ClientConfig } from './config.js';
 import { normalizeEmail } from './email.js';
+import { CONFLICT_CODES, differingParameters, sameRequest, type ConflictCode, type RegisteredRequest } from './requests.js';
 import {
   DsarAtRisk,
+  DsarCallers,
   DsarDeadline,
   DsarMode,
   DsarPhase,
@@ -19,15 +21,19 @@ import {
   describeIssues,
   erasureRequestSchema,
   regulationDeadline,
+  REQUESTS_MEMO,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPE,
   type CancelResult,
+  type AttachAnswer,
+  type AttachRequest,
   type ErasureInput,
+  type ErasureResult,
   type ErasureStatus,
   type Phase,
   type TuningInput,
 } from './shared.js';
-import { attachRequestSignal, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import { attachRequestSignal, attachRequestUpdate, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
@@ -39,6 +45,22 @@ export class InvalidErasureRequestError extends Error {
 /** The workflow refused a cancel; the message is its reason (already ended, erasure has started, ...). */
 export class CancelRefusedError extends Error {
   override name = 'CancelRefusedError';
+}
+
+/**
+ * The request cannot join the run for that person (see `requests.ts`): a requestId reused with other
+ * parameters, or a request that asks for something else than the one under way. `retryable`: the
+ * same request may succeed once the run under way ends.
+ */
+export class ErasureConflictError extends Error {
+  override name = 'ErasureConflictError';
+  constructor(
+    readonly code: ConflictCode,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export const WORKFLOW_ID_PREFIX = 'dsar-';
@@ -58,8 +80,17 @@ export interface StartOptions {
 export interface StartedErasure {
   workflowId: string;
   runId: string;
-  /** true when a request for the same person was already running and this one joined it. */
+  /** started: a new run; attached: joined the run under way; replayed: this request was already on the run; queued: runs right after the dry run under way, under the same workflow id (runId is the dry run's). */
+  status: AttachAnswer['status'];
+  /** true when the request did not start the run (attached, replayed or queued). */
   attached: boolean;
+  replayed: boolean;
+  queued: boolean;
+  /** The run carries requests of other callers. */
+  otherCallers: boolean;
+  /** Temporal's status of the run: RUNNING, or how a closed run ended for a replay. */
+  runStatus: string;
+  /** Follows the run chain (a queued request's run comes after the dry run's). */
   handle: ErasureHandle;
 }
 
@@ -67,13 +98,58 @@ export function startOptionsFromConfig(config: ClientConfig, tuning?: TuningInpu
   return { taskQueue: config.TEMPORAL_TASK_QUEUE, idKey: config.DSAR_ID_KEY, tuning };
 }
 
-/** Validates the request, then starts its workflow or joins the one already running for that person. */
+/**
+ * Validates the request, then starts its workflow or joins the one under way for that person, in one
+ * call (update-with-start): the run's `attachRequest` validator answers at once whether it was taken,
+ * so a request is never silently dropped by a run that was just ending. Throws
+ * {@link ErasureConflictError} when the rules refuse it.
+ */
 export async function startErasure(client: Client, request: ErasureInput, options: StartOptions): Promise<StartedErasure> {
   const parsed = erasureRequestSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
+  if (input.requests) throw new InvalidErasureRequestError('Invalid erasure request: requests is set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
   const workflowId = erasureWorkflowId(input.email, options.idKey);
+  const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
+  const incoming: RegisteredRequest = {
+    requestId: input.requestId,
+    caller: input.caller,
+    mode: input.mode,
+    regulation: input.regulation,
+    dryRun: input.dryRun,
+    callbackUrl: input.callbackUrl,
+  };
+  const outcome = (status: AttachAnswer['status'], runId: string, runStatus: string, otherCallers: boolean): StartedErasure => ({
+    workflowId,
+    runId,
+    status,
+    attached: status !== 'started',
+    replayed: status === 'replayed',
+    queued: status === 'queued',
+    otherCallers,
+    runStatus,
+    handle,
+  });
+
+  // A closed run starts over on a new request (ALLOW_DUPLICATE), so a retried request must be
+  // recognised here, from what the closed run recorded; a running one answers through its update.
+  if (input.requestId) {
+    const closed = await closedRun(client, workflowId, incoming);
+    const existing = closed?.requests.find((r) => sameRequest(r, incoming));
+    if (closed && existing) {
+      const diff = differingParameters(existing, incoming);
+      if (diff.length) {
+        throw new ErasureConflictError(
+          'request_conflict',
+          `requestId ${input.requestId} was already used for this person with a different ${diff.join(', ')}: repeat the original parameters, or use a new requestId for a new request`,
+          false,
+        );
+      }
+      return outcome('replayed', closed.runId, closed.status, closed.requests.some((r) => r.caller !== input.caller));
+    }
+  }
+
   // Without receivedAt the workflow uses its own start time (the server's clock); this estimate only
   // seeds the search attribute until the workflow's first task sets the exact value.
   const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, input.receivedAt ? new Date(input.receivedAt) : new Date());
@@ -86,37 +162,124 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.requestId ? { requestId: input.requestId } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
     ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    ...(input.caller ? { caller: input.caller } : {}),
     ...(Object.keys(tuning).length ? { tuning } : {}),
   };
-  try {
-    const handle = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, {
-      taskQueue: options.taskQueue,
-      workflowId,
-      args: [args],
-      // A finished request may be asked again (a new DSAR); a running one is joined, not twinned.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: DsarPhase, value: 'looking_up' satisfies Phase },
-        { key: DsarMode, value: input.mode },
-        { key: DsarDeadline, value: deadline },
-        { key: DsarAtRisk, value: false },
-        ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
-      ],
-      staticSummary:
-        `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
-        (input.requestId ? ` · request ${input.requestId}` : ''),
-    });
-    return { workflowId, runId: handle.firstExecutionRunId, attached: false, handle };
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
-    const described = await handle.describe();
-    if (input.requestId || input.callbackUrl) {
-      // The running request takes this caller's id and callback too (it refuses them once ended).
-      await handle.signal(attachRequestSignal, { requestId: input.requestId, callbackUrl: input.callbackUrl });
+  const registered = !!(input.requestId || input.callbackUrl || input.caller);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof dsarErasure>(WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [args],
+    // A running request is joined (by the rules of its update), never twinned; a finished one may be asked again (a new DSAR).
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: [
+      { key: DsarPhase, value: 'looking_up' satisfies Phase },
+      { key: DsarMode, value: input.mode },
+      { key: DsarDeadline, value: deadline },
+      { key: DsarAtRisk, value: false },
+      ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
+      ...(input.caller ? [{ key: DsarCallers, value: [input.caller] }] : []),
+    ],
+    ...(registered ? { memo: { [REQUESTS_MEMO]: [incoming] } } : {}),
+    staticSummary:
+      `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
+      (input.requestId ? ` · request ${input.requestId}` : '') +
+      (input.caller ? ` · by ${input.caller}` : ''),
+  });
+  const attach: AttachRequest = {
+    mode: input.mode,
+    regulation: input.regulation,
+    dryRun: input.dryRun,
+    ...(input.requestId ? { requestId: input.requestId } : {}),
+    ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+    ...(input.caller ? { caller: input.caller } : {}),
+    ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
+    ...(input.deadline ? { deadline: input.deadline } : {}),
+  };
+  if (!(await workersPolling(client, options.taskQueue))) {
+    // No worker to answer the update (workers down, or a bulk load before they start): start the
+    // run, or leave the request at the running one as a signal; the rules apply when a worker runs
+    // it, and a refusal then shows only as an `attach_refused` event.
+    try {
+      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, { ...startWorkflowOperation.options, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
+      return outcome('started', started.firstExecutionRunId, 'RUNNING', false);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const d = await handle.describe();
+      await handle.signal(attachRequestSignal, attach);
+      return outcome('attached', d.runId, d.status.name, true);
     }
-    return { workflowId, runId: described.runId, attached: true, handle };
   }
+  let answer: AttachAnswer;
+  try {
+    answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
+  } catch (err) {
+    throw conflictOf(err) ?? err;
+  }
+  return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
+}
+
+const pollerCache = new Map<string, { until: number; polling: Promise<boolean> }>();
+
+/** Whether any worker polled the workflow queue lately (the server remembers pollers for minutes); a yes is cached for 5 s. */
+function workersPolling(client: Client, taskQueue: string): Promise<boolean> {
+  const key = `${client.options.namespace}/${taskQueue}`;
+  const hit = pollerCache.get(key);
+  if (hit && hit.until > Date.now()) return hit.polling;
+  const polling = client.workflowService
+    .describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
+    .then((r) => (r.pollers?.length ?? 0) > 0)
+    .catch(() => true);
+  // Only a yes is kept: a worker that has just started must be seen at once.
+  pollerCache.set(key, { until: Date.now() + 5000, polling });
+  void polling.then((yes) => yes || pollerCache.delete(key));
+  return polling;
+}
+
+function conflictOf(err: unknown): ErasureConflictError | InvalidErasureRequestError | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) return undefined;
+  const type = err.cause.type ?? '';
+  if ((CONFLICT_CODES as readonly string[]).includes(type)) {
+    const details = err.cause.details?.[0] as { retryable?: boolean } | undefined;
+    return new ErasureConflictError(type as ConflictCode, err.cause.message, details?.retryable === true);
+  }
+  if (type === 'InvalidInput') return new InvalidErasureRequestError(err.cause.message);
+  return undefined;
+}
+
+/** The latest run if it has closed, with the registrations it recorded (memo; older runs: search attributes and result). */
+async function closedRun(client: Client, workflowId: string, incoming: RegisteredRequest): Promise<{ runId: string; status: string; requests: RegisteredRequest[] } | undefined> {
+  let d;
+  try {
+    d = await client.workflow.getHandle<typeof dsarErasure>(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (d.status.name === 'RUNNING') return undefined;
+  const memo = d.memo?.[REQUESTS_MEMO];
+  if (Array.isArray(memo)) return { runId: d.runId, status: d.status.name, requests: memo as RegisteredRequest[] };
+  // A run from before registrations were kept: the ids are known, the parameters only from its result.
+  let result: ErasureResult | undefined;
+  if (d.status.name === 'COMPLETED') {
+    result = await client.workflow
+      .getHandle<typeof dsarErasure>(workflowId, d.runId, { followRuns: false })
+      .result()
+      .catch((err: unknown) => (err instanceof WorkflowFailedError ? undefined : Promise.reject(err)));
+  }
+  // What the run did not record cannot differ: a failed legacy run is matched on its id and mode.
+  const mode = result?.mode ?? (d.typedSearchAttributes.get(DsarMode) as RegisteredRequest['mode'] | undefined) ?? incoming.mode;
+  const legacy = (d.typedSearchAttributes.get(DsarRequestIds) ?? []).map(
+    (requestId): RegisteredRequest => ({
+      requestId,
+      mode,
+      regulation: result?.regulation ?? incoming.regulation,
+      dryRun: result ? result.outcome === 'dry_run' : incoming.dryRun,
+      legacy: true,
+    }),
+  );
+  return { runId: d.runId, status: d.status.name, requests: legacy };
 }
 
 /** The request ids a run carries (its own and those of callers who joined it). */

@@ -135,6 +135,37 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** One intake caller: its name is recorded on its requests, its token authenticates it. */
+export interface IntakeToken {
+  name: string;
+  token: string;
+}
+
+/** `name:token,...`; a bare token is refused (its requests could not be told apart from others'). */
+const namedTokens = (requiredMessage: string) =>
+  z.string({ message: requiredMessage }).transform((v, ctx): IntakeToken[] => {
+    const out: IntakeToken[] = [];
+    v.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .forEach((entry, i) => {
+        const at = entry.indexOf(':');
+        const name = at > 0 ? entry.slice(0, at) : '';
+        const token = at > 0 ? entry.slice(at + 1) : entry;
+        if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry ${i + 1} has no valid name: write name:token (the name of the calling service, 1-32 of a-z 0-9 _ -), e.g. billing:<token>`,
+          });
+        } else if (token.length < 32) {
+          ctx.addIssue({ code: 'custom', message: `each token must be at least 32 characters (e.g. \`openssl rand -hex 32\`); entry ${i + 1} (${name}) is shorter` });
+        } else if (out.some((t) => t.name === name)) {
+          ctx.addIssue({ code: 'custom', message: `names the caller ${name} twice: each service gets its own name` });
+        } else out.push({ name, token });
+      });
+    return out;
+  });
+
 const callbackShape = {
   // Several secrets (comma-separated) during a rotation: each callback carries a signature per secret.
   DSAR_CALLBACK_SECRET: commaList
@@ -179,10 +210,12 @@ const intakeSchema = z.object({
   ...clientShape,
   DSAR_CALLBACK_HOSTS: callbackShape.DSAR_CALLBACK_HOSTS,
   DSAR_CALLBACK_ALLOW_NETWORKS: callbackShape.DSAR_CALLBACK_ALLOW_NETWORKS,
-  DSAR_INTAKE_TOKENS: z
-    .string({ message: 'is required: comma-separated bearer tokens of the services allowed to call the intake (`openssl rand -hex 32` each)' })
-    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.string().min(32, 'each token must be at least 32 characters (e.g. `openssl rand -hex 32`)')).min(1, 'must hold at least one token')),
+  DSAR_INTAKE_TOKENS: namedTokens(
+    'is required: comma-separated name:token pairs of the services allowed to call the intake, e.g. billing:<token> (`openssl rand -hex 32` each)',
+  ).refine((t) => t.length > 0, 'must hold at least one name:token pair'),
+  // Admin tokens read every request; the others only the requests they made.
+  DSAR_INTAKE_ADMIN_TOKENS: namedTokens('comma-separated name:token pairs of operators who may read every request').optional(),
+  DSAR_INTAKE_DRY_RUNS_PER_HOUR: positiveInt('dry runs per token per hour, per intake process; a dry run tells whether an email is in Comeet').default(20),
   DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
 });
 const workerSchema = z.object(workerShape).superRefine(requireHttps).transform((c, ctx) => {

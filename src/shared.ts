@@ -4,6 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
+import { CALLER_PATTERN, MAX_REQUESTS_PER_RUN, type ConflictCode } from './requests.js';
 
 export const DEFAULT_TASK_QUEUE = 'comeet-dsar';
 export const WORKFLOW_TYPE = 'dsarErasure';
@@ -79,7 +80,11 @@ export const DsarDeadline = defineSearchAttributeKey('DsarDeadline', SearchAttri
 export const DsarAtRisk = defineSearchAttributeKey('DsarAtRisk', SearchAttributeType.BOOL);
 /** The callers' request ids joined in this run (idempotency keys of the intake API; never PII). */
 export const DsarRequestIds = defineSearchAttributeKey('DsarRequestIds', SearchAttributeType.KEYWORD_LIST);
-export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds] as const;
+/** The names of the intake callers (tokens) with a request on this run: reads are scoped by it. */
+export const DsarCallers = defineSearchAttributeKey('DsarCallers', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds, DsarCallers] as const;
+/** Memo key holding the run's registrations (RegisteredRequest[]), so a closed run answers replays without a worker. */
+export const REQUESTS_MEMO = 'dsarRequests';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -168,8 +173,30 @@ const workflowCallbackUrlSchema = z
   .max(2048, 'callbackUrl is longer than 2048 characters')
   .regex(/^https?:\/\/[^\s/?#]+\S*$/i, 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar');
 
+export const callerSchema = z.string().regex(CALLER_PATTERN, 'caller must be a name of 1 to 32 characters among a-z, 0-9, _ and - (starting with a letter or digit)');
+
+type CallbackUrlCheck = typeof callbackUrlSchema | typeof workflowCallbackUrlSchema;
+
+/** A registration carried into the run a dry run continues as (see `requests.ts`). */
+const registrationSchema = (callbackUrl: CallbackUrlCheck) =>
+  z
+    .object({
+      requestId: requestIdSchema.optional(),
+      caller: callerSchema.optional(),
+      mode: z.enum(MODES),
+      regulation: z.enum(REGULATIONS),
+      dryRun: z.boolean(),
+      callbackUrl: callbackUrl.optional(),
+      receivedAt: z.string().max(64).optional(),
+      deadline: z.string().max(64).optional(),
+      callback: z.enum(['pending', 'delivered', 'failed']).optional(),
+      callbackError: z.string().max(2000).optional(),
+    })
+    .strict();
+export type CarriedRegistration = z.output<ReturnType<typeof registrationSchema>>;
+
 /** An erasure request; `callbackUrl` is the check the caller or the workflow can run. */
-const erasureSchema = (callbackUrl: typeof callbackUrlSchema | typeof workflowCallbackUrlSchema) => z
+const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
   .object({
     email: z
       .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
@@ -185,6 +212,10 @@ const erasureSchema = (callbackUrl: typeof callbackUrlSchema | typeof workflowCa
     /** Called (signed, retried durably) when the request ends. */
     callbackUrl: callbackUrl.optional(),
     tuning: tuningSchema.partial().optional(),
+    /** Who asked (the intake token's name); recorded on events and the DsarCallers search attribute. */
+    caller: callerSchema.optional(),
+    /** Registrations of the dry run this run continues (set by the workflow itself, not by callers). */
+    requests: z.array(registrationSchema(callbackUrl)).max(MAX_REQUESTS_PER_RUN).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -337,6 +368,8 @@ export interface ErasureResult {
   requestId?: string;
   mode: Mode;
   regulation: Regulation;
+  /** Set by runs recorded since requests carry it (older results: a dry run is outcome dry_run or no_data). */
+  dryRun?: boolean;
   receivedAt: string;
   deadline: string;
   startedAt: string;
@@ -356,15 +389,49 @@ export interface ErasureResult {
   receiptKeyId?: string;
 }
 
-/** A caller joining a request (the intake API on a repeat or concurrent request for the same person). */
-export interface AttachRequest {
-  requestId?: string;
-  callbackUrl?: string;
+/**
+ * A caller's request for a person, sent to the run with update-with-start (`attachRequest`). The old
+ * signal of that name carried only requestId and callbackUrl: missing parameters mean the run's own.
+ */
+export const attachRequestSchema = z
+  .object({
+    requestId: requestIdSchema.optional(),
+    // The workflow's check (scheme, length); the full one ran in the client, and the worker's runs at delivery.
+    callbackUrl: workflowCallbackUrlSchema.optional(),
+    caller: callerSchema.optional(),
+    mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).optional(),
+    regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).optional(),
+    dryRun: z.boolean({ message: 'dryRun must be true or false' }).optional(),
+    receivedAt: isoDate.optional(),
+    deadline: isoDate.optional(),
+  })
+  .strict();
+export type AttachRequest = z.input<typeof attachRequestSchema>;
+
+/** The run's answer to `attachRequest`. */
+export interface AttachAnswer {
+  /** started: this request started the run; queued: it runs after the dry run under way, under the same id. */
+  status: 'started' | 'attached' | 'replayed' | 'queued';
+  runId: string;
+  /** Whether the run carries requests of other callers (the intake tells a caller only about its own). */
+  otherCallers: boolean;
+}
+
+/** What the attach update's validator throws when it refuses: ApplicationFailure `type` is the code. */
+export interface RequestRefusalDetails {
+  code: ConflictCode;
+  retryable: boolean;
 }
 
 /** One caller's interest in a request: told of the outcome at `callbackUrl`, when given. */
 export interface RequestRegistration {
   requestId?: string;
+  caller?: string;
+  mode?: Mode;
+  regulation?: Regulation;
+  dryRun?: boolean;
+  /** Waiting for the dry run under way; this run continues as it. */
+  queued?: boolean;
   /** Present only inside the workflow; the status query says only whether there is one. */
   hasCallback: boolean;
   callback?: 'pending' | 'delivered' | 'failed';
@@ -382,6 +449,9 @@ export interface CallbackPayload {
   runId: string;
   requestId?: string;
   outcome: Outcome | 'failed';
+  mode: Mode;
+  regulation: Regulation;
+  dryRun: boolean;
   finishedAt: string;
   verifiedAbsentAt?: string;
   totals?: { persons: number; candidates: number };

@@ -358,17 +358,36 @@ describe('encryption keys', () => {
 });
 
 describe('loadIntakeConfig', () => {
-  it('needs bearer tokens of 32+ characters and names the problem without the value', () => {
-    expect(() => loadIntakeConfig(CLIENT_MIN)).toThrow(/DSAR_INTAKE_TOKENS is required: comma-separated bearer tokens/);
+  it('needs named bearer tokens of 32+ characters and names the problem without the value', () => {
+    expect(() => loadIntakeConfig(CLIENT_MIN)).toThrow(/DSAR_INTAKE_TOKENS is required: comma-separated name:token pairs/);
     const short = 'tooshort-token';
-    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: short })).toThrow(/DSAR_INTAKE_TOKENS each token must be at least 32 characters/);
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `billing:${short}` })).toThrow(/DSAR_INTAKE_TOKENS each token must be at least 32 characters/);
     try {
-      loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: short });
+      loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `billing:${short}` });
     } catch (e) {
       expect((e as Error).message).not.toContain(short);
     }
-    const cfg = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `${'t'.repeat(32)},${'u'.repeat(32)}`, DSAR_INTAKE_BIND: '127.0.0.1:9999' });
-    expect(cfg).toMatchObject({ DSAR_INTAKE_TOKENS: ['t'.repeat(32), 'u'.repeat(32)], DSAR_INTAKE_BIND: '127.0.0.1:9999', DSAR_ID_KEY: ID_KEY });
-    expect(loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: 't'.repeat(32) }).DSAR_INTAKE_BIND).toBe('0.0.0.0:8088');
+    // A bare token (the old form) is refused with the fix, without echoing it.
+    const bare = configError(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: 't'.repeat(32) }));
+    expect(bare.message).toMatch(/DSAR_INTAKE_TOKENS entry 1 has no valid name: write name:token .*e\.g\. billing:<token>/);
+    expect(bare.message).not.toContain('t'.repeat(32));
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `a:${'t'.repeat(32)},a:${'u'.repeat(32)}` })).toThrow(/names the caller a twice/);
+    const cfg = loadIntakeConfig({
+      ...CLIENT_MIN,
+      DSAR_INTAKE_TOKENS: `billing:${'t'.repeat(32)},hr-portal:${'u'.repeat(32)}`,
+      DSAR_INTAKE_ADMIN_TOKENS: `dpo:${'v'.repeat(32)}`,
+      DSAR_INTAKE_BIND: '127.0.0.1:9999',
+    });
+    expect(cfg).toMatchObject({
+      DSAR_INTAKE_TOKENS: [
+        { name: 'billing', token: 't'.repeat(32) },
+        { name: 'hr-portal', token: 'u'.repeat(32) },
+      ],
+      DSAR_INTAKE_ADMIN_TOKENS: [{ name: 'dpo', token: 'v'.repeat(32) }],
+      DSAR_INTAKE_DRY_RUNS_PER_HOUR: 20,
+      DSAR_INTAKE_BIND: '127.0.0.1:9999',
+      DSAR_ID_KEY: ID_KEY,
+    });
+    expect(loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}` }).DSAR_INTAKE_BIND).toBe('0.0.0.0:8088');
   });
 });

@@ -288,7 +288,7 @@ export type StartOne = (request: ErasureInput) => Promise<{ workflowId: string; 
 
 export type StartOutcome =
   | { status: 'started' | 'attached'; workflowId: string; runId: string }
-  | { status: 'failed'; error: string }
+  | { status: 'failed'; error: string; /** the rules refused this row (a conflict with the request under way), not the infrastructure */ refused?: boolean }
   | { status: 'not_started' };
 
 export interface Progress {
@@ -333,7 +333,8 @@ export async function startAll(requests: PlannedRequest[], options: StartAllOpti
       progress.done++;
       if (outcome.status === 'failed') {
         progress.failed++;
-        failuresInARow++;
+        // A refusal is about that row; only failures of the starts themselves mean something is down.
+        if (!outcome.refused) failuresInARow++;
         if (failuresInARow >= giveUpAfter) result.stoppedBecause ??= `the last ${failuresInARow} starts all failed (last error: ${outcome.error})`;
       } else if (outcome.status !== 'not_started') {
         progress[outcome.status]++;
@@ -351,6 +352,8 @@ async function startOne(start: StartOne, request: ErasureInput): Promise<StartOu
     const started = await start(request);
     return { status: started.attached ? 'attached' : 'started', workflowId: started.workflowId, runId: started.runId };
   } catch (err) {
+    const conflict = err instanceof Error && err.name === 'ErasureConflictError' ? (err as Error & { code?: string }) : undefined;
+    if (conflict) return { status: 'failed', refused: true, error: redactEmails(`refused (${conflict.code}): ${conflict.message}`) };
     return { status: 'failed', error: redactEmails(err instanceof Error ? err.message : String(err)) };
   }
 }

@@ -12,6 +12,7 @@ import {
   erasureHandle,
   extendDeadline,
   getStatus,
+  ErasureConflictError,
   InvalidErasureRequestError,
   listErasures,
   recheckNow,
@@ -213,6 +214,10 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
       io.err(closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).');
       return 1;
     }
+    if (err instanceof ErasureConflictError) {
+      io.err(`dsar ${command} refused (${err.code}): ${err.message}`);
+      return 1;
+    }
     if (err instanceof WorkflowUpdateFailedError) {
       // The validator's reason is what the operator needs, not the wrapper's "Update failed".
       io.err(`dsar ${command} refused: ${err.cause?.message ?? err.message}`);
@@ -251,7 +256,13 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
   if (!checked.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(checked.error)}`);
   const client = await connect();
   const started = await startErasure(client, request, startOptions);
-  io.out(`${started.attached ? 'Joined the erasure already running' : 'Started erasure'} ${started.workflowId} (run ${started.runId}).`);
+  const what = {
+    started: 'Started erasure',
+    attached: 'Joined the erasure already running',
+    replayed: `This request is already on the erasure (${started.runStatus})`,
+    queued: 'Queued after the dry run under way; it starts as soon as that ends, under',
+  }[started.status];
+  io.out(`${what} ${started.workflowId} (run ${started.runId}).`);
   io.out(`Watch it: dsar status ${started.workflowId}  ·  temporal workflow describe -w ${started.workflowId}`);
   if (!v.wait) return 0;
   const result = await erasureHandle(client, started.workflowId).result();

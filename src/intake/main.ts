@@ -1,7 +1,7 @@
 /**
  * `npm run intake`: the HTTP intake API as a process. Config from the environment (see README):
  * the client settings (TEMPORAL_*, DSAR_ENCRYPTION_KEYS, DSAR_ID_KEY) plus DSAR_INTAKE_TOKENS,
- * DSAR_INTAKE_BIND, DSAR_CALLBACK_HOSTS and DSAR_CALLBACK_ALLOW_NETWORKS. Logs one JSON line per request, without bodies.
+ * DSAR_INTAKE_ADMIN_TOKENS, DSAR_INTAKE_DRY_RUNS_PER_HOUR, DSAR_INTAKE_BIND, DSAR_CALLBACK_HOSTS and DSAR_CALLBACK_ALLOW_NETWORKS. Logs one JSON line per request, without bodies.
  */
 import { Client, Connection } from '@temporalio/client';
 import { startOptionsFromConfig } from '../client.js';
@@ -24,7 +24,8 @@ const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, da
 const server = await startIntakeServer({
   client,
   start: startOptionsFromConfig(config, tuningFromConfig(config)),
-  tokens: config.DSAR_INTAKE_TOKENS,
+  tokens: [...config.DSAR_INTAKE_TOKENS, ...(config.DSAR_INTAKE_ADMIN_TOKENS ?? []).map((t) => ({ ...t, admin: true }))],
+  dryRunsPerHour: config.DSAR_INTAKE_DRY_RUNS_PER_HOUR,
   allowedCallbackHosts: config.DSAR_CALLBACK_HOSTS ?? [],
   allowedCallbackNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [],
   host,

@@ -3,7 +3,8 @@
  *   POST /v1/erasures        start (or join) an erasure; `requestId` is the idempotency key
  *   GET  /v1/erasures/{id}   where it stands, and its outcome and receipt once finished
  *   GET  /healthz            liveness (no auth)
- * Bearer tokens authenticate callers. Bodies are validated with zod and refused with a 4xx that says
+ * Named bearer tokens authenticate callers; a caller reads only its own requests (admin tokens: all),
+ * and dry runs are rate-limited per caller. Bodies are validated with zod and refused with a 4xx that says
  * what to fix and never quotes the values. Nothing here logs or returns the email.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -12,18 +13,21 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { addressKindPhrase, callbackTargetProblem } from '../callbacks/address-policy.js';
-import { erasureHandle, erasureWorkflowId, InvalidErasureRequestError, requestIdsOf, startErasure, type StartOptions } from '../client.js';
+import { erasureHandle, ErasureConflictError, erasureWorkflowId, InvalidErasureRequestError, startErasure, type StartOptions } from '../client.js';
+import { CALLER_PATTERN, type RegisteredRequest } from '../requests.js';
 import {
   callbackUrlSchema,
   describeIssues,
-  erasureInputSchema,
+  erasureRequestSchema,
   DsarAtRisk,
+  DsarCallers,
   DsarDeadline,
   DsarMode,
   DsarPhase,
   DsarRequestIds,
   MODES,
   REGULATIONS,
+  REQUESTS_MEMO,
   requestIdSchema,
   type ErasureResult,
   type ErasureStatus,
@@ -55,6 +59,8 @@ export interface IntakeLogEntry {
   route: string;
   status: number;
   durationMs: number;
+  /** The caller's name (never its token). */
+  caller?: string;
   requestId?: string;
   workflowId?: string;
   error?: string;
@@ -63,8 +69,10 @@ export interface IntakeLogEntry {
 export interface IntakeOptions {
   client: Client;
   start: StartOptions;
-  /** Bearer tokens accepted (any one). */
-  tokens: string[];
+  /** Named bearer tokens accepted; `admin` ones read every request. */
+  tokens: IntakeCaller[];
+  /** Dry runs each caller may ask for per hour (token bucket, in this process); default 20. */
+  dryRunsPerHour?: number;
   /** DSAR_CALLBACK_HOSTS; empty = any https host. */
   allowedCallbackHosts?: string[];
   /** DSAR_CALLBACK_ALLOW_NETWORKS: non-public networks callbacks may reach anyway. */
@@ -90,6 +98,12 @@ export interface IntakeLimits {
 /** A body is at most 16 KiB, so a legitimate client sends a request in well under a second. */
 export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 512 };
 
+export interface IntakeCaller {
+  name: string;
+  token: string;
+  admin?: boolean;
+}
+
 export interface IntakeServer {
   readonly url: string;
   close(): Promise<void>;
@@ -108,20 +122,31 @@ class HttpError extends Error {
 
 export async function startIntakeServer(options: IntakeOptions): Promise<IntakeServer> {
   if (!options.tokens.length) throw new Error('the intake needs at least one bearer token');
-  const tokenDigests = options.tokens.map(digest);
+  const names = new Set<string>();
+  for (const t of options.tokens) {
+    if (!CALLER_PATTERN.test(t.name)) throw new Error('each intake token needs a name of 1-32 characters among a-z, 0-9, _ and - (name:token)');
+    if (names.has(t.name)) throw new Error(`the intake caller name ${t.name} is given twice: each token gets its own name`);
+    names.add(t.name);
+  }
+  const callers = options.tokens.map((t) => ({ name: t.name, admin: t.admin === true, digest: digest(t.token) }));
   const callbackPolicy = { allowedHosts: options.allowedCallbackHosts ?? [], allowedNetworks: options.allowedCallbackNetworks ?? [] };
+  const dryRuns = new TokenBuckets(options.dryRunsPerHour ?? 20, 3_600_000);
 
-  function authenticate(req: IncomingMessage): void {
+  function authenticate(req: IncomingMessage): Principal {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     // Compare digests in constant time: the token's length and content leak nothing.
     const given = m ? digest(m[1]!) : undefined;
-    if (!given || !tokenDigests.some((d) => timingSafeEqual(d, given))) {
+    // Check every token (no early exit), so timing does not tell which one matched.
+    let found: (typeof callers)[number] | undefined;
+    for (const c of callers) if (given && timingSafeEqual(c.digest, given)) found = c;
+    if (!found) {
       throw new HttpError(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="comeet-dsar"' });
     }
+    return { name: found.name, admin: found.admin };
   }
 
-  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string }> {
-    authenticate(req);
+  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string; caller?: string }> {
+    const caller = authenticate(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send the request as JSON (Content-Type: application/json)');
     const raw = await readBody(req);
@@ -145,30 +170,40 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     }
     if (callbackProblem) throw new HttpError(422, 'invalid_request', 'callbackUrl is not a URL callbacks may go to');
     const requestId = body.requestId;
-    const full = erasureInputSchema.safeParse(body);
+    const full = erasureRequestSchema.safeParse(body);
     if (!full.success) throw new HttpError(422, 'invalid_request', describeIssues(full.error));
     const workflowId = erasureWorkflowId(full.data.email, options.start.idKey);
-    // A retried POST (the answer was lost) must not start a second erasure, even after the first ended.
-    const existing = await requestIdsOf(options.client, workflowId);
-    if (existing?.requestIds.includes(requestId)) {
-      return { status: 200, requestId, workflowId, body: { id: workflowId, runId: existing.runId, requestId, status: existing.status, replayed: true, links: links(workflowId) } };
+    if (full.data.dryRun) {
+      // A dry run answers "is this email in Comeet" at no cost to the caller: ration it.
+      const wait = dryRuns.take(caller.name);
+      if (wait > 0) {
+        throw new HttpError(429, 'too_many_dry_runs', `this caller has used its dry runs for now (DSAR_INTAKE_DRY_RUNS_PER_HOUR); retry in ${wait} s`, { 'retry-after': String(wait) });
+      }
     }
+    let started;
     try {
-      const started = await startErasure(options.client, { ...body, requestId }, options.start);
-      return {
-        status: 202,
-        requestId,
-        workflowId,
-        body: { id: started.workflowId, runId: started.runId, requestId, status: 'RUNNING', attached: started.attached, links: links(started.workflowId) },
-      };
+      // The rules for a request meeting another for the same person (replay, join, queue, refuse) are the workflow's.
+      started = await startErasure(options.client, { ...body, requestId, caller: caller.name }, options.start);
     } catch (err) {
-      if (err instanceof InvalidErasureRequestError) throw new HttpError(422, 'invalid_request', err.message.replace(/^Invalid erasure request: /, ''));
+      if (err instanceof InvalidErasureRequestError) throw new HttpError(422, 'invalid_request', err.message.replace(/^Invalid (erasure )?request: /, ''));
+      if (err instanceof ErasureConflictError) throw new HttpError(409, err.code, err.message, err.retryable ? { 'retry-after': '60' } : {});
       throw err;
     }
+    // A caller learns only about its own requests: whether someone else asked for this person is not its business.
+    const told = caller.admin || !started.otherCallers;
+    const base = { id: started.workflowId, runId: started.runId, requestId, links: links(started.workflowId) };
+    if (started.replayed) return { status: 200, requestId, workflowId, caller: caller.name, body: { ...base, status: started.runStatus, replayed: true } };
+    return {
+      status: 202,
+      requestId,
+      workflowId,
+      caller: caller.name,
+      body: { ...base, status: 'RUNNING', attached: told && started.attached, ...(started.queued && told ? { queued: true } : {}) },
+    };
   }
 
-  async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string }> {
-    authenticate(req);
+  async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string; caller?: string }> {
+    const caller = authenticate(req);
     if (!ID_PATTERN.test(id)) throw new HttpError(400, 'invalid_id', 'the id is the `id` returned by POST /v1/erasures (dsar- and 32 hex characters)');
     const handle = erasureHandle(options.client, id);
     let d;
@@ -179,6 +214,13 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
       throw err;
     }
     const sa = d.typedSearchAttributes;
+    // 404, not 403: another caller's request must not even be confirmed to exist.
+    if (!caller.admin && !(sa.get(DsarCallers) ?? []).includes(caller.name)) throw new HttpError(404, 'not_found', 'no erasure with this id');
+    const memo = d.memo?.[REQUESTS_MEMO];
+    const registrations = Array.isArray(memo) ? (memo as RegisteredRequest[]) : undefined;
+    const requestIds = caller.admin
+      ? (sa.get(DsarRequestIds) ?? [])
+      : (registrations ?? []).filter((r) => r.caller === caller.name && r.requestId).map((r) => r.requestId!);
     const view: Record<string, unknown> = {
       id,
       runId: d.runId,
@@ -187,7 +229,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
       mode: sa.get(DsarMode),
       deadline: sa.get(DsarDeadline)?.toISOString(),
       atRisk: sa.get(DsarAtRisk) ?? false,
-      requestIds: sa.get(DsarRequestIds) ?? [],
+      requestIds,
       startedAt: d.startTime.toISOString(),
       closedAt: d.closeTime?.toISOString(),
       links: links(id),
@@ -204,7 +246,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         (err) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : 'the erasure failed'),
       );
     }
-    return { status: 200, body: view, workflowId: id };
+    return { status: 200, body: view, workflowId: id, caller: caller.name };
   }
 
   const limits = { ...DEFAULT_INTAKE_LIMITS, ...options.limits };
@@ -236,12 +278,12 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         if (!match[1]) {
           if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
           const r = await create(req);
-          return done(r.status, r.body, { requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
+          return done(r.status, r.body, { caller: r.caller, requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
         }
         if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
         // The id is the third segment of /v1/erasures/{id}, already percent-decoded.
         const r = await show(req, target.segments[2]!);
-        return done(r.status, r.body, { workflowId: r.workflowId });
+        return done(r.status, r.body, { caller: r.caller, workflowId: r.workflowId });
       })()
         .catch((err: unknown) => {
           if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
@@ -286,6 +328,39 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         server.closeAllConnections();
       }),
   };
+}
+
+interface Principal {
+  name: string;
+  admin: boolean;
+}
+
+/**
+ * One bucket per caller: `perWindow` tokens, refilled evenly over `windowMs`. In memory, so each
+ * intake process counts on its own (N replicas allow N times the rate).
+ */
+class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly perWindow: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one token; returns 0, or the seconds until one is available. */
+  take(key: string): number {
+    const t = this.now();
+    const rate = this.perWindow / this.windowMs;
+    const b = this.buckets.get(key) ?? { tokens: this.perWindow, at: t };
+    b.tokens = Math.min(this.perWindow, b.tokens + (t - b.at) * rate);
+    b.at = t;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+  }
 }
 
 function digest(token: string): Buffer {

@@ -31,6 +31,8 @@ export interface ReceiptClaims {
   outcome: 'completed' | 'no_data';
   mode: 'delete' | 'pseudonymize';
   regulation: 'gdpr' | 'ccpa';
+  /** true: a dry run that found no data (nothing was erased, absence was verified). Absent in receipts issued before it was added. */
+  dryRun?: boolean;
   receivedAt: string;
   deadline: string;
   startedAt: string;
@@ -77,6 +79,8 @@ const claimsShape = {
   outcome: z.enum(['completed', 'no_data'], { message: 'must be "completed" or "no_data" (no receipt for a dry run or a cancelled request)' }),
   mode: z.enum(['delete', 'pseudonymize'], { message: 'must be "delete" or "pseudonymize"' }),
   regulation: z.enum(['gdpr', 'ccpa'], { message: 'must be "gdpr" or "ccpa"' }),
+  // Optional, so receipts signed before it existed still verify.
+  dryRun: z.boolean({ message: 'must be true or false' }).optional(),
   receivedAt: isoDate,
   deadline: isoDate,
   startedAt: isoDate,
@@ -108,6 +112,7 @@ export function consistencyProblems(v: ReceiptClaims): Problem[] {
     issue(['totals', 'candidates'], `is ${v.totals.candidates} but the persons' counts add up to ${candidates}`);
   }
   if (v.outcome === 'no_data' && v.persons.length > 0) issue(['persons'], 'must be empty when the outcome is no_data');
+  if (v.dryRun && v.outcome !== 'no_data') issue(['dryRun'], 'a dry run erases nothing: only a no_data receipt can be one');
   if (v.outcome === 'completed' && v.persons.length === 0) issue(['persons'], 'must list at least one person when the outcome is completed');
   if (!v.workflowId.includes(v.subjectHash)) issue(['subjectHash'], 'must be the hex part of the workflow id');
   const t = (s: string) => Date.parse(s);

@@ -90,6 +90,7 @@ export function createReceiptSigner(opts: ReceiptSignerOptions): ReceiptSigner {
         outcome: c.outcome,
         mode: c.mode,
         regulation: c.regulation,
+        ...(c.dryRun !== undefined ? { dryRun: c.dryRun } : {}),
         receivedAt: c.receivedAt,
         deadline: c.deadline,
         startedAt: c.startedAt,

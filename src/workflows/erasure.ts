@@ -9,6 +9,7 @@ import {
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
+  ContinueAsNew,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -18,6 +19,7 @@ import {
   defineUpdate,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   metricMeter,
   patched,
   proxyActivities,
@@ -26,6 +28,7 @@ import {
   setWorkflowOptions,
   sleep,
   startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -33,14 +36,18 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReceiptClaims } from '../receipt/schema.js';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
+import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
 import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
 import {
   DsarAtRisk,
+  DsarCallers,
   DsarDeadline,
   DsarMode,
   DsarPhase,
   DsarRequestIds,
   ERASURE_WORKFLOW_ID,
+  REQUESTS_MEMO,
+  attachRequestSchema,
   comeetTaskQueue,
   deadlinePriority,
   describeIssues,
@@ -51,6 +58,7 @@ import {
   regulationDeadline,
   tuningSchema,
   type Attention,
+  type AttachAnswer,
   type AttachRequest,
   type CallbackPayload,
   type CancelRequest,
@@ -66,6 +74,7 @@ import {
   type Phase,
   type PersonStatus,
   type RecheckRequest,
+  type RequestRefusalDetails,
   type RequestRegistration,
   type StatusEvent,
 } from '../shared.js';
@@ -93,9 +102,13 @@ export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
  */
 export const extendDeadlineUpdate = defineUpdate<string, [ExtendDeadlineRequest]>('extendDeadline');
 /**
- * Another caller asks for the same person while this request runs (the intake API sends it with
- * signalWithStart): its request id joins this run and its callback is called at the end too.
+ * A caller asks for this person (startErasure sends it with update-with-start, so it also reaches a
+ * run it has just started). The validator applies the rules of `requests.ts`: a replay, a join, a
+ * real request queued behind a dry run, or a refusal the caller hears at once (a refused update
+ * leaves no trace in history).
  */
+export const attachRequestUpdate = defineUpdate<AttachAnswer, [AttachRequest]>('attachRequest');
+/** The earlier, fire-and-forget form of `attachRequest`; kept for clients that still send it, under the same rules. */
 export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest');
 
 // ---------------------------------------------------------------------------------------------
@@ -236,8 +249,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   let lookups = 0;
   let eraseAttempts = 0;
   let published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
-  const requests: (RequestRegistration & { callbackUrl?: string })[] = [];
-  if (input.requestId || input.callbackUrl) requests.push({ requestId: input.requestId, callbackUrl: input.callbackUrl, hasCallback: !!input.callbackUrl });
+  type Registration = RegisteredRequest & Omit<RequestRegistration, keyof RegisteredRequest>;
+  const own = { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun };
+  const requests: Registration[] = input.requests
+    ? input.requests.map((r) => ({ ...r, hasCallback: !!r.callbackUrl }))
+    : input.requestId || input.callbackUrl || input.caller
+      ? [{ requestId: input.requestId, caller: input.caller, callbackUrl: input.callbackUrl, ...own, hasCallback: !!input.callbackUrl }]
+      : [];
+  // The request that started this run answers `started` to its own attachRequest; a continued run was confirmed before.
+  let starterConfirmed = !!input.requests;
+  // Set just before a dry run decides whether to continue as a queued real request: nothing may queue after.
+  let closing = false;
   // Made per call: the priority follows the deadline, which an operator may extend.
   const reads = () => comeetActivities('read', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
   const erases = () => comeetActivities('erase', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
@@ -336,21 +358,116 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       events: [...events],
       failure,
       cancellation,
-      requests: requests.length ? requests.map(({ callbackUrl: _u, ...r }) => ({ ...r })) : undefined,
+      requests: requests.length ? requests.map(publicRegistration) : undefined,
     };
   });
 
+  function publicRegistration(r: Registration): RequestRegistration {
+    const { callbackUrl: _u, receivedAt: _r, deadline: _d, legacy: _l, ...rest } = r;
+    return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as unknown as RequestRegistration;
+  }
+
+  function incomingOf(req: ReturnType<typeof attachRequestSchema.parse>): RegisteredRequest {
+    return {
+      requestId: req.requestId,
+      caller: req.caller,
+      mode: req.mode ?? input.mode,
+      regulation: req.regulation ?? input.regulation,
+      dryRun: req.dryRun ?? input.dryRun,
+      callbackUrl: req.callbackUrl,
+      receivedAt: req.receivedAt,
+      deadline: req.deadline,
+    };
+  }
+
+  function isStarter(r: RegisteredRequest): boolean {
+    return (
+      !starterConfirmed &&
+      r.requestId === input.requestId &&
+      r.caller === input.caller &&
+      r.mode === input.mode &&
+      r.regulation === input.regulation &&
+      r.dryRun === input.dryRun &&
+      (r.callbackUrl ?? '') === (input.callbackUrl ?? '')
+    );
+  }
+
+  function decide(r: RegisteredRequest): Decision | { action: 'started' } {
+    if (isStarter(r)) return { action: 'started' };
+    return compareRequest({ ...own, ended: terminal !== undefined, acceptsQueue: input.dryRun && !closing, requests }, r);
+  }
+
+  /** Records a joining or queued request; runs only after the rules accepted it. */
+  function register(r: RegisteredRequest, queued: boolean): void {
+    if (!r.requestId && !r.callbackUrl && !r.caller && !queued) return;
+    // A queued request's clock starts when it arrived, not when the dry run hands over.
+    const receivedAt = r.receivedAt ?? (queued ? iso(now()) : undefined);
+    requests.push({ ...r, receivedAt, ...(queued ? { queued: true } : {}), hasCallback: !!r.callbackUrl });
+    addEvent(queued ? 'request_queued' : 'request_attached', r.requestId, r.caller ?? r.requestId ?? 'unknown');
+    publishRequests();
+  }
+
+  function publishRequests(): void {
+    const ids = boundedKeywords(requests.map((r) => r.requestId).filter((id): id is string => !!id));
+    const callers = boundedKeywords(requests.map((r) => r.caller).filter((c): c is string => !!c));
+    upsertSearchAttributes([
+      ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
+      ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
+    ]);
+    upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
+  }
+
+  function memoRegistration(r: Registration): RegisteredRequest {
+    const { requestId, caller, mode, regulation, dryRun, callbackUrl, queued } = r;
+    return { requestId, caller, mode, regulation, dryRun, callbackUrl, ...(queued ? { queued } : {}) };
+  }
+
+  function otherCallers(r: RegisteredRequest): boolean {
+    return requests.some((x) => x.caller !== r.caller) || input.caller !== r.caller;
+  }
+
+  setHandler(
+    attachRequestUpdate,
+    (req): AttachAnswer => {
+      const r = incomingOf(attachRequestSchema.parse(req));
+      const d = decide(r);
+      const answer = (status: AttachAnswer['status']): AttachAnswer => ({ status, runId: info.runId, otherCallers: otherCallers(r) });
+      switch (d.action) {
+        case 'started':
+          starterConfirmed = true;
+          return answer('started');
+        case 'replay':
+          return answer('replayed');
+        case 'attach':
+        case 'queue':
+          register(r, d.action === 'queue');
+          return answer(d.action === 'queue' ? 'queued' : 'attached');
+        case 'refuse':
+          // The validator refused it already; state cannot change between the two in one activation.
+          throw refusal(d);
+      }
+    },
+    {
+      validator: (req) => {
+        if (isUnencrypted(req)) throw new Error(`attachRequest ${NOT_ENCRYPTED}`);
+        const parsed = attachRequestSchema.safeParse(req);
+        if (!parsed.success) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
+        const d = decide(incomingOf(parsed.data));
+        if (d.action === 'refuse') throw refusal(d);
+      },
+    },
+  );
+
   setHandler(attachRequestSignal, (req) => {
     if (refusedInClear('attachRequest', req)) return;
-    const requestId = typeof req?.requestId === 'string' ? req.requestId : undefined;
-    const callbackUrl = typeof req?.callbackUrl === 'string' ? req.callbackUrl : undefined;
-    if (terminal) return addEvent('attach_refused', `the request already ended (${terminal})`, requestId ?? 'unknown');
-    const same = requests.find((r) => (requestId ? r.requestId === requestId : !r.requestId && r.callbackUrl === callbackUrl));
-    if (same) return;
-    requests.push({ requestId, callbackUrl, hasCallback: !!callbackUrl });
-    addEvent('request_attached', requestId, requestId ?? 'unknown');
-    const ids = requests.map((r) => r.requestId).filter((id): id is string => !!id);
-    if (ids.length) upsertSearchAttributes([{ key: DsarRequestIds, value: ids }]);
+    const parsed = attachRequestSchema.safeParse(req);
+    const actor = parsed.success ? (parsed.data.caller ?? parsed.data.requestId ?? 'unknown') : 'unknown';
+    if (!parsed.success) return addEvent('attach_refused', describeIssues(parsed.error), actor);
+    const r = incomingOf(parsed.data);
+    const d = decide(r);
+    if (d.action === 'started') starterConfirmed = true;
+    else if (d.action === 'refuse') addEvent('attach_refused', d.message, actor);
+    else if (d.action !== 'replay') register(r, d.action === 'queue');
   });
 
   setHandler(recheckNowSignal, (req) => {
@@ -596,6 +713,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       requestId: input.requestId,
       mode: input.mode,
       regulation: input.regulation,
+      dryRun: input.dryRun,
       receivedAt: iso(receivedAt.getTime()),
       deadline: iso(deadline.getTime()),
       startedAt: iso(startedAt.getTime()),
@@ -640,13 +758,22 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   /** Tells every caller that asked for a callback how the request ended; never fails the request. */
-  async function notifyCallers(payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId'>): Promise<void> {
-    const due = requests.filter((r) => r.callbackUrl && !r.callback);
+  async function notifyCallers(payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId' | 'mode' | 'regulation' | 'dryRun'>): Promise<void> {
+    const due = requests.filter((r) => r.callbackUrl && !r.callback && !r.queued);
     if (!due.length) return;
     await Promise.all(
       due.map(async (r) => {
         r.callback = 'pending';
-        const body: CallbackPayload = { event: 'erasure.finished', id: info.workflowId, runId: info.runId, ...(r.requestId ? { requestId: r.requestId } : {}), ...payload };
+        const body: CallbackPayload = {
+          event: 'erasure.finished',
+          id: info.workflowId,
+          runId: info.runId,
+          ...(r.requestId ? { requestId: r.requestId } : {}),
+          mode: input.mode,
+          regulation: input.regulation,
+          dryRun: input.dryRun,
+          ...payload,
+        };
         try {
           await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: r.callbackUrl!, payload: body });
           r.callback = 'delivered';
@@ -676,6 +803,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       outcome: r.outcome as 'completed' | 'no_data',
       mode: r.mode,
       regulation: r.regulation,
+      dryRun: input.dryRun,
       receivedAt: r.receivedAt,
       deadline: r.deadline,
       startedAt: r.startedAt,
@@ -691,15 +819,22 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   // --- main path ------------------------------------------------------------------------------
+  if (input.caller) addEvent(input.requests ? 'continued' : 'requested', input.requestId, input.caller);
   sync();
-  log.info('DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId });
+  log.info('DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId, caller: input.caller });
   try {
     const found = await lookUp('look up');
-    if (found.length === 0) return await finish('no_data', { verifiedAbsentAt: iso(now()) });
+    if (found.length === 0) {
+      const r = await finish('no_data', { verifiedAbsentAt: iso(now()) });
+      await continueAsQueued();
+      return r;
+    }
     for (const f of found) record(f);
     addEvent('found', `${found.length} person(s), ${found.reduce((n, f) => n + f.candidates.length, 0)} candidate(s)`);
     if (input.dryRun) {
-      return await finish('dry_run', { wouldErase: found.map((f) => ({ personUid: f.personUid, candidateUids: f.candidates.map((c) => c.uid) })) });
+      const r = await finish('dry_run', { wouldErase: found.map((f) => ({ personUid: f.personUid, candidateUids: f.candidates.map((c) => c.uid) })) });
+      await continueAsQueued();
+      return r;
     }
     await handleAll(found);
 
@@ -729,6 +864,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const followUp = await scheduleFollowUp();
     return await finish('completed', { verifiedAbsentAt, followUp });
   } catch (err) {
+    // The dry run handing over to a queued real request: not a failure.
+    if (err instanceof ContinueAsNew) throw err;
     if (err instanceof CancelRequested) return await finish('cancelled');
     const hardCancel = isCancellation(err);
     // Cancelled after finish() decided and told the outcome: keep that outcome, close as CANCELED.
@@ -760,6 +897,44 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       `cancelled from outside the dsar workflow (Temporal cancel) after erasing person(s) ${r.persons.map((p) => p.personUid).join(', ')} ` +
       `(${r.totals.candidates} candidate(s)), without verifying absence: submit the request again to finish it`
     );
+  }
+
+  /**
+   * A real request that arrived during this dry run starts now, under the same workflow id: the run
+   * continues as it, carrying every registration (so replays still match and its callers are told).
+   */
+  async function continueAsQueued(): Promise<void> {
+    closing = true;
+    if (!input.dryRun) return;
+    const next = requests.find((r) => r.queued);
+    if (!next) return;
+    addEvent('continuing', `as the queued ${next.mode} request ${next.requestId ?? ''}`.trim(), next.caller ?? 'workflow');
+    const carried = requests.map(({ hasCallback: _h, queued: _q, legacy: _l, ...r }) => r);
+    const ids = boundedKeywords(requests.map((r) => r.requestId).filter((id): id is string => !!id));
+    const callers = boundedKeywords(requests.map((r) => r.caller).filter((c): c is string => !!c));
+    await makeContinueAsNewFunc<typeof dsarErasure>({
+      memo: { [REQUESTS_MEMO]: requests.map((r) => ({ ...memoRegistration(r), queued: undefined })) },
+      typedSearchAttributes: [
+        { key: DsarPhase, value: 'looking_up' satisfies Phase },
+        { key: DsarMode, value: next.mode },
+        { key: DsarDeadline, value: deadline },
+        { key: DsarAtRisk, value: false },
+        ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
+        ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
+      ],
+    })({
+      email: input.email,
+      mode: next.mode,
+      regulation: next.regulation,
+      dryRun: false,
+      ...(next.requestId ? { requestId: next.requestId } : {}),
+      ...(next.caller ? { caller: next.caller } : {}),
+      ...(next.callbackUrl ? { callbackUrl: next.callbackUrl } : {}),
+      ...(next.receivedAt ? { receivedAt: next.receivedAt } : {}),
+      ...(next.deadline ? { deadline: next.deadline } : {}),
+      ...(input.tuning ? { tuning: input.tuning } : {}),
+      requests: carried,
+    });
   }
 
   /** The second absent read, days later, catches a person re-created in the meantime. */
@@ -878,6 +1053,9 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
       runId: info.runId,
       ...(input.requestId ? { requestId: input.requestId } : {}),
       outcome: 'failed',
+      mode: input.mode,
+      regulation: input.regulation,
+      dryRun: false,
       finishedAt: new Date().toISOString(),
       failure: message,
       followUpId: info.workflowId,
@@ -889,6 +1067,10 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
     }
   }
   return ApplicationFailure.create({ type: 'FollowUpFailed', nonRetryable: true, message, cause: err instanceof Error ? err : undefined });
+}
+
+function refusal(d: RequestRefusalDetails & { message: string }): ApplicationFailure {
+  return ApplicationFailure.create({ type: d.code, nonRetryable: true, message: d.message, details: [{ code: d.code, retryable: d.retryable } satisfies RequestRefusalDetails] });
 }
 
 function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {

@@ -1,2 +1,2 @@
 /** The workflows this worker runs; only re-exports. */
-export { dsarErasure, dsarFollowUp, statusQuery, recheckNowSignal, cancelSignal, cancelUpdate, extendDeadlineUpdate, attachRequestSignal } from './erasure.js';
+export { dsarErasure, dsarFollowUp, statusQuery, recheckNowSignal, cancelSignal, cancelUpdate, extendDeadlineUpdate, attachRequestSignal, attachRequestUpdate } from './erasure.js';

@@ -14,7 +14,7 @@ import { SIGNATURE_HEADER, verifyCallbackSignature } from '../../src/callbacks/s
 import type { CallbackPayload } from '../../src/shared.js';
 
 const SECRET = 'callback-secret-0123456789abcdef0123456789';
-const PAYLOAD: CallbackPayload = { event: 'erasure.finished', id: 'dsar-0123', runId: 'run-1', requestId: 'R-1', outcome: 'completed', finishedAt: '2026-05-01T09:00:00.000Z' };
+const PAYLOAD: CallbackPayload = { event: 'erasure.finished', id: 'dsar-0123', runId: 'run-1', requestId: 'R-1', outcome: 'completed', mode: 'delete', regulation: 'gdpr', dryRun: false, finishedAt: '2026-05-01T09:00:00.000Z' };
 
 /** Counts connections as well as requests: a refusal must come before the TCP connect. */
 const receiver = { connections: 0, requests: [] as { headers: IncomingHttpHeaders; body: string }[], port: 0 };

@@ -28,6 +28,7 @@ import {
 import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
 import { AesGcmPayloadCodec, parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
+import { createDataConverter } from '../../src/codec/data-converter.js';
 import type { ErasureInput } from '../../src/shared.js';
 import { TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
 import { startDevServer, taskQueueFor } from '../helpers/temporal.js';
@@ -251,7 +252,9 @@ describe('dsar erase --file against Temporal', () => {
       async workflowsOnQueue(expected: number): Promise<string[]> {
         for (let i = 0; ; i++) {
           const ids: string[] = [];
-          for await (const wf of env.client.workflow.list({ query: `TaskQueue="${taskQueue}"` })) ids.push(wf.workflowId);
+          // The CLI's client: runs carry an encrypted memo (their registrations), which a plain client cannot decode.
+          const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) });
+          for await (const wf of client.workflow.list({ query: `TaskQueue="${taskQueue}"` })) ids.push(wf.workflowId);
           if (ids.length >= expected || i >= 50) return ids.sort();
           await new Promise((r) => setTimeout(r, 100));
         }

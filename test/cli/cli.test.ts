@@ -113,8 +113,15 @@ describe('dsar CLI', () => {
       expect(waiting.code).toBe(0);
       const waitingId = erasureWorkflowId('cli.waiting@example.com', s.idKey);
       await s.waitForPhase(waitingId, 'waiting_for_interviews');
-      const again = await dsar('erase', '--email', 'CLI.waiting@example.com');
+      const again = await dsar('erase', '--email', 'CLI.waiting@example.com', '--mode', 'pseudonymize');
       expect(again.out).toContain(`Joined the erasure already running ${waitingId}`);
+      // A delete is not merged into the pseudonymize under way: refused, saying why and what to do.
+      const other = await dsar('erase', '--email', 'cli.waiting@example.com', '--mode', 'delete');
+      expect(other.code).toBe(1);
+      expect(other.err).toMatch(/^dsar erase refused \(request_in_progress\): a pseudonymize GDPR request for this person is under way; this delete GDPR request is not merged into it: retry after it ends/);
+      expect(other.err).not.toContain('cli.waiting');
+      const dry = await dsar('erase', '--email', 'cli.waiting@example.com', '--mode', 'pseudonymize', '--dry-run');
+      expect(dry.err).toMatch(/refused \(erasure_in_progress\): a real erasure for this person is under way/);
 
       const status = await dsar('status', waitingId);
       expect(status.code).toBe(0);

@@ -11,13 +11,21 @@ import { erasureWorkflowId } from '../../src/client.js';
 import { CallbackSignatureError, SIGNATURE_HEADER, DELIVERY_HEADER, verifyCallbackSignature } from '../../src/callbacks/signature.js';
 import { startIntakeServer, type IntakeLogEntry, type IntakeServer } from '../../src/intake/server.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
-import type { CallbackPayload } from '../../src/shared.js';
+import { DsarCallers, type CallbackPayload } from '../../src/shared.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { FAST_TUNING, interviewing, person, runScenario, type Scenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 import { BAD_CASES, MARKER, mapPool } from '../reliability/bad-input-corpus.js';
 
 const TOKEN = 'intake-test-token-0123456789abcdef0123456789';
+/** Another service, and an operator who may read everything. */
+const TOKEN_B = 'intake-other-token-0123456789abcdef012345678';
+const ADMIN = 'intake-admin-token-0123456789abcdef012345678';
+const TOKENS = [
+  { name: 'test', token: TOKEN },
+  { name: 'other', token: TOKEN_B },
+  { name: 'ops', token: ADMIN, admin: true },
+];
 const SECRET = 'callback-secret-0123456789abcdef0123456789';
 
 let env: TestWorkflowEnvironment;
@@ -64,12 +72,13 @@ async function startReceiver(statuses: number[] = []): Promise<{ url: string; re
 // The receivers listen on loopback, which callbacks reach only when allowed (DSAR_CALLBACK_ALLOW_NETWORKS).
 const LOOPBACK_RECEIVERS = ['127.0.0.1/32'];
 
-async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>, allowedCallbackHosts: string[] = []) {
+async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>, allowedCallbackHosts: string[] = [], dryRunsPerHour?: number) {
   const logs: IntakeLogEntry[] = [];
   const intake = await startIntakeServer({
     client: s.client,
     start: { taskQueue: s.taskQueue, idKey: s.idKey, tuning: { ...FAST_TUNING, callbackRetryMs: 1000 } },
-    tokens: [TOKEN],
+    tokens: TOKENS,
+    dryRunsPerHour,
     allowedCallbackHosts,
     allowedCallbackNetworks: LOOPBACK_RECEIVERS,
     log: (e) => logs.push(e),
@@ -134,7 +143,10 @@ describe('intake API', () => {
         expect(again.json).toMatchObject({ id, runId: created.json!.runId, status: 'COMPLETED', replayed: true });
         expect(s.sim.stats().erasures).toHaveLength(1);
         const status = await s.status(id);
-        expect(status.requests).toEqual([{ requestId: 'REQ-1', hasCallback: true, callback: 'delivered' }]);
+        expect(status.requests).toEqual([{ requestId: 'REQ-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
+        expect(status.events[0]).toMatchObject({ kind: 'requested', detail: 'REQ-1', actor: 'test' });
+        expect(cb!.payload).toMatchObject({ mode: 'delete', regulation: 'gdpr', dryRun: false });
+        expect(logs.find((l) => l.method === 'POST')).toMatchObject({ caller: 'test' });
         expect(JSON.stringify(logs).toLowerCase()).not.toContain('intake.subject');
         expect(logs.map((l) => `${l.method} ${l.route} ${l.status}`)).toContain('POST /v1/erasures 202');
       }),
@@ -152,7 +164,7 @@ describe('intake API', () => {
         expect(first.status).toBe(202);
         const id = first.json!.id as string;
         await s.waitForPhase(id, 'waiting_for_interviews');
-        const second = await call(intake, 'POST', '/v1/erasures', { email: 'Busy.Intake@example.com', requestId: 'B-7', callbackUrl: b.url });
+        const second = await call(intake, 'POST', '/v1/erasures', { email: 'Busy.Intake@example.com', requestId: 'B-7', callbackUrl: b.url, mode: 'pseudonymize' });
         expect(second.status).toBe(202);
         expect(second.json).toMatchObject({ id, runId: first.json!.runId, attached: true });
         const waiting = await until(() => call(intake, 'GET', `/v1/erasures/${id}`), (r) => (r.json?.requestIds ?? []).length === 2);
@@ -167,7 +179,7 @@ describe('intake API', () => {
         // A retry of B's POST after the end (the callbacks go out just before the run closes): B's id
         // is on the run, so nothing new starts.
         await s.client.workflow.getHandle(id).result();
-        const replay = await call(intake, 'POST', '/v1/erasures', { email: 'busy.intake@example.com', requestId: 'B-7' });
+        const replay = await call(intake, 'POST', '/v1/erasures', { email: 'busy.intake@example.com', requestId: 'B-7', callbackUrl: b.url, mode: 'pseudonymize' });
         expect(replay.json).toMatchObject({ id, replayed: true, status: 'COMPLETED' });
         expect(s.sim.stats().erasures).toHaveLength(1);
       }),
@@ -187,7 +199,7 @@ describe('intake API', () => {
         const r = await s.client.workflow.getHandle(created.json!.id).result();
         expect(r.outcome).toBe('completed');
         const st = await s.status(created.json!.id);
-        expect(st.requests).toEqual([{ requestId: 'R-1', hasCallback: true, callback: 'delivered' }]);
+        expect(st.requests).toEqual([{ requestId: 'R-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
       }),
       { worker: callbackWorker },
     );
@@ -272,6 +284,158 @@ describe('intake API', () => {
           expect(s.sim.stats().total).toBe(0);
         },
         ['hooks.example.com', '127.0.0.2', '169.254.169.254'],
+      ),
+    );
+  });
+
+  it('replays a requestId only with the same parameters: a real T-1 after a dry-run T-1 is 409, never a silent no-op', async () => {
+    await runScenario(env, 'intake replay params', { seed: { candidates: person('replay.params@example.com', 'P-RP') } }, (s) =>
+      withIntake(s, async (intake) => {
+        const email = 'replay.params@example.com';
+        const dry = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1', dryRun: true });
+        expect(dry.status).toBe(202);
+        const id = dry.json!.id as string;
+        expect((await s.client.workflow.getHandle(id).result()).outcome).toBe('dry_run');
+
+        const real = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1' });
+        expect(real.status).toBe(409);
+        expect(real.json).toMatchObject({ error: 'request_conflict' });
+        expect(real.json!.message).toMatch(/requestId T-1 was already used for this person with a different dryRun \(it was true\)/);
+        expect(real.text).not.toContain('replay.params');
+        const mode = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1', dryRun: true, mode: 'pseudonymize' });
+        expect(mode.json).toMatchObject({ error: 'request_conflict', message: expect.stringMatching(/different mode \(it was delete\)/) });
+        const cb = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1', dryRun: true, callbackUrl: 'http://127.0.0.1:9/x' });
+        expect(cb.json).toMatchObject({ error: 'request_conflict', message: expect.stringMatching(/different callbackUrl \(it had none\)/) });
+        expect(s.sim.stats().erasures).toHaveLength(0);
+
+        const same = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1', dryRun: true });
+        expect(same.status).toBe(200);
+        expect(same.json).toMatchObject({ id, runId: dry.json!.runId, replayed: true, status: 'COMPLETED' });
+        // Another caller may use the same id for its own request: it is not a replay of ours.
+        const theirs = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'T-1' }, { authorization: `Bearer ${TOKEN_B}` });
+        expect(theirs.status).toBe(202);
+        expect((await s.client.workflow.getHandle(id).result()).outcome).toBe('completed');
+        expect(s.sim.stats().erasures).toHaveLength(1);
+      }),
+    );
+  });
+
+  it('queues a real request that arrives during a dry run, and erases after it under the same id', async () => {
+    const dryHook = await startReceiver([503, 503]);
+    const realHook = await startReceiver();
+    await runScenario(env, 'intake queued', { seed: { candidates: person('queued.subject@example.com', 'P-Q', 2) } }, (s) =>
+      withIntake(s, async (intake) => {
+        const email = 'queued.subject@example.com';
+        const dry = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url });
+        const id = dry.json!.id as string;
+        // The dry run has looked up and is telling its caller (who refuses twice): still its run.
+        await until(async () => dryHook.attempts, (n) => n >= 1);
+        const real = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url });
+        expect(real.status).toBe(202);
+        expect(real.json).toMatchObject({ id, runId: dry.json!.runId, attached: true, queued: true });
+        // A different mode does not join the queued request either.
+        const other = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-2', mode: 'pseudonymize' });
+        expect(other.json).toMatchObject({ error: 'request_in_progress', message: expect.stringMatching(/delete GDPR request for this person is already queued/) });
+
+        const result = await s.client.workflow.getHandle(id).result();
+        expect(result).toMatchObject({ outcome: 'completed', requestId: 'R-1', dryRun: false, totals: { persons: 1, candidates: 2 } });
+        expect(s.sim.stats().erasures).toHaveLength(1);
+        await until(async () => dryHook.received.length + realHook.received.length, (n) => n === 2);
+        expect(dryHook.received[0]!.payload).toMatchObject({ requestId: 'D-1', outcome: 'dry_run', dryRun: true, mode: 'delete', runId: dry.json!.runId });
+        expect(realHook.received[0]!.payload).toMatchObject({ requestId: 'R-1', outcome: 'completed', dryRun: false, mode: 'delete', receipt: expect.any(String) });
+        expect(realHook.received[0]!.payload.runId).not.toBe(dry.json!.runId);
+
+        // Both requests replay against the run that carries them.
+        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url })).json).toMatchObject({ replayed: true, status: 'COMPLETED' });
+        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url })).json).toMatchObject({ replayed: true });
+        const shown = await call(intake, 'GET', `/v1/erasures/${id}`);
+        expect(shown.json).toMatchObject({ status: 'COMPLETED', result: { outcome: 'completed' }, requestIds: ['D-1', 'R-1'] });
+        expect(s.sim.stats().erasures).toHaveLength(1);
+      }),
+      { worker: callbackWorker },
+    );
+    await dryHook.close();
+    await realHook.close();
+  });
+
+  it('refuses what would merge different requests: a dry run during an erasure, another mode or regulation', async () => {
+    await runScenario(env, 'intake refuse', { seed: { candidates: [interviewing('refuse.subject@example.com', 'P-RF', '+3d')] } }, (s) =>
+      withIntake(s, async (intake) => {
+        const email = 'refuse.subject@example.com';
+        const first = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'E-1' });
+        const id = first.json!.id as string;
+        await s.waitForPhase(id, 'waiting_for_interviews');
+        const cases: [Record<string, unknown>, string, RegExp][] = [
+          [{ requestId: 'E-2', dryRun: true }, 'erasure_in_progress', /a real erasure for this person is under way/],
+          [{ requestId: 'E-3', mode: 'pseudonymize' }, 'request_in_progress', /a delete GDPR request for this person is under way; this pseudonymize GDPR request is not merged/],
+          [{ requestId: 'E-4', regulation: 'ccpa' }, 'request_in_progress', /this delete CCPA request is not merged/],
+          [{ requestId: 'E-1', regulation: 'ccpa' }, 'request_conflict', /requestId E-1 was already used for this person with a different regulation \(it was gdpr\)/],
+        ];
+        for (const [extra, code, message] of cases) {
+          const r = await call(intake, 'POST', '/v1/erasures', { email, ...extra });
+          expect({ extra, status: r.status, code: r.json?.error }).toEqual({ extra, status: 409, code });
+          expect(r.json!.message).toMatch(message);
+          if (code !== 'request_conflict') expect(r.headers['retry-after']).toBeDefined();
+        }
+        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'E-1' })).json).toMatchObject({ replayed: true, status: 'RUNNING' });
+        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'E-5' })).json).toMatchObject({ attached: true });
+        const st = await s.status(id);
+        expect(st.requests?.map((r) => r.requestId)).toEqual(['E-1', 'E-5']);
+        await s.client.workflow.getHandle(id).signal('cancel', { reason: 'test over', actor: 'test' });
+        await s.client.workflow.getHandle(id).result();
+      }),
+    );
+  });
+
+  it('scopes reads to the caller: another token gets 404 and never hears of the other request, an admin sees all', async () => {
+    await runScenario(env, 'intake scoping', { seed: { candidates: [interviewing('scoped.subject@example.com', 'P-SC', '+3d')] } }, (s) =>
+      withIntake(s, async (intake) => {
+        const email = 'scoped.subject@example.com';
+        const asB = { authorization: `Bearer ${TOKEN_B}` };
+        const a = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'A-1' });
+        const id = a.json!.id as string;
+        await s.waitForPhase(id, 'waiting_for_interviews');
+        const hidden = await call(intake, 'GET', `/v1/erasures/${id}`, undefined, asB);
+        expect(hidden.status).toBe(404);
+        expect(hidden.json).toEqual((await call(intake, 'GET', '/v1/erasures/dsar-0123456789abcdef0123456789abcdef', undefined, asB)).json);
+        const admin = await call(intake, 'GET', `/v1/erasures/${id}`, undefined, { authorization: `Bearer ${ADMIN}` });
+        expect(admin.json).toMatchObject({ status: 'RUNNING', requestIds: ['A-1'] });
+
+        // B asks for the same person: it joins the run, but is not told someone else asked.
+        const b = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'A-1' }, asB);
+        expect(b.status).toBe(202);
+        expect(b.json).toMatchObject({ id, attached: false });
+        expect(b.json).not.toHaveProperty('queued');
+        expect((await call(intake, 'GET', `/v1/erasures/${id}`, undefined, asB)).json).toMatchObject({ requestIds: ['A-1'] });
+        const st = await s.status(id);
+        expect(st.requests).toEqual([expect.objectContaining({ requestId: 'A-1', caller: 'test' }), expect.objectContaining({ requestId: 'A-1', caller: 'other' })]);
+        expect(st.events).toContainEqual(expect.objectContaining({ kind: 'request_attached', actor: 'other' }));
+        const sa = (await s.client.workflow.getHandle(id).describe()).typedSearchAttributes;
+        expect(sa.get(DsarCallers)).toEqual(['test', 'other']);
+        // With B on the run, A is not told either: attached never says whether someone else asked.
+        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'A-2' })).json).toMatchObject({ attached: false });
+        await s.client.workflow.getHandle(id).signal('cancel', { reason: 'test over', actor: 'test' });
+        await s.client.workflow.getHandle(id).result();
+      }),
+    );
+  });
+
+  it('rate-limits dry runs per token with 429 and retry-after', async () => {
+    await runScenario(env, 'intake dry-run limit', {}, (s) =>
+      withIntake(
+        s,
+        async (intake) => {
+          for (const n of [1, 2]) expect((await call(intake, 'POST', '/v1/erasures', { email: `probe${n}@example.com`, requestId: `P-${n}`, dryRun: true })).status).toBe(202);
+          const limited = await call(intake, 'POST', '/v1/erasures', { email: 'probe3@example.com', requestId: 'P-3', dryRun: true });
+          expect(limited.status).toBe(429);
+          expect(limited.json).toMatchObject({ error: 'too_many_dry_runs' });
+          expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+          // Per token: another caller still has its own, and real requests are not rationed.
+          expect((await call(intake, 'POST', '/v1/erasures', { email: 'probe3@example.com', requestId: 'P-3', dryRun: true }, { authorization: `Bearer ${TOKEN_B}` })).status).toBe(202);
+          expect((await call(intake, 'POST', '/v1/erasures', { email: 'probe4@example.com', requestId: 'P-4' })).status).toBe(202);
+        },
+        [],
+        2,
       ),
     );
   });

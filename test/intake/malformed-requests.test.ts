@@ -23,7 +23,7 @@ beforeAll(async () => {
   intake = await startIntakeServer({
     client,
     start: { taskQueue: 'malformed-requests', idKey: 'a'.repeat(64) },
-    tokens: [TOKEN],
+    tokens: [{ name: 'fuzz', token: TOKEN }],
     log: (e) => logs.push(e),
     limits: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, maxConnections: 64 },
   });
@@ -134,7 +134,7 @@ describe('intake against malformed requests', () => {
   });
 
   it('drops connections over the cap at accept, and takes new ones once they close', async () => {
-    const capped = await startIntakeServer({ client, start: { taskQueue: 'capped', idKey: 'b'.repeat(64) }, tokens: [TOKEN], limits: { maxConnections: 2 } });
+    const capped = await startIntakeServer({ client, start: { taskQueue: 'capped', idKey: 'b'.repeat(64) }, tokens: [{ name: 'fuzz', token: TOKEN }], limits: { maxConnections: 2 } });
     try {
       const idle = [rawRequest(capped.url, [], { timeoutMs: 1500 }), rawRequest(capped.url, [], { timeoutMs: 1500 })];
       await new Promise((r) => setTimeout(r, 200));

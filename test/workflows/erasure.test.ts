@@ -7,7 +7,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelRefusedError, cancelErasure, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
+import { CancelRefusedError, cancelErasure, ErasureConflictError, erasureHandle, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
+import { attachRequestSignal } from '../../src/workflows/index.js';
 import { ComeetPermission } from '../../src/comeet/index.js';
 import { cancelSignal, cancelUpdate } from '../../src/workflows/index.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
@@ -15,6 +16,7 @@ import { verifyReceipt } from '../../src/receipt/index.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { bystanders, interviewing, person, runScenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { DsarRequestIds } from '../../src/shared.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -211,7 +213,8 @@ describe('dsarErasure', () => {
       expect(after.events).toContainEqual(expect.objectContaining({ kind: 'deadline_extended', actor: 'dpo' }));
       // Rejected updates leave no trace in history; the accepted one does.
       const history = await handle.fetchHistory();
-      const updates = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+      // (The start's own attachRequest update is accepted too: count the extensions only.)
+      const updates = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'extendDeadline') ?? [];
       expect(updates).toHaveLength(1);
       await cancelErasure(env.client, workflowId, 'test over');
       await handle.result();
@@ -339,6 +342,53 @@ describe('dsarErasure', () => {
       expect(open).toHaveLength(1);
       await cancelErasure(env.client, a.workflowId, 'test over');
       await a.handle.result();
+    });
+  });
+
+  it('applies the request rules through startErasure: replay, join, refuse, and replay of a finished run', async () => {
+    await runScenario(env, 'request rules', { seed: { candidates: [interviewing('rules@example.com', 'P-RU', '+1d')] } }, async (s) => {
+      const email = 'rules@example.com';
+      const conflict = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ErasureConflictError);
+      const first = await s.start({ email, requestId: 'W-1', mode: 'pseudonymize' });
+      expect(first).toMatchObject({ status: 'started', attached: false });
+      await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
+      const cases: [Parameters<typeof s.start>[0], string, boolean][] = [
+        [{ email, requestId: 'W-2', dryRun: true, mode: 'pseudonymize' }, 'erasure_in_progress', true],
+        [{ email, requestId: 'W-3' }, 'request_in_progress', true],
+        [{ email, requestId: 'W-4', mode: 'pseudonymize', regulation: 'ccpa' }, 'request_in_progress', true],
+        [{ email, requestId: 'W-1', mode: 'delete' }, 'request_conflict', false],
+        [{ email, requestId: 'W-1', mode: 'pseudonymize', callbackUrl: 'https://hooks.example.com/x' }, 'request_conflict', false],
+      ];
+      for (const [request, code, retryable] of cases) {
+        const err = await conflict(s.start(request));
+        expect(err, JSON.stringify(request)).toBeInstanceOf(ErasureConflictError);
+        expect({ code: err!.code, retryable: err!.retryable }).toEqual({ code, retryable });
+        expect(err!.message).not.toContain('rules@');
+      }
+      expect(await s.start({ email, requestId: 'W-1', mode: 'pseudonymize' })).toMatchObject({ status: 'replayed', runId: first.runId });
+      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({ status: 'attached', runId: first.runId, otherCallers: true });
+      // The old signal goes through the same rules: a delete is refused (and logged), never merged.
+      await erasureHandle(s.client, first.workflowId).signal(attachRequestSignal, { requestId: 'W-6', mode: 'delete' });
+      await erasureHandle(s.client, first.workflowId).signal(attachRequestSignal, { requestId: 'W-7' });
+      const st2 = await s.waitForStatus(first.workflowId, (x) => (x.requests ?? []).length === 3);
+      expect(st2.events).toContainEqual(expect.objectContaining({ kind: 'attach_refused', detail: expect.stringMatching(/not merged/) }));
+      expect(st2.requests?.map((r) => r.requestId)).toEqual(['W-1', 'W-5', 'W-7']);
+      expect(st2.events).toContainEqual(expect.objectContaining({ kind: 'request_attached', actor: 'svc' }));
+      const sa = (await erasureHandle(s.client, first.workflowId).describe()).typedSearchAttributes;
+      expect(sa.get(DsarRequestIds)).toEqual(['W-1', 'W-5', 'W-7']);
+
+      s.sim.completeInterviews('P-RU');
+      await recheckNow(s.client, first.workflowId, 'test');
+      expect((await first.handle.result()).outcome).toBe('completed');
+      // Closed: the client answers from what the run recorded, without its worker.
+      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({ status: 'replayed', runStatus: 'COMPLETED', runId: first.runId });
+      expect((await conflict(s.start({ email, requestId: 'W-5', caller: 'svc' })))?.code).toBe('request_conflict');
+      // Another caller's W-5 is a new request: a new run.
+      const fresh = await s.start({ email, requestId: 'W-5', caller: 'another', dryRun: true });
+      expect(fresh).toMatchObject({ status: 'started' });
+      expect(fresh.runId).not.toBe(first.runId);
+      expect((await fresh.handle.result()).outcome).toBe('no_data');
+      expect(s.sim.stats().erasures).toHaveLength(1);
     });
   });
 
