@@ -119,7 +119,7 @@ describe('loadWorkerConfig', () => {
         'DSAR_CALLBACK_ALLOW_NETWORKS must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8',
       ]);
     }
-    const intake = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: 't'.repeat(32), DSAR_CALLBACK_HOSTS: 'hooks.example.com', DSAR_CALLBACK_ALLOW_NETWORKS: '10.20.0.0/16' });
+    const intake = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `svc:${'t'.repeat(32)}`, DSAR_CALLBACK_HOSTS: 'hooks.example.com', DSAR_CALLBACK_ALLOW_NETWORKS: '10.20.0.0/16' });
     expect(intake).toMatchObject({ DSAR_CALLBACK_HOSTS: ['hooks.example.com'], DSAR_CALLBACK_ALLOW_NETWORKS: ['10.20.0.0/16'] });
   });
 

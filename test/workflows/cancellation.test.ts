@@ -76,7 +76,7 @@ describe('Temporal cancel', () => {
         expect(cb!.persons).toBeUndefined();
         const st = await s.status(workflowId);
         expect(st.phase).toBe('cancelled');
-        expect(st.requests).toEqual([{ requestId: 'HC-1', hasCallback: true, callback: 'delivered' }]);
+        expect(st.requests).toEqual([{ requestId: 'HC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
         expect(st.events.map((e) => e.kind)).not.toContain('needs_attention');
         expect(st.failure).toContain('before anything was erased');
         expect(s.sim.stats().erasures).toEqual([]);
@@ -126,7 +126,7 @@ describe('follow-up', () => {
         const again = await pollStatus(s.client, workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.personUid === 'P-AC2'));
         expect(again.receivedAt).toBe(receivedAt);
         expect(again.deadline).toBe(first.deadline);
-        expect(again.requests).toEqual([{ requestId: 'FC-1', hasCallback: true }]);
+        expect(again.requests).toEqual([{ requestId: 'FC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true }]);
         // Its Comeet lookup ran on the lowest priority key.
         const priorities = ((await followUp.fetchHistory()).events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.priority?.priorityKey).filter((k) => k !== undefined);
         expect(priorities).toEqual([5]);
