@@ -5,9 +5,11 @@
  * Subjects are synthetic (example.com), so the files hold no real personal data.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cancelErasure, recheckNow } from '../src/client.js';
+import { CancelRefusedError, cancelErasure, recheckNow } from '../src/client.js';
 import { ALL_PERMISSIONS } from '../src/simulator/server.js';
 import { PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
@@ -23,16 +25,26 @@ const env = await startDevServer();
 const INDEX = join(OUT, 'workflow-ids.json');
 const index: Record<string, string> = existsSync(INDEX) ? JSON.parse(readFileSync(INDEX, 'utf8')) : {};
 
-async function save(name: string, s: Scenario, workflowId: string): Promise<void> {
+async function save(name: string, s: Scenario, workflowId: string, runId?: string): Promise<void> {
   // The CLI's JSON export is the format operators get from `temporal workflow show -o json`.
   const cli = resolveTemporalCli().executable;
   if (cli.type !== 'existing-path') throw new Error('recording needs the temporal CLI (npm run setup:temporal)');
-  const json = execFileSync(cli.path, ['workflow', 'show', '--address', env.address, '-w', workflowId, '-o', 'json'], { encoding: 'utf8' });
+  const json = execFileSync(cli.path, ['workflow', 'show', '--address', env.address, '-w', workflowId, ...(runId ? ['-r', runId] : []), '-o', 'json'], { encoding: 'utf8' });
   const history = JSON.parse(json) as { events: unknown[] };
   writeFileSync(join(OUT, `${name}.json`), JSON.stringify(history, null, 1) + '\n');
   index[`${name}.json`] = workflowId;
   console.log(`recorded ${name} (${history.events.length} events, ${s.sim.stats().total} Comeet calls)`);
 }
+
+// Callbacks go to a loopback receiver, which the worker may reach only when its network is allowed.
+const CALLBACK_SECRET = 'recorder-callback-secret-0123456789abcdef';
+const callbackWorker = { worker: { callbacks: { secrets: [CALLBACK_SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(200).end());
+});
+await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+const CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/dsar`;
 
 try {
   await runScenario(env, 'completed', { seed: { candidates: [...person('happy@example.com', 'P-H', 2), ...person('happy@example.com', 'P-H2')] } }, async (s) => {
@@ -48,7 +60,11 @@ try {
   await runScenario(env, 'blocked', { seed: { candidates: [...person('mixed@example.com', 'P-FREE'), interviewing('mixed@example.com', 'P-BUSY', '+1d')] } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'mixed@example.com' });
     await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
-    await cancelErasure(env.client, workflowId, 'should be refused', 'recorder');
+    // The cancel update is refused without a trace; the signal records its refusal.
+    await cancelErasure(env.client, workflowId, 'should be refused', 'recorder').catch((err: unknown) => {
+      if (!(err instanceof CancelRefusedError)) throw err;
+    });
+    await handle.signal('cancel', { reason: 'should be refused too', actor: 'recorder' });
     await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
     await handle.executeUpdate('extendDeadline', { args: [{ deadline: new Date(Date.now() + 40 * 86_400_000).toISOString(), actor: 'recorder' }] });
     s.sim.completeInterviews('P-BUSY');
@@ -103,7 +119,64 @@ try {
     await save('completed-with-follow-up', s, workflowId);
     await save('follow-up-clean', s, r.followUp!.workflowId);
   });
+  // Paths added with the hardening and durability work.
+  await runScenario(env, 'attached', { ...callbackWorker, seed: { candidates: [interviewing('joined@example.com', 'P-J', '+1d')] } }, async (s) => {
+    const first = await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL });
+    await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
+    const second = await s.start({ email: 'joined@example.com', requestId: 'att-2', callbackUrl: CALLBACK_URL });
+    if (second.status !== 'attached') throw new Error(`expected attached, got ${second.status}`);
+    await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL }); // a replay
+    s.sim.completeInterviews('P-J');
+    await recheckNow(env.client, first.workflowId, 'recorder');
+    await first.handle.result();
+    await save('attached-completed', s, first.workflowId);
+  });
+  await runScenario(env, 'queued', { seed: { candidates: person('queued@example.com', 'P-Q') } }, async (s) => {
+    // A slow lookup keeps the dry run open while the real request arrives and queues behind it.
+    s.sim.setFaults({ latencyMs: 1500 });
+    const dry = await s.start({ email: 'queued@example.com', requestId: 'q-dry', dryRun: true });
+    const real = await s.start({ email: 'queued@example.com', requestId: 'q-real' });
+    if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+    s.sim.setFaults({});
+    const r = await env.client.workflow.getHandle(dry.workflowId).result();
+    if (r.outcome !== 'completed') throw new Error(`expected the queued request to complete, got ${r.outcome}`);
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId="${dry.workflowId}"` })) runs.push(wf.runId);
+    await save('dry-run-continued-as-queued', s, dry.workflowId, dry.runId);
+    await save('queued-after-dry-run-completed', s, dry.workflowId, runs.find((id) => id !== dry.runId));
+  });
+  await runScenario(env, 'cancel signal', { seed: { candidates: [interviewing('cancel.signal@example.com', 'P-CS', '+2d')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'cancel.signal@example.com' });
+    await s.waitForPhase(workflowId, 'waiting_for_interviews');
+    await handle.signal('cancel', { reason: 'duplicate ticket', actor: 'recorder' });
+    await handle.result();
+    await save('cancelled-signal', s, workflowId);
+  });
+  await runScenario(env, 'hard cancel', { ...callbackWorker, seed: { candidates: [interviewing('hard.cancel@example.com', 'P-HC', '+2d')] } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'hard.cancel@example.com', requestId: 'hc-1', callbackUrl: CALLBACK_URL }, { callbackRetryMs: 1000 });
+    await s.waitForPhase(workflowId, 'waiting_for_interviews');
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    await save('temporal-cancelled', s, workflowId);
+  });
+  await runScenario(env, 'emails hidden', { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('hidden@example.com', 'P-HID') } }, async (s) => {
+    const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
+    await s.waitForPhase(workflowId, 'needs_attention');
+    s.sim.setPermissions([...ALL_PERMISSIONS]);
+    await recheckNow(env.client, workflowId, 'recorder');
+    await handle.result();
+    await save('emails-hidden-completed', s, workflowId);
+  });
+  await runScenario(env, 'follow-up failed', { ...callbackWorker, readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } }, async (s) => {
+    const { handle } = await s.start({ email: 'again.fail@example.com', requestId: 'ff-1', callbackUrl: CALLBACK_URL }, { followUpDelayMs: 1500, callbackRetryMs: 1000 });
+    const first = await handle.result();
+    s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
+    s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
+    await env.client.workflow.getHandle(first.followUp!.workflowId).result().catch(() => undefined);
+    await save('follow-up-failed', s, first.followUp!.workflowId);
+  });
   writeFileSync(INDEX, JSON.stringify(index, null, 1) + '\n');
 } finally {
+  receiver.close();
   await env.teardown();
 }
