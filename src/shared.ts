@@ -108,6 +108,8 @@ export const tuningSchema = z
     callbackRetryMs: z.number().int().min(1000).max(DAY).default(10_000),
     /** Second absent read, later; 0 turns the follow-up off. */
     followUpDelayMs: z.number().int().min(0).max(90 * DAY).default(7 * DAY),
+    /** Pages a lookup child reads before it continues as new (bounds its history on a long scan). */
+    lookupPagesPerRun: z.number().int().min(2).max(1000).default(200),
   })
   .strict();
 export type Tuning = z.output<typeof tuningSchema>;

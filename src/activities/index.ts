@@ -1,5 +1,6 @@
 /**
- * Activities: one Comeet call (or one paged lookup) each. They return the minimum the workflow
+ * Activities: one Comeet call each (`findCandidatesByEmail`, `verifyAbsence` and
+ * `getInterviewSchedules`, kept for runs started before `lookupPage`, page or loop inside). They return the minimum the workflow
  * needs (uids, statuses, interview times; never names or emails) and translate Comeet errors into
  * Temporal failures whose `type` the workflow branches on.
  */
@@ -114,18 +115,37 @@ const foundCandidateSchema = z.object({
   status: z.string().nullable(),
   openInterviews: z.array(z.object({ type: z.string(), scheduledAt: z.string().nullable() })),
 });
-const checkpointSchema = z.object({
-  progress: z.object({
-    strategy: z.enum(LOOKUP_STRATEGIES),
-    next: z.string().nullable(),
-    storable: z.literal(true),
-    pagesRead: z.number().int().nonnegative(),
-    visited: z.array(z.string()),
-    seen: z.number().int().nonnegative(),
-    withoutEmail: z.number().int().nonnegative(),
-  }),
-  found: z.array(foundCandidateSchema),
+const progressSchema = z.object({
+  strategy: z.enum(LOOKUP_STRATEGIES),
+  next: z.string().nullable(),
+  storable: z.literal(true),
+  pagesRead: z.number().int().nonnegative(),
+  visited: z.array(z.string()),
+  seen: z.number().int().nonnegative(),
+  withoutEmail: z.number().int().nonnegative(),
 });
+const checkpointSchema = z.object({ progress: progressSchema, found: z.array(foundCandidateSchema) });
+const lookupPageInputSchema = z.object({
+  email: z.string().min(1, 'email is required'),
+  strategy: z.enum(LOOKUP_STRATEGIES).optional(),
+  progress: progressSchema.optional(),
+});
+
+export interface LookupPageInput {
+  email: string;
+  /** Where a new lookup starts; default the worker's configured strategy. Ignored with `progress`. */
+  strategy?: LookupStrategy;
+  /** The cursor the previous page returned; absent for the first page. */
+  progress?: LookupProgress;
+}
+
+export interface LookupPageResult {
+  /** The subject's candidates on this page (minimal fields, no emails or names). */
+  found: FoundCandidate[];
+  /** Where the next page starts; absent once `done`. */
+  progress?: LookupProgress;
+  done: boolean;
+}
 
 export function createActivities({ comeet, receipts, lookup, callbacks }: ActivityDeps) {
   async function lookUp(email: string): Promise<LookupResult> {
@@ -155,7 +175,51 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
   }
 
   return {
-    /** Every candidate of the subject, grouped by person. */
+    /**
+     * One page of a lookup: exactly one Comeet call, so every page is its own dispatch on the capped
+     * queue and the cap holds for a scan too. The workflow carries the cursor; a lost page is retried
+     * by Temporal (each retry a dispatch the cap counts), a 429 after its Retry-After.
+     */
+    async lookupPage(input: LookupPageInput): Promise<LookupPageResult> {
+      const ctx = Context.current();
+      const parsed = lookupPageInputSchema.safeParse(input);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw ApplicationFailure.create({
+          type: 'InvalidInput',
+          nonRetryable: true,
+          message: `Invalid lookupPage input at ${first?.path.join('.') || 'input'}: ${first?.message ?? 'unexpected shape'}`,
+        });
+      }
+      const { email } = parsed.data;
+      let progress: LookupProgress = parsed.data.progress ?? comeet.startLookup(parsed.data.strategy ?? lookup ?? comeet.lookup);
+      const found: FoundCandidate[] = [];
+      await withHeartbeat(async () => {
+        for (;;) {
+          const page = await callComeet(() => comeet.readLookupPage(email, progress, { signal: ctx.cancellationSignal }));
+          for (const c of page.matches) found.push(toFound(c));
+          progress = page.progress;
+          // A cursor quoting the email outside its query cannot go into history: this attempt reads
+          // on itself (the one case where a lookup activity makes more than one call).
+          if (progress.next === null || progress.storable) return;
+          ctx.log.warn('Comeet next_page quotes the subject outside its query; reading the rest in this activity', { page: progress.pagesRead });
+        }
+      });
+      const done = progress.next === null;
+      if (done) ctx.log.info('Comeet lookup done', { strategy: progress.strategy, pages: progress.pagesRead, candidates: progress.seen });
+      return done ? { found, done } : { found, progress, done };
+    },
+
+    /** Fresh interview schedule of one candidate blocking an erasure: one Comeet call. */
+    async getCandidateSchedule(input: { candidateUid: string }): Promise<FoundCandidate> {
+      const ctx = Context.current();
+      if (typeof input?.candidateUid !== 'string' || input.candidateUid === '') {
+        throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'getCandidateSchedule needs a candidateUid (a non-empty string)' });
+      }
+      return withHeartbeat(async () => toFound(await callComeet(() => comeet.getCandidate(input.candidateUid, { signal: ctx.cancellationSignal }))));
+    },
+
+    /** Every candidate of the subject, grouped by person (all pages in one attempt; runs before `lookupPage`). */
     async findCandidatesByEmail(input: { email: string }): Promise<LookupResult> {
       return lookUp(input.email);
     },

@@ -31,13 +31,13 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReceiptClaims } from '../receipt/schema.js';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
 import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
+import { groupByPerson, pagedLookup, transientRetry } from './lookup.js';
 import {
   DsarAtRisk,
   DsarCallers,
@@ -131,14 +131,8 @@ function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningB
 // Activity profiles, sized for Comeet's 100 calls a minute
 // ---------------------------------------------------------------------------------------------
 
-/** Transient faults (5xx, resets, 429 with its own delay) retry ~10 times over ~10 minutes, then the
- * request moves to `needs_attention` and keeps trying on its own: a request is never dropped. */
-const transientRetry: ActivityOptions['retry'] = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '2 minutes',
-  maximumAttempts: 10,
-};
+// Transient faults retry ~10 times over ~10 minutes (transientRetry), then the request moves to
+// `needs_attention` and keeps trying on its own: a request is never dropped.
 /**
  * Comeet calls run on the rate-capped Comeet queue, ordered by the deadline. They heartbeat, so an
  * attempt lost with its worker (SIGKILL, OOM) is retried after 30 s, not after its whole timeout.
@@ -196,6 +190,11 @@ const RECEIPT_PATCH = 'proof-of-erasure-receipt';
 const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
 /** A failed follow-up reports itself (search attribute, callback) before failing. */
 const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
+/**
+ * Every Comeet call its own activity: lookups page through `lookupPage`, schedules through
+ * `getCandidateSchedule` (runs before it keep the one-activity lookups and schedule reads).
+ */
+const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
 
 /** Thrown inside the workflow when an operator's `cancel` was accepted. */
@@ -262,6 +261,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   let closing = false;
   // Made per call: the priority follows the deadline, which an operator may extend.
   const reads = () => comeetActivities('read', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
+  const readPriority = () => deadlinePriority(priorityDeadline(input.regulation, receivedAt, deadline).getTime(), Date.now());
+  // Lookup children started by this run; their ids must come out the same on replay.
+  let lookupChildren = 0;
   const erases = () => comeetActivities('erase', priorityDeadline(input.regulation, receivedAt, deadline).getTime());
 
   const now = () => Date.now();
@@ -648,9 +650,13 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         p.blockingCandidateUids = details.blockingCandidateUids;
         if (blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
-          const fresh = await withAttention(`interview schedule of person ${p.personUid}`, () =>
-            reads().getInterviewSchedules({ candidateUids: details.blockingCandidateUids }),
-          );
+          const fresh = await withAttention(`interview schedule of person ${p.personUid}`, async () => {
+            if (!patched(LOOKUP_PAGES_PATCH)) return reads().getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
+            // One activity per candidate: each read is one dispatch on the capped queue.
+            const out: FoundCandidate[] = [];
+            for (const candidateUid of details.blockingCandidateUids) out.push(await reads().getCandidateSchedule({ candidateUid }));
+            return out;
+          });
           p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
         }
         blockedBefore = true;
@@ -692,6 +698,15 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
     return withAttention(purpose, async () => {
       lookups++;
+      if (patched(LOOKUP_PAGES_PATCH)) {
+        const found = await pagedLookup(input.email, {
+          profile: 'erasure',
+          priorityKey: readPriority,
+          childId: () => `${info.workflowId}-lookup-${++lookupChildren}`,
+          pagesPerRun: tuning.lookupPagesPerRun,
+        });
+        return groupByPerson(found);
+      }
       const acts = reads();
       const r = purpose === 'look up' ? await acts.findCandidatesByEmail({ email: input.email }) : await acts.verifyAbsence({ email: input.email });
       return r.persons;
@@ -988,6 +1003,7 @@ export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult
 }
 
 async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
+  let followUpLookups = 0;
   await sleep(input.delayMs);
   const acts = proxyActivities<Activities>({
     taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
@@ -996,7 +1012,16 @@ async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
     retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },
     priority: { priorityKey: FOLLOW_UP_PRIORITY },
   });
-  const { persons } = await acts.verifyAbsence({ email: input.email });
+  const persons = patched(LOOKUP_PAGES_PATCH)
+    ? groupByPerson(
+        await pagedLookup(input.email, {
+          profile: 'follow-up',
+          priorityKey: () => FOLLOW_UP_PRIORITY,
+          childId: () => `${workflowInfo().workflowId}-lookup-${++followUpLookups}`,
+          pagesPerRun: tuningSchema.parse(input.tuning ?? {}).lookupPagesPerRun,
+        }),
+      )
+    : (await acts.verifyAbsence({ email: input.email })).persons;
   const checkedAt = new Date().toISOString();
   const personUids = persons.map((p) => p.personUid);
   if (persons.length === 0) return { checkedAt, reappeared: false, personUids };

@@ -1,2 +1,3 @@
 /** The workflows this worker runs; only re-exports. */
 export { dsarErasure, dsarFollowUp, statusQuery, recheckNowSignal, cancelSignal, cancelUpdate, extendDeadlineUpdate, attachRequestSignal, attachRequestUpdate } from './erasure.js';
+export { dsarLookup } from './lookup.js';

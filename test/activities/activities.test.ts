@@ -431,3 +431,91 @@ describe('lookup activities on a paged answer', () => {
     }
   });
 });
+
+// ---- one Comeet call per activity: the workflow carries the cursor (issue 11 item 1) ----
+
+describe('lookupPage / getCandidateSchedule activities', () => {
+  const paged = (): SimCandidateSeed[] =>
+    ['A', 'B', 'C', 'D'].map((x) => ({ uid: `35.PG${x}`, person_uid: '65.PAGE', first_name: FIRST, last_name: LAST, email: EMAIL, status: 'Rejected' as const }));
+  type PageInput = Parameters<Activities['lookupPage']>[0];
+
+  /** Walks a lookup the way the workflow does: the progress goes through JSON (history) between pages. */
+  async function walk(s: Setup, strategy?: LookupStrategy) {
+    const pages: Awaited<ReturnType<Activities['lookupPage']>>[] = [];
+    let input: PageInput = strategy ? { email: EMAIL, strategy } : { email: EMAIL };
+    for (;;) {
+      const before = s.sim.stats().total;
+      const page = await run(s.env, s.activities.lookupPage, JSON.parse(JSON.stringify(input)) as PageInput);
+      expect(s.sim.stats().total - before).toBe(1);
+      pages.push(page);
+      if (page.done) return pages;
+      input = { email: EMAIL, progress: page.progress! };
+    }
+  }
+
+  it.each(['candidates-filter', 'scan'] as const)('reads exactly one page per activity, with a cursor free of the email (%s)', async (strategy) => {
+    const s = await setup({ pageSize: 2, seed: { candidates: [...seeds(), ...paged()] } });
+    const pages = await walk(s, strategy);
+    expect(pages.length).toBe(strategy === 'scan' ? 5 : 4); // 9 candidates, 7 of them the subject's
+    expect(pages.at(-1)).toEqual({ found: expect.any(Array), done: true });
+    const found = pages.flatMap((p) => p.found);
+    expect(found.map((f) => f.uid).sort()).toEqual(['33.ZEA', '33.ZEB', '33.ZEC', '35.PGA', '35.PGB', '35.PGC', '35.PGD']);
+    expect(found.find((f) => f.uid === '33.ZEA')).toMatchObject({ personUid: '63.ZEB', status: 'In progress', openInterviews: [{ type: 'Phone Interview' }, { type: 'In person Interview' }] });
+    const text = JSON.stringify(pages).toLowerCase();
+    for (const pii of ['zeb@', FIRST, LAST, '555']) expect(text).not.toContain(pii.toLowerCase());
+    expect(pages[0]!.progress).toMatchObject({ strategy, pagesRead: 1, storable: true });
+    expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': pages.length });
+  });
+
+  it('the hidden-email rule holds across pages: a scan fails only at its last page, a filter at its first', async () => {
+    const hidden = { permissions: ['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase'] as SimulatorOptions['permissions'] };
+    const scan = await setup({ ...hidden, pageSize: 2, seed: { candidates: seeds() } }, {}, 'scan');
+    const first = await run(scan.env, scan.activities.lookupPage, { email: EMAIL });
+    const second = await run(scan.env, scan.activities.lookupPage, { email: EMAIL, progress: first.progress! });
+    expect([first.done, second.done]).toEqual([false, false]);
+    const f = await failureOf(run(scan.env, scan.activities.lookupPage, { email: EMAIL, progress: second.progress! }));
+    expect(f.type).toBe('ComeetEmailsHidden');
+    expect(f.nonRetryable).toBe(true);
+    expect(scan.sim.stats().total).toBe(3);
+
+    const filter = await setup({ ...hidden, pageSize: 2, seed: { candidates: seeds() } });
+    expect((await failureOf(run(filter.env, filter.activities.lookupPage, { email: EMAIL }))).type).toBe('ComeetEmailsHidden');
+    expect(filter.sim.stats().total).toBe(1);
+  });
+
+  it('a lost page or a 429 fails the attempt after its one call: Temporal retries it (a dispatch the cap counts)', async () => {
+    const lost = await setup({ pageSize: 1, faults: { errorRate: 0.5 }, random: () => 0, seed: { candidates: paged() } });
+    const f = await failureOf(run(lost.env, lost.activities.lookupPage, { email: EMAIL }));
+    expect(f.type).toBe('ComeetServerError');
+    expect(f.nonRetryable).toBe(false);
+    expect(lost.sim.stats().total).toBe(1);
+
+    const limited = await setup({ pageSize: 1, faults: { rateLimitBurst: 1 }, seed: { candidates: paged() } });
+    const r = await failureOf(run(limited.env, limited.activities.lookupPage, { email: EMAIL }));
+    expect(r.type).toBe('ComeetRateLimited');
+    expect(r.nextRetryDelay).toBe(1000);
+    expect(limited.sim.stats().total).toBe(1);
+  });
+
+  it('refuses a cursor that is not one (or quotes nothing it may), without a call and without quoting it', async () => {
+    const s = await setup({ pageSize: 1, seed: { candidates: paged() } });
+    const ok = await run(s.env, s.activities.lookupPage, { email: EMAIL });
+    for (const progress of [{ ...ok.progress!, storable: false }, { ...ok.progress!, pagesRead: -1 }, 'junk']) {
+      const f = await failureOf(run(s.env, s.activities.lookupPage, { email: EMAIL, progress } as unknown as PageInput));
+      expect(f.type).toBe('InvalidInput');
+      expect(f.nonRetryable).toBe(true);
+      expect(f.message).not.toContain(EMAIL);
+    }
+    expect(s.sim.stats().total).toBe(1);
+  });
+
+  it('getCandidateSchedule reads one candidate in one call, as getInterviewSchedules does', async () => {
+    const { sim, activities, env } = await setup({ seed: { candidates: seeds() } });
+    sim.scheduleInterview('33.ZEB', '+1d', 45);
+    const [expected] = await run(env, activities.getInterviewSchedules, { candidateUids: ['33.ZEB'] });
+    sim.resetStats();
+    expect(await run(env, activities.getCandidateSchedule, { candidateUid: '33.ZEB' })).toEqual(expected);
+    expect(sim.stats().byRoute).toEqual({ 'GET /candidates/:uid': 1 });
+    expect((await failureOf(run(env, activities.getCandidateSchedule, { candidateUid: '99.NOPE' }))).type).toBe('ComeetNotFound');
+  });
+});
