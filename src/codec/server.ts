@@ -6,9 +6,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
+import { answerUnparsedRequests, HttpError, parseTarget, readBody } from '../http/requests.js';
 import { describeIssues } from '../shared.js';
 import { AesGcmPayloadCodec, type EncryptionKeys } from './aes-gcm.js';
 
@@ -50,15 +51,6 @@ const bodySchema = z.object(
 );
 const BODY_HINT = 'send JSON {"payloads":[{"metadata":{"<key>":"<base64>"},"data":"<base64>"}]}';
 
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   if (options.token.length < 24) throw new Error('the codec server token must be at least 24 characters');
   const codec = new AesGcmPayloadCodec(options.keys);
@@ -83,17 +75,11 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     },
   );
   server.maxConnections = 256;
-  // Requests Node cannot parse: answer as Node would, close, and log the kind only (the bytes may hold the token).
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) return void socket.destroy();
-    socket.end(rawResponse(status, { message: STATUS_CODES[status] }), () => socket.destroy());
-    options.log?.(`? <unparsed> ${status} ${err.code ?? 'bad_request'}`);
-  });
-  // Without a listener Node drops CONNECT silently; this is no proxy, so say so.
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    socket.end(rawResponse(405, { message: 'use POST /encode or /decode' }), () => socket.destroy());
-    options.log?.('CONNECT /<unknown> 405');
+  // Logged by kind only: the bytes of a request Node could not parse may hold the token.
+  answerUnparsedRequests(server, {
+    bodyFor: (status) => ({ message: STATUS_CODES[status] }),
+    connectBody: { message: 'use POST /encode or /decode' },
+    onAnswered: (status, code, method) => options.log?.(method ? `${method} /<unknown> ${status}` : `? <unparsed> ${status} ${code}`),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
@@ -110,8 +96,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       options.log?.(`${req.method} ${state.route} ${status}`);
       send(res, status, body, headers);
     };
-    const target = parseTarget(req.url);
-    if (target instanceof RequestError) return done(target.status, { message: target.message });
+    const target = parseTarget(req.url, '/decode');
+    if (target instanceof HttpError) return done(target.status, { message: target.message });
     let rest = target.segments;
     let token: string | undefined;
     if (rest[0] === 't' && rest.length >= 2) {
@@ -129,9 +115,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     if (!tokenOk(token)) return done(401, { message: 'missing or wrong codec token' });
     let raw: string;
     try {
-      raw = await readBody(req);
+      raw = await readBody(req, MAX_BODY, '; send fewer payloads per call');
     } catch (err) {
-      if (err instanceof RequestError) return done(err.status, { message: err.message }, err.status === 413 ? { connection: 'close' } : {});
+      if (err instanceof HttpError) return done(err.status, { message: err.message }, err.headers);
       throw err;
     }
     let json: unknown;
@@ -189,59 +175,3 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-/**
- * The percent-decoded path segments of a request target, or the 400 to answer. Never throws:
- * `new URL()` does on targets such as `//` or `//[`, and `decodeURIComponent` on bad escapes.
- */
-function parseTarget(target: string | undefined): { segments: string[] } | RequestError {
-  let raw = target ?? '';
-  // Absolute form (`POST http://host/decode`), which RFC 9112 has servers accept: only the path counts.
-  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(raw);
-  if (absolute) {
-    if (!URL.canParse(`http://${absolute[1]}`)) return new RequestError(400, 'the request target has an invalid host');
-    raw = absolute[2]!.startsWith('/') ? absolute[2]! : `/${absolute[2]!}`;
-  }
-  if (!raw.startsWith('/')) return new RequestError(400, 'the request target must be a path such as /decode');
-  const path = raw.replace(/[?#].*$/s, '');
-  if (/[^\x21-\x7e]/.test(path)) return new RequestError(400, 'the path may hold only visible ASCII characters; percent-encode the rest');
-  const segments: string[] = [];
-  for (const segment of path.split('/').slice(1)) {
-    try {
-      segments.push(decodeURIComponent(segment));
-    } catch {
-      return new RequestError(400, 'the path has a malformed percent-escape (% and two hex digits, forming UTF-8)');
-    }
-  }
-  return { segments };
-}
-
-/** A whole response for a socket the HTTP layer has given up on. */
-function rawResponse(status: number, body: unknown): string {
-  const json = JSON.stringify(body);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  // Answered with `connection: close`: Node would otherwise read (and drop) the rest to keep the connection.
-  const tooLarge = () => new RequestError(413, `the body is larger than ${MAX_BODY} bytes; send fewer payloads per call`);
-  if (Number(req.headers['content-length']) > MAX_BODY) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        req.off('data', onData);
-        req.pause();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    const incomplete = () => reject(new RequestError(400, 'the connection closed before the body was complete'));
-    req.on('error', incomplete);
-    req.on('close', () => req.complete || incomplete());
-  });
-}

@@ -9,12 +9,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { addressKindPhrase, callbackTargetProblem } from '../callbacks/address-policy.js';
 import { erasureHandle, ErasureConflictError, erasureWorkflowId, InvalidErasureRequestError, startErasure, type StartOptions } from '../client.js';
 import { CALLER_PATTERN, type RegisteredRequest } from '../requests.js';
+import { answerUnparsedRequests, HttpError, parseTarget, readBody } from '../http/requests.js';
 import {
   callbackUrlSchema,
   describeIssues,
@@ -109,17 +110,6 @@ export interface IntakeServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 export async function startIntakeServer(options: IntakeOptions): Promise<IntakeServer> {
   if (!options.tokens.length) throw new Error('the intake needs at least one bearer token');
   const names = new Set<string>();
@@ -149,7 +139,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     const caller = authenticate(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send the request as JSON (Content-Type: application/json)');
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_BODY_BYTES);
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -269,7 +259,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         options.log?.({ method: req.method ?? '?', route, status, durationMs: Date.now() - started, ...extra });
       };
       (async () => {
-        const target = parseTarget(req.url);
+        const target = parseTarget(req.url, '/v1/erasures');
         if (target instanceof HttpError) throw target;
         const match = /^\/v1\/erasures(?:\/([^/]+))?\/?$/.exec(target.path);
         route = target.path === '/healthz' ? '/healthz' : match ? (match[1] ? '/v1/erasures/{id}' : '/v1/erasures') : 'unknown';
@@ -296,23 +286,10 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     },
   );
   server.maxConnections = limits.maxConnections;
-  // Requests Node cannot parse (bad request line, header, framing; too large; too slow) never reach the
-  // handler. Answer them as Node would, close the socket, and log the kind (never the bytes: they may
-  // hold a token).
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const answered = err.code !== 'ECONNRESET' && socket.writable && socket.bytesWritten === 0;
-    if (answered) {
-      socket.end(rawResponse(status, { error: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request', message: STATUS_CODES[status] }), () => socket.destroy());
-    } else {
-      socket.destroy();
-    }
-    if (answered) options.log?.({ method: '?', route: 'unparsed', status, durationMs: 0, error: err.code ?? 'bad_request' });
-  });
-  // Without a listener Node drops CONNECT silently; this is no proxy, so say so.
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    socket.end(rawResponse(405, { error: 'method_not_allowed', message: 'use POST /v1/erasures or GET /v1/erasures/{id}' }), () => socket.destroy());
-    options.log?.({ method: 'CONNECT', route: 'unknown', status: 405, durationMs: 0, error: 'method_not_allowed' });
+  answerUnparsedRequests(server, {
+    bodyFor: (status) => ({ error: status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request', message: STATUS_CODES[status] }),
+    connectBody: { error: 'method_not_allowed', message: 'use POST /v1/erasures or GET /v1/erasures/{id}' },
+    onAnswered: (status, code, method) => options.log?.({ method: method ?? '?', route: method ? 'unknown' : 'unparsed', status, durationMs: 0, error: code }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -369,68 +346,6 @@ function digest(token: string): Buffer {
 
 function links(id: string) {
   return { self: `/v1/erasures/${id}` };
-}
-
-/**
- * The path of a request target and its percent-decoded segments, or the 400 to answer. Never throws:
- * `new URL()` does on targets such as `//` or `//[`, and `decodeURIComponent` on bad escapes.
- * Dot segments are not resolved: no route has them, so they fall to 404 or to the id check.
- */
-function parseTarget(target: string | undefined): { path: string; segments: string[] } | HttpError {
-  let raw = target ?? '';
-  // Absolute form (`GET http://host/path`), which RFC 9112 has servers accept: only the path counts.
-  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(raw);
-  if (absolute) {
-    if (!URL.canParse(`http://${absolute[1]}`)) return new HttpError(400, 'invalid_target', 'the request target has an invalid host');
-    raw = absolute[2]!.startsWith('/') ? absolute[2]! : `/${absolute[2]!}`;
-  }
-  if (!raw.startsWith('/')) return new HttpError(400, 'invalid_target', 'the request target must be a path such as /v1/erasures');
-  const path = raw.replace(/[?#].*$/s, '');
-  if (/[^\x21-\x7e]/.test(path)) return new HttpError(400, 'invalid_target', 'the path may hold only visible ASCII characters; percent-encode the rest');
-  const segments: string[] = [];
-  for (const segment of path.split('/').slice(1)) {
-    try {
-      segments.push(decodeURIComponent(segment));
-    } catch {
-      return new HttpError(400, 'invalid_target', 'the path has a malformed percent-escape (% and two hex digits, forming UTF-8)');
-    }
-  }
-  return { path, segments };
-}
-
-/** A whole response for a socket the HTTP layer has given up on. */
-function rawResponse(status: number, body: unknown): string {
-  const json = JSON.stringify(body);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
-}
-
-function tooLarge(): HttpError {
-  // Closing is the only way to stop a client that is still sending: without it Node reads (and drops)
-  // the rest of the body to keep the connection alive.
-  return new HttpError(413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        req.off('data', onData);
-        req.pause();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    const incomplete = () => reject(new HttpError(400, 'incomplete_body', 'the connection closed before the body was complete'));
-    req.on('error', incomplete);
-    req.on('close', () => req.complete || incomplete());
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
