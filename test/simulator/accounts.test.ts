@@ -2,7 +2,12 @@
  * Several Comeet accounts served at once: each with its own keys, candidates, permissions, faults,
  * rate-limit window and stats, the JWT `iss` picking the account. Over real HTTP.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseMainConfig } from '../../src/simulator/main.js';
 import { startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { API_KEY, SECRET, admin, api, mintToken, seededRandom } from './helpers.js';
 
@@ -400,5 +405,79 @@ describe('simulator: account options are validated', () => {
     await expect(
       startSimulator({ ...base, accounts: [{ id: 'x', apiKey: 'k1', secret: 's', seed: { candidates: [{ first_name: 'A' } as never] } }] }),
     ).rejects.toThrow(/accounts\[0\]\.seed\.candidates\[0\]\.last_name/);
+  });
+});
+
+describe('simulator: main.ts accounts file', () => {
+  const example = fileURLToPath(new URL('../../src/simulator/accounts.example.json', import.meta.url));
+
+  it('serves the example accounts next to the default one; environment settings fill what an account leaves out', async () => {
+    const c = parseMainConfig(['--port', '0', '--accounts', example], { SIMULATOR_RATE_LIMIT: '5/10s', SIMULATOR_LATENCY_MS: '1' });
+    expect(c.accountsFile).toBe(example);
+    const accounts = c.options.accounts!;
+    expect(accounts.map((a) => [a.id, a.environment])).toEqual([
+      ['acme-sandbox', 'sandbox'],
+      ['acme', 'production'],
+      ['globex', 'production'],
+    ]);
+    expect(accounts[0]!.rateLimit).toEqual({ limit: 5, windowMs: 10_000 });
+    expect(accounts[2]!.rateLimit).toEqual({ limit: 100, windowMs: 60_000 });
+    expect(accounts[0]!.faults).toEqual({ latencyMs: 1 });
+    expect(accounts[1]!.seed!.candidates.length).toBeGreaterThan(10); // "demo"
+
+    const sim = await startSimulator(c.options);
+    try {
+      const token = (iss: string, secret: string) => mintToken({ iss, secret });
+      const sandbox = await api(sim, 'GET', '/candidates?email=ada.lovelace@example.com', {
+        token: await token('acme-sandbox-key', 'acme-integration-secret'),
+      });
+      expect(sandbox.json.candidates).toHaveLength(1);
+      expect(sandbox.json.candidates[0].status).toBe('Rejected');
+      const globex = await api(sim, 'GET', '/candidates?email=ada.lovelace@example.com', {
+        token: await token('globex-production-key', 'globex-integration-secret'),
+      });
+      expect(globex.json.candidates).toHaveLength(1);
+      expect(globex.json.candidates[0]).not.toHaveProperty('email'); // globex lacks source contact details
+      const demo = await api(sim, 'GET', '/candidates', { token: await token('demo-api-key', 'demo-secret-please-change') });
+      expect(demo.status).toBe(200);
+      expect(sim.accounts().map((a) => a.id)).toEqual(['default', 'acme-sandbox', 'acme', 'globex']);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('names the file, the account and the field, never a key or secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-accounts-'));
+    try {
+      const write = (name: string, content: unknown) => {
+        const file = join(dir, name);
+        writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+        return file;
+      };
+      const bad = (file: string, re: RegExp) => {
+        let err: unknown;
+        try {
+          parseMainConfig([], { SIMULATOR_ACCOUNTS: file });
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).toMatch(/^SIMULATOR_ACCOUNTS: /);
+        expect((err as Error).message).toMatch(re);
+        expect((err as Error).message).not.toMatch(/very-secret-value/);
+      };
+      bad(join(dir, 'missing.json'), /cannot be read/);
+      bad(write('broken.json', '{ "accounts": ['), /not valid JSON/);
+      bad(write('shape.json', { tenants: [] }), /expected \{"accounts": \[\.\.\.\]\}/);
+      bad(write('nosecret.json', [{ id: 'a', apiKey: 'very-secret-value' }]), /accounts\[0\]\.secret/);
+      bad(write('rate.json', [{ id: 'a', apiKey: 'k', secret: 'very-secret-value', rateLimit: 'fast' }]), /accounts\[0\]\.rateLimit/);
+      bad(write('perm.json', [{ id: 'a', apiKey: 'k', secret: 's', permissions: ['root'] }]), /accounts\[0\]\.permissions\[0\]/);
+      bad(write('seed.json', [{ id: 'a', apiKey: 'k', secret: 's', seed: 'nope.json' }]), /nope\.json/);
+      writeFileSync(join(dir, 'people.json'), JSON.stringify([{ first_name: 'Rel', last_name: 'Ative' }]));
+      const ok = parseMainConfig([], { SIMULATOR_ACCOUNTS: write('ok.json', [{ id: 'a', apiKey: 'k', secret: 's', seed: 'people.json' }]) });
+      expect(ok.options.accounts![0]!.seed!.candidates[0]!.first_name).toBe('Rel');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
