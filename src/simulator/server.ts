@@ -2,7 +2,10 @@
  * An HTTP simulator of the Comeet Recruiting API, modelled on the API facts in shared/comeet-api.md
  * and the source documents, independently of our client (it imports nothing outside src/simulator).
  *
- * Per API request: count it → read the whole body → fault latency → drop → rate limit → 5xx fault →
+ * It serves one or more Comeet accounts (account.ts); the token's `iss` picks the one a request is
+ * counted, limited, faulted and answered in.
+ *
+ * Per API request: pick the account → count it → read the whole body → fault latency → drop → rate limit → 5xx fault →
  * route (unknown → 404 HTML) → JWT auth → handler. Admin routes under `/_simulator/` skip all of that.
  *
  * Like a real server, a request received in full is carried out even when its caller disconnects
@@ -355,7 +358,7 @@ class SimulatorImpl implements Simulator {
     // The token's `iss` picks the account before anything is counted: each account has its own
     // stats, faults and rate-limit window, as each Comeet account has its own 100 calls a minute.
     // Unverified here; the auth step below checks the signature with that key's secret.
-    const account = this.accountFor(req.headers.authorization);
+    const { account, iss } = this.accountFor(req.headers.authorization);
     const route = segments ? this.matchRoute(method, segments) : undefined;
     const routeKey = route?.key ?? `${method} (unmatched)`;
     const stats = account.statsData;
@@ -454,7 +457,7 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
-    const authError = await this.authenticate(req.headers.authorization, account);
+    const authError = await this.authenticate(req.headers.authorization, account, iss);
     if (authError) {
       error(401, authError.code, authError.message);
       return;
@@ -489,22 +492,23 @@ class SimulatorImpl implements Simulator {
 
   // ---- auth -------------------------------------------------------------------------------------
 
-  /** The account whose API key the token's `iss` names; the default account for anything else. */
-  private accountFor(header: string | undefined): Account {
+  /** The account whose API key the token's `iss` (unverified) names; the default account for anything else. */
+  private accountFor(header: string | undefined): { account: Account; iss: string | undefined } {
     const token = bearerToken(header);
-    if (token === undefined) return this.defaultAccount;
     let iss: unknown;
     try {
-      iss = decodeJwt(token).iss;
+      iss = token === undefined ? undefined : decodeJwt(token).iss;
     } catch {
-      return this.defaultAccount;
+      iss = undefined;
     }
-    return (typeof iss === 'string' ? this.accountsByApiKey.get(iss) : undefined) ?? this.defaultAccount;
+    if (typeof iss !== 'string') return { account: this.defaultAccount, iss: undefined };
+    return { account: this.accountsByApiKey.get(iss) ?? this.defaultAccount, iss };
   }
 
   private async authenticate(
     header: string | undefined,
     account: Account,
+    iss: string | undefined,
   ): Promise<{ code: string; message: string } | undefined> {
     if (header === undefined || header.trim() === '') {
       return { code: 'missing_token', message: 'Missing Authorization header with a Bearer token' };
@@ -513,14 +517,8 @@ class SimulatorImpl implements Simulator {
     if (token === undefined) return { code: 'invalid_token', message: 'Authorization header must be "Bearer <token>"' };
     // The secret of the key the token names; a token naming no key of this account is checked
     // against its first key, so it fails on the issuer or the signature as with one account.
-    let iss: unknown;
-    try {
-      iss = decodeJwt(token).iss;
-    } catch {
-      iss = undefined;
-    }
-    const named = typeof iss === 'string' ? account.keys.get(iss) : undefined;
-    const apiKey = named ? (iss as string) : account.primaryKey.apiKey;
+    const named = iss === undefined ? undefined : account.keys.get(iss);
+    const apiKey = named && iss !== undefined ? iss : account.primaryKey.apiKey;
     const secret = named ?? account.primaryKey.secret;
     let exp: number | undefined;
     try {
