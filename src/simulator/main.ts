@@ -4,6 +4,8 @@
  *   --port <n>        / SIMULATOR_PORT        default 4010
  *   --host <h>        / SIMULATOR_HOST        default 127.0.0.1
  *   --seed <file>     / SIMULATOR_SEED        default: the demo data
+ *   --accounts <file> / SIMULATOR_ACCOUNTS    further accounts served next to the default one (a JSON
+ *                                             file; format in README.md and accounts.example.json)
  *   --quiet           / SIMULATOR_LOG=off     no request log
  *   COMEET_API_KEY / COMEET_SECRET            default demo-api-key / demo-secret-please-change
  *   SIMULATOR_RATE_LIMIT                      e.g. 100/60s (default), 5/500ms, 100/1m, off
@@ -17,13 +19,26 @@
  *   SIMULATOR_READ_WITHOUT_PERMISSION         omit | forbid
  *   SIMULATOR_PSEUDONYMIZE_KEEPS_EMAIL        true | false
  *
+ * The rate limit, faults and permissions from the environment apply to the default account and to
+ * every account of the accounts file that does not set its own.
+ *
  * Importing this module does not start anything; `loadDemoSeed` is re-exported for in-process use.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { DEMO_API_KEY, DEMO_SECRET, demoSubjects, loadDemoSeed, loadSeedFile } from './demo.js';
-import { ALL_PERMISSIONS, startSimulator, type Simulator, type SimulatorOptions, type SimulatorPermission } from './server.js';
+import { accountOptionsSchema, formatZodError, rateLimitSchema, seedSchema } from './schemas.js';
+import {
+  ALL_PERMISSIONS,
+  startSimulator,
+  type Simulator,
+  type SimulatorAccountOptions,
+  type SimulatorOptions,
+  type SimulatorPermission,
+} from './server.js';
 
 export { DEMO_API_KEY, DEMO_SECRET, demoSubjects, loadDemoSeed, loadSeedFile } from './demo.js';
 
@@ -33,12 +48,14 @@ export interface MainConfig {
   options: SimulatorOptions;
   /** Seed file path, or undefined for the demo data. */
   seedFile: string | undefined;
+  /** Accounts file path, if any. */
+  accountsFile: string | undefined;
   usingDemoCredentials: boolean;
   quiet: boolean;
 }
 
 const USAGE =
-  'usage: simulator [--port N] [--host H] [--seed file.json] [--quiet]  (see src/simulator/main.ts for the environment variables)';
+  'usage: simulator [--port N] [--host H] [--seed file.json] [--accounts file.json] [--quiet]  (see src/simulator/main.ts for the environment variables)';
 
 function parseNumber(raw: string, name: string, min: number, max: number, integer: boolean): number {
   const v = Number(raw.trim());
@@ -84,7 +101,7 @@ function parsePermissions(raw: string, name: string): SimulatorPermission[] {
 
 /** Builds the simulator options from flags and environment; throws ConfigError with one clear line. */
 export function parseMainConfig(argv: string[], env: NodeJS.ProcessEnv): MainConfig {
-  let values: { port?: string; host?: string; seed?: string; quiet?: boolean; help?: boolean };
+  let values: { port?: string; host?: string; seed?: string; accounts?: string; quiet?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -92,6 +109,7 @@ export function parseMainConfig(argv: string[], env: NodeJS.ProcessEnv): MainCon
         port: { type: 'string' },
         host: { type: 'string' },
         seed: { type: 'string' },
+        accounts: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -111,6 +129,7 @@ export function parseMainConfig(argv: string[], env: NodeJS.ProcessEnv): MainCon
   const port = pick(values.port, '--port', 'SIMULATOR_PORT');
   const host = pick(values.host, '--host', 'SIMULATOR_HOST');
   const seed = pick(values.seed, '--seed', 'SIMULATOR_SEED');
+  const accountsFile = pick(values.accounts, '--accounts', 'SIMULATOR_ACCOUNTS');
   const apiKey = env.COMEET_API_KEY !== undefined && env.COMEET_API_KEY !== '' ? env.COMEET_API_KEY : undefined;
   const secret = env.COMEET_SECRET !== undefined && env.COMEET_SECRET !== '' ? env.COMEET_SECRET : undefined;
 
@@ -155,7 +174,72 @@ export function parseMainConfig(argv: string[], env: NodeJS.ProcessEnv): MainCon
   } else {
     options.seed = loadDemoSeed();
   }
-  return { options, seedFile: seed?.[0], usingDemoCredentials: apiKey === undefined || secret === undefined, quiet };
+  if (accountsFile) {
+    try {
+      options.accounts = loadAccountsFile(accountsFile[0], {
+        rateLimit: options.rateLimit,
+        faults: options.faults,
+        permissions: options.permissions,
+      });
+    } catch (err) {
+      throw new ConfigError(`${accountsFile[1]}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return {
+    options,
+    seedFile: seed?.[0],
+    accountsFile: accountsFile?.[0],
+    usingDemoCredentials: apiKey === undefined || secret === undefined,
+    quiet,
+  };
+}
+
+/**
+ * An account in an accounts file: `SimulatorAccountOptions`, except that `seed` may also be "demo"
+ * or a seed file path (relative to the accounts file), and `rateLimit` also "100/60s" or "off".
+ */
+const fileAccountSchema = z.looseObject({
+  seed: z.union([z.string().min(1), seedSchema, z.array(z.unknown())]).optional(),
+  rateLimit: z.union([z.string(), rateLimitSchema, z.null()]).optional(),
+});
+const accountsFileSchema = z.union([z.strictObject({ accounts: z.array(z.unknown()) }), z.array(z.unknown())]);
+
+/**
+ * Reads an accounts file: `{ "accounts": [...] }` or a bare array. Settings an account leaves out
+ * take `defaults` (the environment's). Errors name the file and the field, never a key or secret.
+ */
+export function loadAccountsFile(
+  path: string,
+  defaults: Pick<SimulatorAccountOptions, 'rateLimit' | 'faults' | 'permissions'> = {},
+): SimulatorAccountOptions[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
+    throw new Error(`accounts file ${path} ${why}`);
+  }
+  const file = accountsFileSchema.safeParse(raw);
+  if (!file.success) throw new Error(`accounts file ${path}: expected {"accounts": [...]} or an array of accounts`);
+  const list = Array.isArray(file.data) ? file.data : file.data.accounts;
+  return list.map((entry, i) => {
+    const where = `accounts[${i}]`;
+    const shape = fileAccountSchema.safeParse(entry);
+    if (!shape.success) throw new Error(`accounts file ${path}: ${formatZodError(shape.error, where)}`);
+    const a: Record<string, unknown> = { ...shape.data };
+    if (typeof a.seed === 'string') {
+      a.seed = a.seed === 'demo' ? loadDemoSeed() : loadSeedFile(resolve(dirname(path), a.seed));
+    } else if (Array.isArray(a.seed)) {
+      a.seed = { candidates: a.seed };
+    }
+    if (typeof a.rateLimit === 'string') a.rateLimit = parseRateLimit(a.rateLimit, `${where}.rateLimit`);
+    for (const [name, value] of Object.entries(defaults)) {
+      if (a[name] === undefined && value !== undefined) a[name] = value;
+    }
+    const parsed = accountOptionsSchema.safeParse(a);
+    if (!parsed.success) throw new Error(`accounts file ${path}: ${formatZodError(parsed.error, where)}`);
+    return parsed.data as SimulatorAccountOptions;
+  });
 }
 
 /** Starts the simulator from flags and environment, prints where it is, and stops on SIGINT/SIGTERM. */
@@ -174,6 +258,13 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   out(`  rate limit: ${o.rateLimit === null ? 'off' : `${o.rateLimit?.limit ?? 100} requests / ${(o.rateLimit?.windowMs ?? 60_000) / 1000}s`}`);
   if (o.faults) out(`  faults: ${JSON.stringify(o.faults)}`);
   out(`  admin: ${sim.url}/_simulator/stats, ${sim.url}/_simulator/candidates`);
+  if (config.accountsFile !== undefined) {
+    out(`Accounts (keys and secrets from ${config.accountsFile}; admin under ${sim.url}/_simulator/accounts/<id>/...):`);
+    for (const a of sim.accounts()) {
+      const n = sim.account(a.id).candidates().length;
+      out(`  ${a.id.padEnd(24)} ${a.environment.padEnd(10)} ${n} candidates${a.isDefault ? ' (the default account: COMEET_API_KEY)' : ''}`);
+    }
+  }
   if (config.seedFile === undefined) {
     out('Demo subjects:');
     for (const s of demoSubjects()) out(`  ${s.email.padEnd(32)} ${s.description}`);

@@ -69,6 +69,38 @@ export const seedSchema = z.object({
   positions: z.array(z.string().trim().min(1)).optional(),
 });
 
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const accountIdSchema = z
+  .string()
+  .regex(ACCOUNT_ID_PATTERN, { message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" });
+
+export const environmentSchema = z.enum(['sandbox', 'production']);
+
+export const apiKeySchema = z.strictObject({ apiKey: z.string().min(1), secret: z.string().min(1) });
+
+export const accountOptionsSchema = z
+  .strictObject({
+    id: accountIdSchema,
+    environment: environmentSchema.optional(),
+    apiKey: z.string().min(1).optional(),
+    secret: z.string().min(1).optional(),
+    keys: z.array(apiKeySchema).min(1).optional(),
+    permissions: z.array(permissionSchema).optional(),
+    rateLimit: rateLimitSchema.nullable().optional(),
+    faults: faultsSchema.optional(),
+    seed: seedSchema.optional(),
+  })
+  .superRefine((a, ctx) => {
+    const single = a.apiKey !== undefined || a.secret !== undefined;
+    if (single && a.keys !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'give either apiKey and secret or keys, not both' });
+    } else if (!single && a.keys === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'an account needs apiKey and secret (or keys)' });
+    } else if (single && (a.apiKey === undefined || a.secret === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [a.apiKey === undefined ? 'apiKey' : 'secret'], message: 'apiKey and secret go together' });
+    }
+  });
+
 const fnSchema = <T>(what: string) =>
   z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
 
@@ -77,6 +109,9 @@ export const optionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   apiKey: z.string().min(1),
   secret: z.string().min(1),
+  accountId: accountIdSchema.optional(),
+  environment: environmentSchema.optional(),
+  accounts: z.array(accountOptionsSchema).optional(),
   permissions: z.array(permissionSchema).optional(),
   rateLimit: rateLimitSchema.nullable().optional(),
   retryAfter: z.boolean().optional(),

@@ -2,7 +2,10 @@
  * An HTTP simulator of the Comeet Recruiting API, modelled on the API facts in shared/comeet-api.md
  * and the source documents, independently of our client (it imports nothing outside src/simulator).
  *
- * Per API request: count it → read the whole body → fault latency → drop → rate limit → 5xx fault →
+ * It serves one or more Comeet accounts (account.ts); the token's `iss` picks the one a request is
+ * counted, limited, faulted and answered in.
+ *
+ * Per API request: pick the account → count it → read the whole body → fault latency → drop → rate limit → 5xx fault →
  * route (unknown → 404 HTML) → JWT auth → handler. Admin routes under `/_simulator/` skip all of that.
  *
  * Like a real server, a request received in full is carried out even when its caller disconnects
@@ -11,8 +14,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jwtVerify, errors as joseErrors } from 'jose';
+import { decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
+import { Account, DEFAULT_RATE_LIMIT, PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS, type AccountConfig } from './account.js';
 import {
+  accountOptionsSchema,
   clockAdvanceBodySchema,
   faultsSchema,
   formatZodError,
@@ -20,7 +25,6 @@ import {
   parseOrThrow,
   permissionsBodySchema,
   rateLimitBodySchema,
-  rateLimitSchema,
   scheduleBodySchema,
   candidateSeedSchema,
 } from './schemas.js';
@@ -36,15 +40,16 @@ import {
   readRequestBody,
   type RequestBody,
 } from './http-util.js';
-import { SlidingWindowPeak } from './peak.js';
-import { CandidateStore, normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
-import { formatTime, parseWireTime, resolveTimeSpec } from './time.js';
+import { normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
+import { formatTime, parseWireTime } from './time.js';
 import {
-  ALL_PERMISSIONS,
   CANDIDATE_STATUSES,
+  type SimAccountInfo,
   type SimCandidateSeed,
   type SimCandidateView,
   type Simulator,
+  type SimulatorAccount,
+  type SimulatorAccountOptions,
   type SimulatorFaults,
   type SimulatorOptions,
   type SimulatorPermission,
@@ -58,10 +63,9 @@ export { formatTime } from './time.js';
 
 /** Comeet mints exp = now + 600 s; allow a minute of slack for clock skew. */
 export const MAX_TOKEN_LIFETIME_S = 660;
-export const DEFAULT_RATE_LIMIT: SimulatorRateLimit = Object.freeze({ limit: 100, windowMs: 60_000 });
+export { DEFAULT_RATE_LIMIT, PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS };
 export const DEFAULT_PAGE_SIZE = 50;
-/** The window `peakInWindow` counts over while the rate limit is off. */
-export const PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS = 60_000;
+export const DEFAULT_ACCOUNT_ID = 'default';
 
 const PERMISSION_TITLES: Record<SimulatorPermission, string> = {
   'candidates:read_other_sources': 'Candidates: Retrieve candidates created by other sources',
@@ -79,11 +83,18 @@ const TIME_FILTERS: [param: string, field: 'time_created' | 'time_last_status_ch
   ['time_person_last_activity', 'time_last_status_changed'],
 ];
 
-type ResolvedOptions = Required<Omit<SimulatorOptions, 'seed' | 'faults' | 'log' | 'rateLimit' | 'permissions'>> & {
+type ResolvedOptions = Required<
+  Omit<
+    SimulatorOptions,
+    'seed' | 'faults' | 'log' | 'rateLimit' | 'permissions' | 'apiKey' | 'secret' | 'accountId' | 'environment' | 'accounts'
+  >
+> & {
   log: ((line: string) => void) | undefined;
 };
 
 interface Ctx {
+  /** The account the token's `iss` names (the default one when it names none). */
+  account: Account;
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
@@ -100,6 +111,23 @@ interface Route {
   handler: (ctx: Ctx) => Promise<void> | void;
 }
 
+type AccountConfigInput = AccountConfig & { keysGivenAs: 'single' | 'keys' };
+
+/** An account's options (validated) as the Account takes them. */
+function accountConfig(a: SimulatorAccountOptions): AccountConfigInput {
+  const single = a.apiKey !== undefined && a.secret !== undefined;
+  return {
+    id: a.id,
+    environment: a.environment ?? 'production',
+    keys: single ? [{ apiKey: a.apiKey as string, secret: a.secret as string }] : (a.keys ?? []).map((k) => ({ ...k })),
+    keysGivenAs: single ? 'single' : 'keys',
+    permissions: a.permissions,
+    rateLimit: a.rateLimit,
+    faults: a.faults,
+    seed: a.seed,
+  };
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -111,18 +139,10 @@ class HttpError extends Error {
   }
 }
 
-function emptyStats(): SimulatorStats {
-  return {
-    total: 0,
-    byRoute: {},
-    byStatus: {},
-    rateLimited: 0,
-    faultsInjected: 0,
-    erasures: [],
-    firstRequestAt: null,
-    lastRequestAt: null,
-    peakInWindow: 0,
-  };
+/** The bearer token of an Authorization header, if it has the right shape. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(header.trim())?.[1];
 }
 
 /**
@@ -137,16 +157,12 @@ class SimulatorImpl implements Simulator {
   private server!: Server;
   private boundPort = 0;
   private readonly opts: ResolvedOptions;
-  private readonly key: Uint8Array;
-  private readonly store: CandidateStore;
-  private permissions: Set<SimulatorPermission>;
-  private faults: SimulatorFaults;
-  private rateLimit: SimulatorRateLimit | null;
-  private windowStamps: number[] = [];
+  private readonly defaultAccount: Account;
+  private readonly accountsById = new Map<string, Account>();
+  private readonly accountsByApiKey = new Map<string, Account>();
+  /** Every generated or seeded uid of every account, so generated ones never repeat across accounts. */
+  private readonly takenUids = new Set<string>();
   private clockOffset = 0;
-  private statsData: SimulatorStats = emptyStats();
-  private readonly peak: SlidingWindowPeak;
-  private faultCounter = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly sleepers = new Set<() => void>();
@@ -156,8 +172,6 @@ class SimulatorImpl implements Simulator {
     this.opts = {
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 0,
-      apiKey: o.apiKey,
-      secret: o.secret,
       retryAfter: o.retryAfter ?? true,
       pageSize: o.pageSize ?? DEFAULT_PAGE_SIZE,
       emailFilter: o.emailFilter ?? 'exact',
@@ -168,16 +182,44 @@ class SimulatorImpl implements Simulator {
       random: o.random ?? Math.random,
       log: o.log,
     };
-    this.key = new TextEncoder().encode(o.secret);
-    this.permissions = new Set(o.permissions ?? ALL_PERMISSIONS);
-    this.faults = { ...(o.faults ?? {}) };
-    this.rateLimit = o.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : o.rateLimit === null ? null : { ...o.rateLimit };
-    this.peak = new SlidingWindowPeak(this.peakWindowMs());
-    this.store = new CandidateStore(() => this.now());
-    for (const p of o.seed?.positions ?? []) this.store.positions.add(p);
-    (o.seed?.candidates ?? []).forEach((c, i) => {
-      this.store.addSeed(c, 'Invalid simulator options', `seed.candidates[${i}]`);
+    this.defaultAccount = this.createAccount(
+      {
+        id: o.accountId ?? DEFAULT_ACCOUNT_ID,
+        environment: o.environment ?? 'production',
+        keys: [{ apiKey: o.apiKey, secret: o.secret }],
+        keysGivenAs: 'single',
+        permissions: o.permissions,
+        rateLimit: o.rateLimit,
+        faults: o.faults,
+        seed: o.seed,
+      },
+      'Invalid simulator options',
+      '',
+    );
+    (o.accounts ?? []).forEach((a, i) => this.createAccount(accountConfig(a), 'Invalid simulator options', `accounts[${i}].`));
+  }
+
+  /** Checks the id and keys are free, then builds and registers the account. `path` prefixes error fields. */
+  private createAccount(config: AccountConfigInput, what: string, path: string): Account {
+    if (this.accountsById.has(config.id)) throw new Error(`${what}: ${path}id: another account has this id`);
+    const seen = new Set<string>();
+    config.keys.forEach((k, i) => {
+      // Never quote a key: it is a credential.
+      const field = config.keysGivenAs === 'keys' ? `${path}keys[${i}].apiKey` : `${path}apiKey`;
+      if (this.accountsByApiKey.has(k.apiKey) || seen.has(k.apiKey)) throw new Error(`${what}: ${field}: this API key is already in use`);
+      seen.add(k.apiKey);
     });
+    const account = new Account(
+      config,
+      () => this.now(),
+      { index: this.accountsById.size, taken: this.takenUids },
+      this.accountsById.size === 0,
+      what,
+      `${path}seed`,
+    );
+    this.accountsById.set(account.id, account);
+    for (const k of config.keys) this.accountsByApiKey.set(k.apiKey, account);
+    return account;
   }
 
   async listen(): Promise<void> {
@@ -238,56 +280,66 @@ class SimulatorImpl implements Simulator {
     this.clockOffset += ms;
   }
 
+  // The single-account methods act on the default account.
+
   addCandidate(seed: SimCandidateSeed): SimCandidateView {
-    return this.store.view(this.store.addSeed(seed));
+    return this.defaultAccount.addCandidate(seed);
   }
 
   setPermissions(p: SimulatorPermission[]): void {
-    const parsed = parseOrThrow(permissionsBodySchema, { permissions: p }, 'setPermissions');
-    this.permissions = new Set(parsed.permissions);
+    this.defaultAccount.setPermissions(p);
   }
 
   setFaults(f: SimulatorFaults): void {
-    this.faults = { ...(parseOrThrow(faultsSchema, f, 'setFaults') as SimulatorFaults) };
+    this.defaultAccount.setFaults(f);
   }
 
   /** Replaces the limit and starts a fresh window. */
   setRateLimit(r: SimulatorRateLimit | null): void {
-    this.rateLimit = r === null ? null : { ...parseOrThrow(rateLimitSchema, r, 'setRateLimit') };
-    this.windowStamps = [];
-    this.peak.setWindow(this.peakWindowMs());
-  }
-
-  private peakWindowMs(): number {
-    return this.rateLimit?.windowMs ?? PEAK_WINDOW_WITHOUT_RATE_LIMIT_MS;
+    this.defaultAccount.setRateLimit(r);
   }
 
   completeInterviews(uid: string): void {
-    this.store.completeInterviews(uid);
+    this.defaultAccount.completeInterviews(uid);
   }
 
   scheduleInterview(candidateUid: string, at: Date | string, durationMinutes = 60): void {
-    const atMs = at instanceof Date ? at.getTime() : resolveTimeSpec(at, this.now());
-    if (atMs === undefined || !Number.isFinite(atMs)) throw new Error(`scheduleInterview: at: bad time "${String(at)}"`);
-    this.store.scheduleInterview(candidateUid, atMs, durationMinutes);
+    this.defaultAccount.scheduleInterview(candidateUid, at, durationMinutes);
   }
 
   candidate(uid: string): SimCandidateView | undefined {
-    const c = this.store.get(uid);
-    return c ? this.store.view(c) : undefined;
+    return this.defaultAccount.candidate(uid);
   }
 
   candidates(): SimCandidateView[] {
-    return this.store.all().map((c) => this.store.view(c));
+    return this.defaultAccount.candidates();
   }
 
   stats(): SimulatorStats {
-    return { ...structuredClone(this.statsData), peakInWindow: this.peak.peak };
+    return this.defaultAccount.stats();
   }
 
   resetStats(): void {
-    this.statsData = emptyStats();
-    this.peak.reset();
+    this.defaultAccount.resetStats();
+  }
+
+  account(id: string): SimulatorAccount {
+    const account = this.accountsById.get(id);
+    if (!account) throw new Error(`account: no account with id "${id}" (see accounts())`);
+    return account;
+  }
+
+  accounts(): SimAccountInfo[] {
+    return [...this.accountsById.values()].map((a) => a.info());
+  }
+
+  addAccount(options: SimulatorAccountOptions): SimulatorAccount {
+    const parsed = parseOrThrow(accountOptionsSchema, options, 'addAccount') as SimulatorAccountOptions;
+    return this.createAccount(accountConfig(parsed), 'addAccount', '');
+  }
+
+  statsByAccount(): Record<string, SimulatorStats> {
+    return Object.fromEntries([...this.accountsById.values()].map((a) => [a.id, a.stats()]));
   }
 
   // ---- request pipeline -------------------------------------------------------------------------
@@ -303,9 +355,14 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
+    // The token's `iss` picks the account before anything is counted: each account has its own
+    // stats, faults and rate-limit window, as each Comeet account has its own 100 calls a minute.
+    // Unverified here; the auth step below checks the signature with that key's secret.
+    const { account, iss } = this.accountFor(req.headers.authorization);
     const route = segments ? this.matchRoute(method, segments) : undefined;
     const routeKey = route?.key ?? `${method} (unmatched)`;
-    const stats = this.statsData;
+    const stats = account.statsData;
+    const logSuffix = account === this.defaultAccount ? '' : ` account=${account.id}`;
     stats.total++;
     stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
     const arrivedAt = new Date().toISOString();
@@ -315,7 +372,7 @@ class SimulatorImpl implements Simulator {
     // it was counted in, not a fresh object.
     const count = (status: string) => {
       stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-      this.opts.log?.(`${routeKey} ${status} ${Math.round(performance.now() - started)}ms`);
+      this.opts.log?.(`${routeKey} ${status} ${Math.round(performance.now() - started)}ms${logSuffix}`);
     };
     let answered = false;
     // Counted and logged even when the caller is gone: the request was carried out, only the answer is lost.
@@ -346,12 +403,12 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
-    const latency = this.faults.latencyMs ?? 0;
+    const latency = account.currentFaults.latencyMs ?? 0;
     if (latency > 0) {
       await this.sleep(latency);
       if (this.closed) return;
     }
-    const faults = this.faults; // read after the delay: setFaults may have changed them meanwhile
+    const faults = account.currentFaults; // read after the delay: setFaults may have changed them meanwhile
     if (faults.dropRate && this.opts.random() < faults.dropRate) {
       stats.faultsInjected++;
       count('dropped');
@@ -362,31 +419,32 @@ class SimulatorImpl implements Simulator {
     // Rate limit: a sliding window over every request that reaches it (real clock); a burst fault
     // answers 429 without touching the window.
     if (faults.rateLimitBurst && faults.rateLimitBurst > 0) {
-      this.faults = { ...faults, rateLimitBurst: faults.rateLimitBurst - 1 };
+      account.currentFaults = { ...faults, rateLimitBurst: faults.rateLimitBurst - 1 };
       stats.faultsInjected++;
       stats.rateLimited++;
-      const headers = this.opts.retryAfter ? { 'retry-after': String(this.retryAfterSeconds() ?? 1) } : undefined;
+      const headers = this.opts.retryAfter ? { 'retry-after': String(account.retryAfterSeconds() ?? 1) } : undefined;
       error(429, 'too_many_requests', 'Too many requests, please slow down', {}, headers);
       return;
     }
     const now = Date.now();
-    this.peak.add(now); // every request the limiter sees, whether it passes or gets a 429 below
-    if (this.rateLimit) {
-      const { limit, windowMs } = this.rateLimit;
-      while (this.windowStamps.length > 0 && (this.windowStamps[0] ?? 0) <= now - windowMs) this.windowStamps.shift();
-      if (this.windowStamps.length >= limit) {
+    account.peak.add(now); // every request the limiter sees, whether it passes or gets a 429 below
+    if (account.currentRateLimit) {
+      const { limit, windowMs } = account.currentRateLimit;
+      const stamps = account.windowStamps;
+      while (stamps.length > 0 && (stamps[0] ?? 0) <= now - windowMs) stamps.shift();
+      if (stamps.length >= limit) {
         stats.rateLimited++;
-        const headers = this.opts.retryAfter ? { 'retry-after': String(this.retryAfterSeconds() ?? 1) } : undefined;
+        const headers = this.opts.retryAfter ? { 'retry-after': String(account.retryAfterSeconds() ?? 1) } : undefined;
         error(429, 'too_many_requests', `Rate limit exceeded: ${limit} requests per ${windowMs / 1000} seconds`, {}, headers);
         return;
       }
-      this.windowStamps.push(now);
+      stamps.push(now);
     }
 
     if (faults.errorRate && this.opts.random() < faults.errorRate) {
       stats.faultsInjected++;
       const status = faults.errorStatus ?? 503;
-      if (this.faultCounter++ % 2 === 0) {
+      if (account.faultCounter++ % 2 === 0) {
         error(status, faultCode(status), 'The service is temporarily unavailable, please retry later');
       } else {
         respond(status, faultHtml(status), 'text/html; charset=utf-8');
@@ -399,26 +457,19 @@ class SimulatorImpl implements Simulator {
       return;
     }
 
-    const authError = await this.authenticate(req.headers.authorization);
+    const authError = await this.authenticate(req.headers.authorization, account, iss);
     if (authError) {
       error(401, authError.code, authError.message);
       return;
     }
 
-    const ctx: Ctx = { req, res, url, params: route.params, body, send, error };
+    const ctx: Ctx = { account, req, res, url, params: route.params, body, send, error };
     try {
       await route.handler(ctx);
     } catch (err) {
       if (err instanceof HttpError) error(err.status, err.code, err.message, err.extra);
       else error(500, 'internal_server_error', 'The simulator failed to handle the request');
     }
-  }
-
-  /** Whole seconds until the oldest request leaves the window (at least 1). */
-  private retryAfterSeconds(): number | undefined {
-    if (!this.rateLimit || this.windowStamps.length < this.rateLimit.limit) return undefined;
-    const oldest = this.windowStamps[0] ?? Date.now();
-    return Math.max(1, Math.ceil((oldest + this.rateLimit.windowMs - Date.now()) / 1000));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -441,17 +492,39 @@ class SimulatorImpl implements Simulator {
 
   // ---- auth -------------------------------------------------------------------------------------
 
-  private async authenticate(header: string | undefined): Promise<{ code: string; message: string } | undefined> {
+  /** The account whose API key the token's `iss` (unverified) names; the default account for anything else. */
+  private accountFor(header: string | undefined): { account: Account; iss: string | undefined } {
+    const token = bearerToken(header);
+    let iss: unknown;
+    try {
+      iss = token === undefined ? undefined : decodeJwt(token).iss;
+    } catch {
+      iss = undefined;
+    }
+    if (typeof iss !== 'string') return { account: this.defaultAccount, iss: undefined };
+    return { account: this.accountsByApiKey.get(iss) ?? this.defaultAccount, iss };
+  }
+
+  private async authenticate(
+    header: string | undefined,
+    account: Account,
+    iss: string | undefined,
+  ): Promise<{ code: string; message: string } | undefined> {
     if (header === undefined || header.trim() === '') {
       return { code: 'missing_token', message: 'Missing Authorization header with a Bearer token' };
     }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
-    if (!m?.[1]) return { code: 'invalid_token', message: 'Authorization header must be "Bearer <token>"' };
+    const token = bearerToken(header);
+    if (token === undefined) return { code: 'invalid_token', message: 'Authorization header must be "Bearer <token>"' };
+    // The secret of the key the token names; a token naming no key of this account is checked
+    // against its first key, so it fails on the issuer or the signature as with one account.
+    const named = iss === undefined ? undefined : account.keys.get(iss);
+    const apiKey = named && iss !== undefined ? iss : account.primaryKey.apiKey;
+    const secret = named ?? account.primaryKey.secret;
     let exp: number | undefined;
     try {
-      const { payload } = await jwtVerify(m[1], this.key, {
+      const { payload } = await jwtVerify(token, secret, {
         algorithms: ['HS256'],
-        issuer: this.opts.apiKey,
+        issuer: apiKey,
         requiredClaims: ['exp'],
       });
       exp = payload.exp;
@@ -502,22 +575,22 @@ class SimulatorImpl implements Simulator {
 
   // ---- read permissions -------------------------------------------------------------------------
 
-  private canRead(c: StoredCandidate): boolean {
-    return this.permissions.has(c.source === 'app' ? 'candidates:read_own_source' : 'candidates:read_other_sources');
+  private canRead(account: Account, c: StoredCandidate): boolean {
+    return account.hasPermission(c.source === 'app' ? 'candidates:read_own_source' : 'candidates:read_other_sources');
   }
 
   /** Drops candidates the integration may not read, or (readWithoutPermission 'forbid') refuses the call. */
-  private readable(cands: StoredCandidate[]): StoredCandidate[] {
-    const hidden = cands.find((c) => !this.canRead(c));
+  private readable(account: Account, cands: StoredCandidate[]): StoredCandidate[] {
+    const hidden = cands.find((c) => !this.canRead(account, c));
     if (hidden && this.opts.readWithoutPermission === 'forbid') {
       const p = hidden.source === 'app' ? 'candidates:read_own_source' : 'candidates:read_other_sources';
       throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES[p]}"`);
     }
-    return cands.filter((c) => this.canRead(c));
+    return cands.filter((c) => this.canRead(account, c));
   }
 
-  private apiCandidate(c: StoredCandidate): Record<string, unknown> {
-    return toApiCandidate(c, { sourceContact: this.permissions.has('candidates:source_contact_details') });
+  private apiCandidate(account: Account, c: StoredCandidate): Record<string, unknown> {
+    return toApiCandidate(c, { sourceContact: account.hasPermission('candidates:source_contact_details') });
   }
 
   // ---- handlers ---------------------------------------------------------------------------------
@@ -572,22 +645,22 @@ class SimulatorImpl implements Simulator {
       return this.opts.emailFilter === 'contains' ? have.includes(email) : have === email;
     };
 
-    const matches = this.store
+    const matches = ctx.account.store
       .all()
       .filter((c) => c.deleted === wantDeleted)
       .filter((c) => statuses === null || statuses.has(c.status.toLowerCase()))
       .filter((c) => timeChecks.every((check) => check(c)))
       .filter(emailMatches);
-    const visible = this.readable(matches);
+    const visible = this.readable(ctx.account, matches);
 
     if (this.opts.listShape === 'array') {
-      ctx.send(200, visible.map((c) => this.apiCandidate(c)));
+      ctx.send(200, visible.map((c) => this.apiCandidate(ctx.account, c)));
       return;
     }
     const size = Math.min(this.opts.pageSize, limit ?? Number.POSITIVE_INFINITY);
     const start = (page - 1) * size;
     const items = visible.slice(start, start + size);
-    const body: Record<string, unknown> = { candidates: items.map((c) => this.apiCandidate(c)) };
+    const body: Record<string, unknown> = { candidates: items.map((c) => this.apiCandidate(ctx.account, c)) };
     if (start + size < visible.length) {
       const next = new URL(ctx.url.pathname + ctx.url.search, this.publicBase(ctx.req));
       next.searchParams.set('page', String(page + 1));
@@ -607,12 +680,12 @@ class SimulatorImpl implements Simulator {
     const raw = ctx.url.searchParams.get('email');
     if (raw === null || raw.trim() === '') throw new HttpError(400, 'required_field', 'email is required');
     const email = normalizeEmail(raw);
-    const matches = this.store.all().filter((c) => !c.deleted && c.email !== null && normalizeEmail(c.email) === email);
-    const visible = this.readable(matches);
+    const matches = ctx.account.store.all().filter((c) => !c.deleted && c.email !== null && normalizeEmail(c.email) === email);
+    const visible = this.readable(ctx.account, matches);
     if (visible.length === 0) throw new HttpError(400, 'no_duplicates', 'No duplicates found');
     ctx.send(
       200,
-      visible.map((c) => this.apiCandidate(c)),
+      visible.map((c) => this.apiCandidate(ctx.account, c)),
     );
   }
 
@@ -623,22 +696,22 @@ class SimulatorImpl implements Simulator {
       .toUpperCase() === 'REAL_ID';
     let c: StoredCandidate | undefined;
     if (byRealId) {
-      c = /^\d+$/.test(id) ? this.store.getByRealId(Number(id)) : undefined;
+      c = /^\d+$/.test(id) ? ctx.account.store.getByRealId(Number(id)) : undefined;
     } else {
-      c = this.store.get(id);
+      c = ctx.account.store.get(id);
     }
     if (!c) throw new HttpError(404, 'candidate_not_found', 'Candidate not found');
-    if (this.readable([c]).length === 0) throw new HttpError(404, 'candidate_not_found', 'Candidate not found');
-    ctx.send(200, this.apiCandidate(c));
+    if (this.readable(ctx.account, [c]).length === 0) throw new HttpError(404, 'candidate_not_found', 'Candidate not found');
+    ctx.send(200, this.apiCandidate(ctx.account, c));
   }
 
   private erasePerson(ctx: Ctx, personUid: string, mode: 'delete' | 'pseudonymize'): void {
-    if (!this.permissions.has('persons:erase')) {
+    if (!ctx.account.hasPermission('persons:erase')) {
       throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['persons:erase']}"`);
     }
-    const live = this.store.personCandidates(personUid).filter((c) => !c.deleted);
+    const live = ctx.account.store.personCandidates(personUid).filter((c) => !c.deleted);
     if (live.length === 0) throw new HttpError(404, 'not_found', 'Person not found');
-    const blocking = live.filter((c) => this.store.pendingInterviewSteps(c).length > 0);
+    const blocking = live.filter((c) => ctx.account.store.pendingInterviewSteps(c).length > 0);
     if (blocking.length > 0) {
       throw new HttpError(400, 'person_has_pending_interviews', 'Person has scheduled or ongoing interviews', {
         person_uid: personUid,
@@ -646,9 +719,9 @@ class SimulatorImpl implements Simulator {
       });
     }
     const uids = live.map((c) => c.uid);
-    if (mode === 'delete') this.store.markDeleted(live);
-    else this.store.markPseudonymized(live, this.opts.pseudonymizeKeepsEmail);
-    this.statsData.erasures.push({ personUid, mode, candidateUids: uids, at: formatTime(this.now()) });
+    if (mode === 'delete') ctx.account.store.markDeleted(live);
+    else ctx.account.store.markPseudonymized(live, this.opts.pseudonymizeKeepsEmail);
+    ctx.account.statsData.erasures.push({ personUid, mode, candidateUids: uids, at: formatTime(this.now()) });
     if (mode === 'delete') ctx.send(200, { candidates_deleted: uids.length, deleted_candidates_uids: uids });
     else ctx.send(200, { pseudonymized_candidates_uids: uids, candidates_pseudonymized: uids.length });
   }
@@ -656,7 +729,7 @@ class SimulatorImpl implements Simulator {
   private createCandidate(ctx: Ctx): void {
     if (ctx.body.kind === 'too-large') throw new HttpError(413, 'payload_too_large', 'Request body is too large');
     const text = ctx.body.kind === 'complete' ? ctx.body.text : '';
-    if (!this.permissions.has('candidates:create')) {
+    if (!ctx.account.hasPermission('candidates:create')) {
       throw new HttpError(403, 'no_permission', `The integration lacks the permission "${PERMISSION_TITLES['candidates:create']}"`);
     }
     let body: unknown;
@@ -713,9 +786,9 @@ class SimulatorImpl implements Simulator {
       partner_candidate_id: optional(b, 'partner_candidate_id'),
       source_contact: sourceContact,
     };
-    if (!this.store.positions.has(positionUid)) throw new HttpError(404, 'position_not_found', 'Position not found');
+    if (!ctx.account.store.positions.has(positionUid)) throw new HttpError(404, 'position_not_found', 'Position not found');
     if (input.partner_candidate_id !== null) {
-      const conflict = this.store.findConflict(positionUid, input.partner_candidate_id);
+      const conflict = ctx.account.store.findConflict(positionUid, input.partner_candidate_id);
       if (conflict) {
         throw new HttpError(
           409,
@@ -725,12 +798,17 @@ class SimulatorImpl implements Simulator {
         );
       }
     }
-    const created = this.store.create(input);
-    ctx.send(201, this.apiCandidate(created));
+    const created = ctx.account.store.create(input);
+    ctx.send(201, this.apiCandidate(ctx.account, created));
   }
 
   // ---- admin ------------------------------------------------------------------------------------
 
+  /**
+   * `/_simulator/<route>` steers the default account (and the shared clock);
+   * `/_simulator/accounts/:id/<route>` the same routes for one account; `/_simulator/accounts` lists
+   * or adds accounts; `/_simulator/stats/by-account` gives every account's stats.
+   */
   private async handleAdmin(
     req: IncomingMessage,
     res: ServerResponse,
@@ -741,7 +819,10 @@ class SimulatorImpl implements Simulator {
   ): Promise<void> {
     // Log only route patterns: a raw admin path could carry a uid or anything a caller typed.
     const STATIC = ['stats', 'reset-stats', 'candidates', 'faults', 'permissions', 'rate-limit', 'clock', 'clock/advance'];
-    let pattern = STATIC.includes(seg.join('/')) ? `/_simulator/${seg.join('/')}` : '/_simulator/(unmatched)';
+    const scoped = seg[0] === 'accounts' && seg.length >= 3;
+    const prefix = scoped ? '/_simulator/accounts/:id' : '/_simulator';
+    const rest = scoped ? seg.slice(2) : seg;
+    let pattern = STATIC.includes(rest.join('/')) ? `${prefix}/${rest.join('/')}` : `${prefix}/(unmatched)`;
     const send = (status: number, body: unknown) => {
       if (res.headersSent || res.destroyed) return;
       this.writeJson(res, status, body);
@@ -761,69 +842,39 @@ class SimulatorImpl implements Simulator {
       if (!parsed.success) throw new HttpError(400, 'invalid_body', formatZodError(parsed.error));
       return parsed.data;
     };
-    const [a, b, c] = seg;
     try {
-      if (method === 'GET' && seg.length === 1 && a === 'stats') return send(200, this.stats());
-      if (method === 'POST' && seg.length === 1 && a === 'reset-stats') {
-        await body(undefined);
-        this.resetStats();
-        return send(200, { ok: true });
-      }
-      if (a === 'candidates' && seg.length === 1 && method === 'GET') return send(200, this.candidates());
-      if (a === 'candidates' && seg.length === 2 && method === 'GET' && b !== undefined) {
-        pattern = '/_simulator/candidates/:uid';
-        const view = this.candidate(b);
-        return view ? send(200, view) : fail(404, 'candidate_not_found', 'Candidate not found');
-      }
-      if (a === 'candidates' && seg.length === 1 && method === 'POST') {
-        const seed = await body(candidateSeedSchema);
-        try {
-          return send(201, this.addCandidate(seed as SimCandidateSeed));
-        } catch (err) {
-          return fail(400, 'invalid_body', err instanceof Error ? err.message : String(err));
+      if (seg[0] === 'accounts' && seg.length === 1) {
+        pattern = '/_simulator/accounts';
+        if (method === 'GET') return send(200, { accounts: this.accounts() });
+        if (method === 'POST') {
+          const options = (await body(accountOptionsSchema)) as SimulatorAccountOptions;
+          let account: Account;
+          try {
+            account = this.createAccount(accountConfig(options), 'Invalid account', '');
+          } catch (err) {
+            return fail(400, 'invalid_body', err instanceof Error ? err.message : String(err));
+          }
+          return send(201, account.info());
         }
       }
-      if (a === 'faults' && seg.length === 1 && method === 'GET') return send(200, { ...this.faults });
-      if (a === 'faults' && seg.length === 1 && method === 'POST') {
-        this.setFaults((await body(faultsSchema)) as SimulatorFaults);
-        return send(200, { ...this.faults });
+      if (seg.length === 2 && seg[0] === 'stats' && seg[1] === 'by-account' && method === 'GET') {
+        pattern = '/_simulator/stats/by-account';
+        return send(200, this.statsByAccount());
       }
-      if (a === 'permissions' && seg.length === 1 && method === 'GET') return send(200, { permissions: [...this.permissions] });
-      if (a === 'permissions' && seg.length === 1 && method === 'POST') {
-        const p = (await body(permissionsBodySchema)) as { permissions: SimulatorPermission[] };
-        this.setPermissions(p.permissions);
-        return send(200, { permissions: [...this.permissions] });
+      let account = this.defaultAccount;
+      if (scoped) {
+        const found = this.accountsById.get(seg[1] ?? '');
+        if (!found) return fail(404, 'account_not_found', 'No account with that id (see GET /_simulator/accounts)');
+        account = found;
+        if (rest[0] === 'clock') return fail(404, 'not_found', 'The clock is shared by all accounts: use /_simulator/clock');
       }
-      if (a === 'rate-limit' && seg.length === 1 && method === 'POST') {
-        const r = (await body(rateLimitBodySchema)) as { rateLimit: SimulatorRateLimit | null };
-        this.setRateLimit(r.rateLimit);
-        return send(200, { rateLimit: this.rateLimit });
-      }
-      if (a === 'clock' && seg.length === 1 && method === 'GET') return send(200, this.clockBody());
-      if (a === 'clock' && seg.length === 2 && b === 'advance' && method === 'POST') {
+      const handled = await this.accountAdmin(account, method, rest, body, send, fail, (p) => (pattern = `${prefix}${p}`));
+      if (handled) return;
+      if (!scoped && method === 'GET' && rest.length === 1 && rest[0] === 'clock') return send(200, this.clockBody());
+      if (!scoped && method === 'POST' && rest.length === 2 && rest[0] === 'clock' && rest[1] === 'advance') {
         const { ms } = (await body(clockAdvanceBodySchema)) as { ms: number };
         this.advanceClock(ms);
         return send(200, this.clockBody());
-      }
-      if (a === 'interviews' && seg.length === 3 && b !== undefined && method === 'POST' && (c === 'complete' || c === 'schedule')) {
-        pattern = `/_simulator/interviews/:uid/${c}`;
-        if (c === 'complete') {
-          await body(undefined);
-          const view = this.candidate(b);
-          const personCands = view ? [] : this.store.personCandidates(b);
-          if (!view && personCands.length === 0) return fail(404, 'not_found', 'No candidate or person with that uid');
-          this.completeInterviews(b);
-          const after = view ? [this.candidate(b)] : this.store.personCandidates(b).map((x) => this.store.view(x));
-          return send(200, { candidates: after });
-        }
-        const s = (await body(scheduleBodySchema)) as { at: string; durationMinutes?: number };
-        if (!this.candidate(b)) return fail(404, 'candidate_not_found', 'Candidate not found');
-        try {
-          this.scheduleInterview(b, s.at, s.durationMinutes);
-        } catch (err) {
-          return fail(400, 'invalid_body', err instanceof Error ? err.message : String(err));
-        }
-        return send(200, this.candidate(b));
       }
       return fail(404, 'not_found', `Unknown admin route ${method} ${url.pathname}`);
     } catch (err) {
@@ -831,6 +882,83 @@ class SimulatorImpl implements Simulator {
       if (err instanceof BodyTooLargeError) return fail(413, 'payload_too_large', 'Request body is too large');
       throw err;
     }
+  }
+
+  /** The admin routes that steer one account; false when `seg` is none of them. */
+  private async accountAdmin(
+    account: Account,
+    method: string,
+    seg: string[],
+    body: <T extends z.ZodType>(schema: T | undefined) => Promise<z.output<T> | unknown>,
+    send: (status: number, body: unknown) => void,
+    fail: (status: number, code: string, message: string) => void,
+    setPattern: (p: string) => void,
+  ): Promise<boolean> {
+    const [a, b, c] = seg;
+    const done = (fn: () => void): true => {
+      fn();
+      return true;
+    };
+    if (method === 'GET' && seg.length === 1 && a === 'stats') return done(() => send(200, account.stats()));
+    if (method === 'POST' && seg.length === 1 && a === 'reset-stats') {
+      await body(undefined);
+      account.resetStats();
+      return done(() => send(200, { ok: true }));
+    }
+    if (a === 'candidates' && seg.length === 1 && method === 'GET') return done(() => send(200, account.candidates()));
+    if (a === 'candidates' && seg.length === 2 && method === 'GET' && b !== undefined) {
+      setPattern('/candidates/:uid');
+      const view = account.candidate(b);
+      return done(() => (view ? send(200, view) : fail(404, 'candidate_not_found', 'Candidate not found')));
+    }
+    if (a === 'candidates' && seg.length === 1 && method === 'POST') {
+      const seed = await body(candidateSeedSchema);
+      try {
+        const view = account.addCandidate(seed as SimCandidateSeed);
+        return done(() => send(201, view));
+      } catch (err) {
+        return done(() => fail(400, 'invalid_body', err instanceof Error ? err.message : String(err)));
+      }
+    }
+    if (a === 'faults' && seg.length === 1 && method === 'GET') return done(() => send(200, account.faults()));
+    if (a === 'faults' && seg.length === 1 && method === 'POST') {
+      account.setFaults((await body(faultsSchema)) as SimulatorFaults);
+      return done(() => send(200, account.faults()));
+    }
+    if (a === 'permissions' && seg.length === 1 && method === 'GET') {
+      return done(() => send(200, { permissions: account.permissions() }));
+    }
+    if (a === 'permissions' && seg.length === 1 && method === 'POST') {
+      const p = (await body(permissionsBodySchema)) as { permissions: SimulatorPermission[] };
+      account.setPermissions(p.permissions);
+      return done(() => send(200, { permissions: account.permissions() }));
+    }
+    if (a === 'rate-limit' && seg.length === 1 && method === 'POST') {
+      const r = (await body(rateLimitBodySchema)) as { rateLimit: SimulatorRateLimit | null };
+      account.setRateLimit(r.rateLimit);
+      return done(() => send(200, { rateLimit: account.rateLimit() }));
+    }
+    if (a === 'interviews' && seg.length === 3 && b !== undefined && method === 'POST' && (c === 'complete' || c === 'schedule')) {
+      setPattern(`/interviews/:uid/${c}`);
+      if (c === 'complete') {
+        await body(undefined);
+        const view = account.candidate(b);
+        const personCands = view ? [] : account.store.personCandidates(b);
+        if (!view && personCands.length === 0) return done(() => fail(404, 'not_found', 'No candidate or person with that uid'));
+        account.completeInterviews(b);
+        const after = view ? [account.candidate(b)] : account.store.personCandidates(b).map((x) => account.store.view(x));
+        return done(() => send(200, { candidates: after }));
+      }
+      const s = (await body(scheduleBodySchema)) as { at: string; durationMinutes?: number };
+      if (!account.candidate(b)) return done(() => fail(404, 'candidate_not_found', 'Candidate not found'));
+      try {
+        account.scheduleInterview(b, s.at, s.durationMinutes);
+      } catch (err) {
+        return done(() => fail(400, 'invalid_body', err instanceof Error ? err.message : String(err)));
+      }
+      return done(() => send(200, account.candidate(b)));
+    }
+    return false;
   }
 
   private clockBody(): { now: string; nowMs: number; offsetMs: number } {

@@ -105,6 +105,17 @@ function letterCode(n: number, width: number, salt: number): string {
   return wrap > 0 ? `${out}${wrap}` : out;
 }
 
+/**
+ * How a store generates ids. Stores of one simulator share `taken`, so generated uids are unique
+ * across accounts: a client that sends one account's uid with another account's key finds nothing
+ * instead of erasing a look-alike. Seeded uids are only checked within their own store.
+ */
+export interface StoreIds {
+  /** 0 for the default account: its uids are the same as a single-account simulator's. */
+  index: number;
+  taken: Set<string>;
+}
+
 export class CandidateStore {
   private readonly list: StoredCandidate[] = [];
   private readonly byUid = new Map<string, StoredCandidate>();
@@ -113,25 +124,36 @@ export class CandidateStore {
   readonly positions = new Set<string>([DEFAULT_POSITION_UID]);
   private candidateCounter = 0;
   private personCounter = 0;
-  private realIdCounter = 100_000;
+  private realIdCounter: number;
+  private readonly ids: StoreIds;
 
-  constructor(private readonly clock: () => number) {}
+  constructor(
+    private readonly clock: () => number,
+    ids: StoreIds = { index: 0, taken: new Set() },
+  ) {
+    this.ids = ids;
+    this.realIdCounter = 100_000 + ids.index * 1_000_000;
+  }
 
   // ---- uids -------------------------------------------------------------------------------------
+
+  private uidFree(uid: string): boolean {
+    return !this.byUid.has(uid) && !this.personUids.has(uid) && !this.ids.taken.has(uid);
+  }
 
   private nextCandidateUid(): string {
     for (;;) {
       const n = this.candidateCounter++;
-      const uid = `${String(10 + ((n * 37) % 90))}.${letterCode(n, 3, 1234)}`;
-      if (!this.byUid.has(uid) && !this.personUids.has(uid)) return uid;
+      const uid = `${String(10 + ((n * 37) % 90))}.${letterCode(n, 3, 1234 + this.ids.index * 4567)}`;
+      if (this.uidFree(uid)) return uid;
     }
   }
 
   private nextPersonUid(): string {
     for (;;) {
       const n = this.personCounter++;
-      const uid = `${String(10 + ((n * 53) % 90))}.${letterCode(n, 4, 4321)}`;
-      if (!this.personUids.has(uid) && !this.byUid.has(uid)) return uid;
+      const uid = `${String(10 + ((n * 53) % 90))}.${letterCode(n, 4, 4321 + this.ids.index * 76_543)}`;
+      if (this.uidFree(uid)) return uid;
     }
   }
 
@@ -246,6 +268,8 @@ export class CandidateStore {
     this.byRealId.set(c.real_id, c);
     this.personUids.add(c.person_uid);
     this.positions.add(c.position_uid);
+    this.ids.taken.add(c.uid);
+    this.ids.taken.add(c.person_uid);
   }
 
   // ---- reading ----------------------------------------------------------------------------------

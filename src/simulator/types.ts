@@ -96,15 +96,52 @@ export interface SimulatorSeed {
   positions?: string[];
 }
 
+/** A sandbox is a Comeet account of its own (own data, permissions, rate limit), not a mode of the live one. */
+export type SimEnvironment = 'sandbox' | 'production';
+
+/** One API key of an account; the JWT `iss` names the key, its secret signs the token. */
+export interface SimApiKey {
+  apiKey: string;
+  /** HS256 secret (UTF-8 bytes). Accounts may share a secret (one integration secret, several keys). */
+  secret: string;
+}
+
+/**
+ * A further Comeet account served next to the default one: its own keys, candidates, persons,
+ * interviews, permissions, faults, rate-limit window and stats. Give either `apiKey` + `secret` or
+ * `keys` (several keys of one account, e.g. while a key is rotated).
+ */
+export interface SimulatorAccountOptions {
+  /** A label for admin routes and `sim.account(id)`: letters, digits, '.', '_', '-' (at most 64). */
+  id: string;
+  /** Informational; default 'production'. */
+  environment?: SimEnvironment;
+  apiKey?: string;
+  secret?: string;
+  keys?: SimApiKey[];
+  /** Default ALL_PERMISSIONS. */
+  permissions?: SimulatorPermission[];
+  /** Default { limit: 100, windowMs: 60_000 }; null = off. */
+  rateLimit?: SimulatorRateLimit | null;
+  faults?: SimulatorFaults;
+  seed?: SimulatorSeed;
+}
+
 export interface SimulatorOptions {
   /** Default '127.0.0.1'. */
   host?: string;
   /** Default 0 (ephemeral). */
   port?: number;
-  /** Expected JWT `iss`. */
+  /** Expected JWT `iss` of the default account (the one `apiKey`, `secret`, `permissions`, `rateLimit`, `faults` and `seed` describe). */
   apiKey: string;
   /** HS256 secret (UTF-8 bytes). */
   secret: string;
+  /** The default account's id; default 'default'. */
+  accountId?: string;
+  /** The default account's environment; default 'production'. */
+  environment?: SimEnvironment;
+  /** Further accounts, served side by side with the default one; API keys are unique across all. */
+  accounts?: SimulatorAccountOptions[];
   /** Default ALL_PERMISSIONS. */
   permissions?: SimulatorPermission[];
   /** Default { limit: 100, windowMs: 60_000 } (sliding window over all API requests); null = off. */
@@ -208,6 +245,37 @@ export interface SimCandidateView {
   has_pending_interview: boolean;
 }
 
+/** An account as the admin routes list it (no keys or secrets). */
+export interface SimAccountInfo {
+  id: string;
+  environment: SimEnvironment;
+  keyCount: number;
+  isDefault: boolean;
+}
+
+/** Steers one account; the same methods on `Simulator` act on the default account. */
+export interface SimulatorAccount {
+  readonly id: string;
+  readonly environment: SimEnvironment;
+  addCandidate(seed: SimCandidateSeed): SimCandidateView;
+  setPermissions(p: SimulatorPermission[]): void;
+  permissions(): SimulatorPermission[];
+  setFaults(f: SimulatorFaults): void;
+  faults(): SimulatorFaults;
+  /** Replaces the limit and starts a fresh window. */
+  setRateLimit(r: SimulatorRateLimit | null): void;
+  rateLimit(): SimulatorRateLimit | null;
+  /** uid = person uid or candidate uid: every pending interview step of it is completed now. */
+  completeInterviews(uid: string): void;
+  /** Adds a current step {type:'Phone Interview'}; status becomes 'In progress'. `at` may be relative ("+5m"). */
+  scheduleInterview(candidateUid: string, at: Date | string, durationMinutes?: number): void;
+  /** As stored, including erased ones. */
+  candidate(uid: string): SimCandidateView | undefined;
+  candidates(): SimCandidateView[];
+  stats(): SimulatorStats;
+  resetStats(): void;
+}
+
 export interface Simulator {
   /** e.g. http://127.0.0.1:54321 (no trailing slash). */
   readonly url: string;
@@ -229,6 +297,16 @@ export interface Simulator {
   /** As stored, including erased ones. */
   candidate(uid: string): SimCandidateView | undefined;
   candidates(): SimCandidateView[];
+  /** The default account's stats. */
   stats(): SimulatorStats;
+  /** The default account's stats only. */
   resetStats(): void;
+  /** One account by id (the default one included); throws for an unknown id. */
+  account(id: string): SimulatorAccount;
+  /** Every account, the default one first. */
+  accounts(): SimAccountInfo[];
+  /** Adds an account while running (its API keys must not be in use). */
+  addAccount(options: SimulatorAccountOptions): SimulatorAccount;
+  /** Every account's stats, keyed by account id. */
+  statsByAccount(): Record<string, SimulatorStats>;
 }
