@@ -108,7 +108,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
   const parsed = erasureRequestSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
-  if (input.requests) throw new InvalidErasureRequestError('Invalid erasure request: requests is set by the workflow itself, not by callers');
+  if (input.requests || input.resume) throw new InvalidErasureRequestError('Invalid erasure request: requests and resume are set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
   const workflowId = erasureWorkflowId(input.email, options.idKey);
   const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
