@@ -13,7 +13,7 @@ export const CALLER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
  * 128 characters), but all of them travel in a continue-as-new input and the closing memo, whose
  * payloads the server limits to 2 MB: callbacks (URLs of up to 2 KiB) have a lower bound of their own.
  */
-export const MAX_REQUESTS_PER_RUN = 1000;
+export const MAX_REQUESTS_PER_RUN = 1024;
 export const MAX_CALLBACKS_PER_RUN = 100;
 /** Search attribute budget per keyword list: the server ends a workflow whose attributes grow past its limit. */
 export const MAX_KEYWORD_LIST_BYTES = 1024;

@@ -204,7 +204,7 @@ const CONTINUE_PATCH = 'continue-as-new-on-long-history';
 /** Registrations mirrored into the memo on every attach (the bound before floods were allowed); past it, once at the end. */
 const MEMO_EAGER_REQUESTS = 25;
 /**
- * The closing memo stays under the server's 512 KB payload warning (2 MB refuses): 1,000 registrations
+ * The closing memo stays under the server's 512 KB payload warning (2 MB refuses): 1,024 registrations
  * of which 100 with a 2 KiB callback URL fit, so every id of a closed run still answers its replays.
  */
 const MAX_MEMO_BYTES = 480 * 1024;
