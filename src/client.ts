@@ -108,7 +108,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
   const parsed = erasureRequestSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
-  if (input.requests) throw new InvalidErasureRequestError('Invalid erasure request: requests is set by the workflow itself, not by callers');
+  if (input.requests || input.resume) throw new InvalidErasureRequestError('Invalid erasure request: requests and resume are set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
   const workflowId = erasureWorkflowId(input.email, options.idKey);
   const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
@@ -166,10 +166,10 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(Object.keys(tuning).length ? { tuning } : {}),
   };
   const registered = !!(input.requestId || input.callbackUrl || input.caller);
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof dsarErasure>(WORKFLOW_TYPE, {
+  const startOptions = {
     taskQueue: options.taskQueue,
     workflowId,
-    args: [args],
+    args: [args] as [ErasureInput],
     // A running request is joined (by the rules of its update), never twinned; a finished one may be asked again (a new DSAR).
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -186,7 +186,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
       `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
       (input.requestId ? ` · request ${input.requestId}` : '') +
       (input.caller ? ` · by ${input.caller}` : ''),
-  });
+  };
   const attach: AttachRequest = {
     mode: input.mode,
     regulation: input.regulation,
@@ -202,7 +202,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
     // run, or leave the request at the running one as a signal; the rules apply when a worker runs
     // it, and a refusal then shows only as an `attach_refused` event.
     try {
-      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, { ...startWorkflowOperation.options, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
+      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, { ...startOptions, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
       return outcome('started', started.firstExecutionRunId, 'RUNNING', false);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -212,12 +212,34 @@ export async function startErasure(client: Client, request: ErasureInput, option
     }
   }
   let answer: AttachAnswer;
-  try {
-    answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
-  } catch (err) {
-    throw conflictOf(err) ?? err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // An operation runs once: each attempt gets its own.
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof dsarErasure>(WORKFLOW_TYPE, startOptions);
+      answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
+      break;
+    } catch (err) {
+      if (attempt < UPDATE_ATTEMPTS && transientUpdateRefusal(err)) {
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2000) * (0.5 + Math.random() / 2)));
+        continue;
+      }
+      throw conflictOf(err) ?? err;
+    }
   }
   return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
+}
+
+const UPDATE_ATTEMPTS = 12;
+
+/**
+ * Refusals the same update succeeds after: the server takes at most 10 updates in flight per workflow
+ * (history.maxInFlightUpdates), and aborts (or refuses, "workflow is closing") those caught by a continue-as-new: the next run takes them.
+ */
+function transientUpdateRefusal(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateFailedError) return false;
+  const cause = (err as { cause?: { code?: number; details?: string } } | undefined)?.cause;
+  const text = `${err instanceof Error ? err.message : ''} ${cause?.details ?? ''}`;
+  return cause?.code === 8 /* RESOURCE_EXHAUSTED */ || /in-flight updates|update was aborted|workflow is closing/i.test(text);
 }
 
 const pollerCache = new Map<string, { until: number; polling: Promise<boolean> }>();

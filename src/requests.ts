@@ -8,8 +8,13 @@ import type { Mode, Regulation } from './shared.js';
 
 /** A caller's name, from its intake token (`name:token`). */
 export const CALLER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-/** Registrations one run keeps (its memo, search attributes, callbacks); further callers are refused until it ends. */
-export const MAX_REQUESTS_PER_RUN = 25;
+/**
+ * Registrations one run keeps; further callers are refused until it ends. Each is small (ids of up to
+ * 128 characters), but all of them travel in a continue-as-new input and the closing memo, whose
+ * payloads the server limits to 2 MB: callbacks (URLs of up to 2 KiB) have a lower bound of their own.
+ */
+export const MAX_REQUESTS_PER_RUN = 1024;
+export const MAX_CALLBACKS_PER_RUN = 100;
 /** Search attribute budget per keyword list: the server ends a workflow whose attributes grow past its limit. */
 export const MAX_KEYWORD_LIST_BYTES = 1024;
 
@@ -83,6 +88,9 @@ export function compareRequest(run: RunFacts, incoming: RegisteredRequest): Deci
   const refuse = (code: ConflictCode, message: string, retryable = true): Decision => ({ action: 'refuse', code, message, retryable });
   if (run.requests.length >= MAX_REQUESTS_PER_RUN) {
     return refuse('too_many_requests', `the request under way for this person already has ${MAX_REQUESTS_PER_RUN} callers, the most one run keeps: retry after it ends`);
+  }
+  if (incoming.callbackUrl && run.requests.filter((r) => r.callbackUrl).length >= MAX_CALLBACKS_PER_RUN) {
+    return refuse('too_many_requests', `the request under way for this person already has ${MAX_CALLBACKS_PER_RUN} callbacks, the most one run keeps: join it without a callbackUrl and follow it (GET it), or retry after it ends`);
   }
   if (run.dryRun && !incoming.dryRun && run.acceptsQueue) {
     const queued = run.requests.find((r) => r.queued);

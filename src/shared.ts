@@ -85,6 +85,11 @@ export const DsarCallers = defineSearchAttributeKey('DsarCallers', SearchAttribu
 export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds, DsarCallers] as const;
 /** Memo key holding the run's registrations (RegisteredRequest[]), so a closed run answers replays without a worker. */
 export const REQUESTS_MEMO = 'dsarRequests';
+/**
+ * Memo key with how many registrations the run had, set when the memo stopped mirroring every attach
+ * (past 25): a registration missing from a memo whose total is larger was left out, not unknown.
+ */
+export const REQUESTS_MEMO_TOTAL = 'dsarRequestsTotal';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -110,6 +115,11 @@ export const tuningSchema = z
     followUpDelayMs: z.number().int().min(0).max(90 * DAY).default(7 * DAY),
     /** Pages a lookup child reads before it continues as new (bounds its history on a long scan). */
     lookupPagesPerRun: z.number().int().min(2).max(1000).default(200),
+    /**
+     * A waiting run continues as a new one (same workflow id, its state carried) once its history
+     * has this many events, or sooner when Temporal suggests it (near 4,096): 51,200 ends a run.
+     */
+    continueAfterEvents: z.number().int().min(100).max(40_000).default(2000),
   })
   .strict();
 export type Tuning = z.output<typeof tuningSchema>;
@@ -193,9 +203,67 @@ const registrationSchema = (callbackUrl: CallbackUrlCheck) =>
       deadline: z.string().max(64).optional(),
       callback: z.enum(['pending', 'delivered', 'failed']).optional(),
       callbackError: z.string().max(2000).optional(),
+      queued: z.boolean().optional(),
+      legacy: z.boolean().optional(),
     })
     .strict();
 export type CarriedRegistration = z.output<ReturnType<typeof registrationSchema>>;
+
+const uid = z.string().max(128);
+const stamp = z.string().max(64);
+/** A person as a continued run carries it: what it needs to go on waiting, never a name or email. */
+const carriedPersonSchema = z
+  .object({
+    personUid: uid,
+    candidateUids: z.array(uid).max(500),
+    state: z.enum(['pending', 'blocked', 'erasing', 'erased', 'failed']),
+    blockingCandidateUids: z.array(uid).max(500),
+    nextCheckAt: stamp.optional(),
+    attempts: z.number().int().min(0),
+    erasedAt: stamp.optional(),
+    erasedCandidateUids: z.array(uid).max(500).optional(),
+    alreadyGone: z.boolean().optional(),
+    candidates: z
+      .array(
+        z
+          .object({
+            uid,
+            personUid: uid,
+            status: z.string().max(64).nullable(),
+            openInterviews: z.array(z.object({ type: z.string().max(128), scheduledAt: stamp.nullable() }).strict()).max(100),
+          })
+          .strict(),
+      )
+      .max(500),
+    firstBlockedAt: z.number().optional(),
+    expectedClearAt: z.number().optional(),
+    backoffStep: z.number().int().min(0).max(64),
+    blockedBefore: z.boolean().optional(),
+  })
+  .strict();
+/** Most persons one subject's email finds in practice is a handful; a continued run carries at most this many. */
+export const MAX_CARRIED_PERSONS = 200;
+/** The last status events a run keeps (and carries when it continues). */
+export const MAX_EVENTS = 100;
+const resumeSchema = z
+  .object({
+    /** Runs before this one in the chain of continued runs. */
+    runsContinued: z.number().int().min(1).max(1_000_000),
+    startedAt: stamp,
+    stage: z.enum(['looking_up', 'handling', 'verifying']),
+    /** Re-erasure rounds of verification already done. */
+    round: z.number().int().min(0).max(10),
+    persons: z.array(carriedPersonSchema).max(MAX_CARRIED_PERSONS),
+    attention: z
+      .object({ code: z.string().max(128), reason: z.string().max(4000), permission: z.string().max(128).optional(), since: stamp, nextRetryAt: stamp })
+      .strict()
+      .optional(),
+    lookups: z.number().int().min(0),
+    eraseAttempts: z.number().int().min(0),
+    events: z.array(z.object({ at: stamp, kind: z.string().max(64), detail: z.string().max(4000).optional(), actor: z.string().max(128) }).strict()).max(MAX_EVENTS),
+  })
+  .strict();
+export type ResumeState = z.output<typeof resumeSchema>;
 
 /** An erasure request; `callbackUrl` is the check the caller or the workflow can run. */
 const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
@@ -216,8 +284,10 @@ const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
     tuning: tuningSchema.partial().optional(),
     /** Who asked (the intake token's name); recorded on events and the DsarCallers search attribute. */
     caller: callerSchema.optional(),
-    /** Registrations of the dry run this run continues (set by the workflow itself, not by callers). */
+    /** Registrations of the run this run continues (set by the workflow itself, not by callers). */
     requests: z.array(registrationSchema(callbackUrl)).max(MAX_REQUESTS_PER_RUN).optional(),
+    /** Where the run this one continues stopped, when its history grew long (set by the workflow itself). */
+    resume: resumeSchema.optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -351,6 +421,8 @@ export interface ErasureStatus {
   cancellation?: { reason: string; actor: string; at: string };
   /** Callers who asked for this request, and the state of their callbacks. */
   requests?: RequestRegistration[];
+  /** How many times the request went on in a new run (continue-as-new) because its history grew long. */
+  runsContinued?: number;
 }
 
 export interface ErasedPerson {

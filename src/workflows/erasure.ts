@@ -46,7 +46,9 @@ import {
   DsarPhase,
   DsarRequestIds,
   ERASURE_WORKFLOW_ID,
+  MAX_EVENTS,
   REQUESTS_MEMO,
+  REQUESTS_MEMO_TOTAL,
   attachRequestSchema,
   comeetTaskQueue,
   deadlinePriority,
@@ -76,6 +78,7 @@ import {
   type RecheckRequest,
   type RequestRefusalDetails,
   type RequestRegistration,
+  type ResumeState,
   type StatusEvent,
 } from '../shared.js';
 
@@ -184,7 +187,6 @@ function workflowMetrics() {
   };
 }
 
-const MAX_EVENTS = 100;
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
 /** Callbacks after a Temporal cancel (histories cancelled before it closed without any). */
 const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
@@ -196,9 +198,20 @@ const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
  */
 const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
+/** A long wait continues as a new run once its history is long (histories recorded before never did). */
+const CONTINUE_PATCH = 'continue-as-new-on-long-history';
+/** Registrations mirrored into the memo on every attach (the bound before floods were allowed); past it, once at the end. */
+const MEMO_EAGER_REQUESTS = 25;
+/**
+ * The closing memo stays under the server's 512 KB payload warning (2 MB refuses): 1,024 registrations
+ * of which 100 with a 2 KiB callback URL fit, so every id of a closed run still answers its replays.
+ */
+const MAX_MEMO_BYTES = 480 * 1024;
 
 /** Thrown inside the workflow when an operator's `cancel` was accepted. */
 class CancelRequested extends Error {}
+/** Thrown out of every parked wait at once when the run continues as a new one. */
+class ContinueRequested extends Error {}
 
 interface PersonRecord extends PersonStatus {
   candidates: FoundCandidate[];
@@ -206,6 +219,8 @@ interface PersonRecord extends PersonStatus {
   /** When the known interview schedule should let Comeet erase the person. */
   expectedClearAt?: number;
   backoffStep: number;
+  /** Blocked before in the current round: a new block means the known schedule is stale. */
+  blockedBefore?: boolean;
 }
 
 /**
@@ -233,25 +248,36 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   const input = parsed.data;
   const tuning = tuningSchema.parse(input.tuning ?? {});
   const info = workflowInfo();
-  const startedAt = new Date();
+  // A run continued from a long history goes on from where the chain stopped: same clock, same counts.
+  const resume = input.resume;
+  const startedAt = resume ? new Date(resume.startedAt) : new Date();
   const receivedAt = input.receivedAt ? new Date(input.receivedAt) : startedAt;
   let deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, receivedAt);
 
-  const persons = new Map<string, PersonRecord>();
-  const events: StatusEvent[] = [];
-  let stage: 'looking_up' | 'handling' | 'verifying' = 'looking_up';
+  const persons = new Map<string, PersonRecord>((resume?.persons ?? []).map((p) => [p.personUid, { ...p }]));
+  const events: StatusEvent[] = resume ? resume.events.map((e) => ({ ...e })) : [];
+  let stage: 'looking_up' | 'handling' | 'verifying' = resume?.stage ?? 'looking_up';
   let terminal: Phase | undefined;
-  let attention: Attention | undefined;
+  let attention: Attention | undefined = resume?.attention ? { ...resume.attention } : undefined;
   let cancellation: ErasureStatus['cancellation'];
   let failure: string | undefined;
   let recheckSeq = 0;
-  let lookups = 0;
-  let eraseAttempts = 0;
+  let lookups = resume?.lookups ?? 0;
+  let eraseAttempts = resume?.eraseAttempts ?? 0;
+  const runsContinued = resume?.runsContinued ?? 0;
+  // The verification round the run is in (a resumed run starts its verification there).
+  let round = resume?.round ?? 0;
   let published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
+  // Continue-as-new happens only when every strand of work (the main path, or each person handled in
+  // parallel) is parked in a wait it can resume from: never with an activity in flight.
+  let strands = 1;
+  let parked = 0;
+  let continuing = false;
+  let continueRefused = false;
   type Registration = RegisteredRequest & Omit<RequestRegistration, keyof RegisteredRequest>;
   const own = { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun };
   const requests: Registration[] = input.requests
-    ? input.requests.map((r) => ({ ...r, hasCallback: !!r.callbackUrl }))
+    ? input.requests.map((r) => ({ ...r, hasCallback: !!r.callbackUrl }) as Registration)
     : input.requestId || input.callbackUrl || input.caller
       ? [{ requestId: input.requestId, caller: input.caller, callbackUrl: input.callbackUrl, ...own, hasCallback: !!input.callbackUrl }]
       : [];
@@ -311,8 +337,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const risk = atRiskReason();
     const next = { phase: p, atRisk: risk !== undefined, deadline: deadline.getTime() };
     if (published && published.phase === next.phase && published.atRisk === next.atRisk && published.deadline === next.deadline) return;
-    if (published?.phase !== p) addEvent('phase', p);
-    if (risk !== undefined && !published?.atRisk) addEvent('at_risk', risk);
+    // The run this one continues told its phase already (the events are carried).
+    const told = published === undefined && resume !== undefined;
+    if (!told && published?.phase !== p) addEvent('phase', p);
+    if (!told && risk !== undefined && !published?.atRisk) addEvent('at_risk', risk);
     published = next;
     upsertSearchAttributes([
       { key: DsarPhase, value: p },
@@ -361,6 +389,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       failure,
       cancellation,
       requests: requests.length ? requests.map(publicRegistration) : undefined,
+      runsContinued,
     };
   });
 
@@ -409,14 +438,45 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     publishRequests();
   }
 
-  function publishRequests(): void {
+  /** The search attribute lists, bounded (the server ends a run whose keyword list passes 2 KiB). */
+  function requestKeywords(): { ids: string[]; callers: string[]; key: string } {
     const ids = boundedKeywords(requests.map((r) => r.requestId).filter((id): id is string => !!id));
     const callers = boundedKeywords(requests.map((r) => r.caller).filter((c): c is string => !!c));
-    upsertSearchAttributes([
-      ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
-      ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
-    ]);
-    upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
+    return { ids, callers, key: JSON.stringify([ids, callers]) };
+  }
+  // A continued run got the lists with its start: only a change is upserted.
+  let publishedKeywords = resume ? requestKeywords().key : undefined;
+
+  function publishRequests(): void {
+    const { ids, callers, key } = requestKeywords();
+    // Runs recorded before floods were allowed upserted on every attach.
+    if (key !== publishedKeywords || !patched(CONTINUE_PATCH)) {
+      publishedKeywords = key;
+      upsertSearchAttributes([
+        ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
+        ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
+      ]);
+    }
+    // Past the first registrations, a memo upsert per attach would grow the history by the whole list each time.
+    if (requests.length <= MEMO_EAGER_REQUESTS) upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
+  }
+
+  /** The registrations a closed run answers replays from, bounded in bytes; the total says whether some were left out. */
+  function closingMemo(): Record<string, unknown> {
+    const kept: RegisteredRequest[] = [];
+    let bytes = 0;
+    for (const r of requests) {
+      const m = memoRegistration(r);
+      bytes += JSON.stringify(m).length + 1;
+      if (bytes > MAX_MEMO_BYTES) break;
+      kept.push(m);
+    }
+    return { [REQUESTS_MEMO]: kept, [REQUESTS_MEMO_TOTAL]: requests.length };
+  }
+
+  /** Brings the memo up to date at the end when attaches stopped mirroring into it. */
+  function publishClosingMemo(): void {
+    if (requests.length > MEMO_EAGER_REQUESTS) upsertMemo(closingMemo());
   }
 
   function memoRegistration(r: Registration): RegisteredRequest {
@@ -542,10 +602,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
    * Sleeps until `target`, or until an operator sends `recheckNow` or `cancel`. Never sleeps past the
    * deadline: a request that cannot finish in time fails loudly (an extension moves the deadline).
    */
-  async function pauseUntil(target: number): Promise<void> {
+  async function pauseUntil(target: number, resumable = false): Promise<void> {
     const seq = recheckSeq;
     for (;;) {
       if (cancellation) throw new CancelRequested();
+      if (continuing) throw new ContinueRequested();
       if (now() >= deadline.getTime()) {
         throw ApplicationFailure.create({
           type: 'DeadlinePassed',
@@ -554,8 +615,36 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         });
       }
       if (now() >= target || recheckSeq !== seq) return;
-      await condition(() => recheckSeq !== seq || cancellation !== undefined, Math.max(1, Math.min(target, deadline.getTime()) - now()));
+      let full = false;
+      if (resumable) parked++;
+      try {
+        await condition(
+          () => recheckSeq !== seq || cancellation !== undefined || continuing || (resumable && (full = mayContinue())),
+          Math.max(1, Math.min(target, deadline.getTime()) - now()),
+        );
+      } finally {
+        if (resumable) parked--;
+      }
+      // Histories recorded before this existed never continued here: they replay as they ran.
+      if (full && !continuing && !cancellation && recheckSeq === seq) {
+        if (patched(CONTINUE_PATCH) && nextRunAccepted()) continuing = true;
+        else continueRefused = true;
+      }
     }
+  }
+
+  /** The state fits the next run's input (bounded: never expected to fail); if not, this run goes on as it is. */
+  function nextRunAccepted(): boolean {
+    const checked = erasureInputSchema.safeParse(nextRunInput());
+    if (!checked.success) log.warn('The request cannot go on in a new run; it goes on in this one', { issues: describeIssues(checked.error) });
+    return checked.success;
+  }
+
+  /** Every strand is parked in a resumable wait and the history is long: the run may continue as a new one. */
+  function mayContinue(): boolean {
+    if (continueRefused || continuing || closing || terminal || cancellation || parked === 0 || parked < strands) return false;
+    const i = workflowInfo();
+    return i.continueAsNewSuggested || i.historyLength >= tuning.continueAfterEvents;
   }
 
   /**
@@ -563,7 +652,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
    * that changed, Comeet down for long) parks the request in `needs_attention` and retries it every
    * few hours or on `recheckNow`, instead of failing the request.
    */
-  async function withAttention<T>(what: string, call: () => Promise<T>): Promise<T> {
+  async function withAttention<T>(what: string, call: () => Promise<T>, resumable = true): Promise<T> {
     for (;;) {
       if (cancellation) throw new CancelRequested();
       try {
@@ -588,7 +677,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         if (!attention || attention.code !== code) addEvent('needs_attention', `${what}: ${reason}`);
         attention = { code, reason, permission, since: attention?.since ?? iso(now()), nextRetryAt: iso(now() + tuning.attentionRetryMs) };
         sync();
-        await pauseUntil(now() + tuning.attentionRetryMs);
+        await pauseUntil(now() + tuning.attentionRetryMs, resumable);
       }
     }
   }
@@ -617,8 +706,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   /** Erases one person, waiting out interview blocks; other persons go on meanwhile. */
-  async function handlePerson(p: PersonRecord): Promise<void> {
-    for (let blockedBefore = false; ; ) {
+  async function handlePerson(p: PersonRecord, resumed = false): Promise<void> {
+    if (!resumed) p.blockedBefore = false;
+    // A resumed person waits out what it was waiting for: its next check, or the attention retry.
+    else if (p.state === 'blocked' && p.nextCheckAt) await pauseUntil(Date.parse(p.nextCheckAt), true);
+    else if (attention) await pauseUntil(Date.parse(attention.nextRetryAt), true);
+    for (;;) {
       if (cancellation) throw new CancelRequested();
       p.state = 'erasing';
       p.nextCheckAt = undefined;
@@ -648,7 +741,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         p.state = 'blocked';
         p.firstBlockedAt ??= now();
         p.blockingCandidateUids = details.blockingCandidateUids;
-        if (blockedBefore && details.blockingCandidateUids.length) {
+        if (p.blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
           const fresh = await withAttention(`interview schedule of person ${p.personUid}`, async () => {
             if (!patched(LOOKUP_PAGES_PATCH)) return reads().getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
@@ -659,12 +752,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
           });
           p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
         }
-        blockedBefore = true;
+        p.blockedBefore = true;
         const target = nextAttemptAt(p, details.blockingCandidateUids);
         p.nextCheckAt = iso(target);
         addEvent('blocked', `person ${p.personUid} by candidate(s) ${details.blockingCandidateUids.join(', ')}; re-check at ${p.nextCheckAt}`);
         sync();
-        await pauseUntil(target);
+        await pauseUntil(target, true);
       }
     }
   }
@@ -689,10 +782,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   async function handleAll(found: FoundPerson[]): Promise<void> {
     stage = 'handling';
-    const results = await Promise.allSettled(found.map((f) => handlePerson(record(f))));
+    await handleEach(found.map((f) => record(f)), false);
+  }
+
+  async function handleEach(list: PersonRecord[], resumed: boolean): Promise<void> {
+    strands = list.length;
+    const results = await Promise.allSettled(list.map((p) => handlePerson(p, resumed).finally(() => strands--)));
+    strands = 1;
     // Wait for every person before deciding, so no erase call is left in flight unaccounted for.
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const cause = failed.find((r) => !(r.reason instanceof ContinueRequested)) ?? failed[0];
+    if (cause) throw cause.reason;
   }
 
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
@@ -749,6 +849,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     terminal = outcome === 'completed' ? 'completed' : outcome;
     addEvent('finished', outcome);
     sync();
+    publishClosingMemo();
     const final = { ...r, ...signed };
     recordFinished(outcome);
     // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
@@ -828,35 +929,46 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       totals: r.totals,
       lookups: r.lookups,
     };
-    const { jws, keyId } = await withAttention('sign the receipt', () => signingActivities.signReceipt(claims));
+    const { jws, keyId } = await withAttention('sign the receipt', () => signingActivities.signReceipt(claims), false);
     addEvent('receipt_signed', `key ${keyId}`);
     return { receipt: jws, receiptKeyId: keyId };
   }
 
   // --- main path ------------------------------------------------------------------------------
-  if (input.caller) addEvent(input.requests ? 'continued' : 'requested', input.requestId, input.caller);
+  if (input.caller && !resume) addEvent(input.requests ? 'continued' : 'requested', input.requestId, input.caller);
   sync();
-  log.info('DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId, caller: input.caller });
+  log.info(resume ? 'DSAR erasure continued' : 'DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId, caller: input.caller, runsContinued });
   try {
-    const found = await lookUp('look up');
-    if (found.length === 0) {
-      const r = await finish('no_data', { verifiedAbsentAt: iso(now()) });
-      await continueAsQueued();
-      return r;
+    if (!resume || resume.stage === 'looking_up') {
+      await resumedWait();
+      const found = await lookUp('look up');
+      if (found.length === 0) {
+        const r = await finish('no_data', { verifiedAbsentAt: iso(now()) });
+        await continueAsQueued();
+        return r;
+      }
+      for (const f of found) record(f);
+      addEvent('found', `${found.length} person(s), ${found.reduce((n, f) => n + f.candidates.length, 0)} candidate(s)`);
+      if (input.dryRun) {
+        const r = await finish('dry_run', { wouldErase: found.map((f) => ({ personUid: f.personUid, candidateUids: f.candidates.map((c) => c.uid) })) });
+        await continueAsQueued();
+        return r;
+      }
+      round = 0;
+      await handleAll(found);
+    } else if (resume.stage === 'handling') {
+      // Every person the lookup found is known: no second lookup, each goes on from its own wait.
+      stage = 'handling';
+      await handleEach([...persons.values()].filter((p) => p.state !== 'erased'), true);
     }
-    for (const f of found) record(f);
-    addEvent('found', `${found.length} person(s), ${found.reduce((n, f) => n + f.candidates.length, 0)} candidate(s)`);
-    if (input.dryRun) {
-      const r = await finish('dry_run', { wouldErase: found.map((f) => ({ personUid: f.personUid, candidateUids: f.candidates.map((c) => c.uid) })) });
-      await continueAsQueued();
-      return r;
-    }
-    await handleAll(found);
 
     let verifiedAbsentAt: string | undefined;
-    for (let round = 0; verifiedAbsentAt === undefined; round++) {
+    let resumedVerify = resume?.stage === 'verifying';
+    for (; verifiedAbsentAt === undefined; round++) {
       stage = 'verifying';
       sync();
+      if (resumedVerify) await resumedWait();
+      resumedVerify = false;
       const remaining = await lookUp('verify absence');
       if (remaining.length === 0) {
         verifiedAbsentAt = iso(now());
@@ -873,13 +985,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       }
       addEvent('still_present', `person(s) ${uids}; erasing again`);
       if (tuning.verifyRetryMs > 0) await pauseUntil(now() + tuning.verifyRetryMs);
+      // A run continued during this re-erasure verifies next in the round after it.
+      round++;
       await handleAll(remaining);
+      round--;
     }
 
     const followUp = await scheduleFollowUp();
     return await finish('completed', { verifiedAbsentAt, followUp });
   } catch (err) {
-    // The dry run handing over to a queued real request: not a failure.
+    if (err instanceof ContinueRequested) await continueRun();
+    // The dry run handing over to a queued real request, or a long history going on in a new run: not a failure.
     if (err instanceof ContinueAsNew) throw err;
     if (err instanceof CancelRequested) return await finish('cancelled');
     const hardCancel = isCancellation(err);
@@ -890,6 +1006,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     failure = hardCancel ? describeHardCancel(sofar) : err instanceof Error ? err.message : String(err);
     addEvent(terminal, failure);
     sync();
+    publishClosingMemo();
     recordFinished(terminal === 'cancelled' ? 'cancelled' : 'failed');
     if (hardCancel && patched(CANCEL_CALLBACK_PATCH)) {
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
@@ -903,6 +1020,80 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       throw ApplicationFailure.create({ type: 'ErasureFailed', nonRetryable: true, message: failure, cause: err instanceof Error ? err : undefined });
     }
     throw err;
+  }
+
+  /** A resumed main path waits out the attention retry it was parked in (nothing else parks it resumably). */
+  async function resumedWait(): Promise<void> {
+    if (resume && attention) await pauseUntil(Date.parse(attention.nextRetryAt), true);
+  }
+
+  /**
+   * Continues this request in a new run under the same workflow id, with the state it needs to go on
+   * (persons and their waits, counters, deadline, attention, registrations, the last events): a wait
+   * of months with any number of persons and messages stays far under Temporal's history limits.
+   * Runs only when every strand is parked, so no activity is in flight.
+   */
+  async function continueRun(): Promise<never> {
+    addEvent('continued_as_new', `the history of run ${runsContinued + 1} reached ${workflowInfo().historyLength} events`);
+    // An accepted update must finish in this run; signals after this point are carried by the server to the next.
+    await condition(allHandlersFinished);
+    const next = nextRunInput();
+    // Checked when the run decided to continue; handlers that ran since cannot grow it past the bounds.
+    const checked = erasureInputSchema.safeParse(next);
+    if (!checked.success) {
+      throw ApplicationFailure.create({ type: 'ContinueAsNewFailed', nonRetryable: true, message: `The request could not go on in a new run: ${describeIssues(checked.error)}` });
+    }
+    const { ids, callers } = requestKeywords();
+    return await makeContinueAsNewFunc<typeof dsarErasure>({
+      memo: closingMemo(),
+      typedSearchAttributes: [
+        { key: DsarPhase, value: phase() },
+        { key: DsarMode, value: input.mode },
+        { key: DsarDeadline, value: deadline },
+        { key: DsarAtRisk, value: atRiskReason() !== undefined },
+        ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
+        ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
+      ],
+    })(next);
+  }
+
+  function nextRunInput(): ErasureInput {
+    const { resume: _r, requests: _q, receivedAt: _a, deadline: _d, ...same } = input;
+    const short = (v: string | undefined, n = 4000) => (v === undefined ? undefined : v.slice(0, n));
+    const state: ResumeState = {
+      runsContinued: runsContinued + 1,
+      startedAt: iso(startedAt.getTime()),
+      stage,
+      round,
+      persons: [...persons.values()].map((p) => ({
+        personUid: p.personUid,
+        candidateUids: [...p.candidateUids],
+        state: p.state,
+        blockingCandidateUids: [...p.blockingCandidateUids],
+        ...(p.nextCheckAt ? { nextCheckAt: p.nextCheckAt } : {}),
+        attempts: p.attempts,
+        ...(p.erasedAt ? { erasedAt: p.erasedAt } : {}),
+        ...(p.erasedCandidateUids ? { erasedCandidateUids: [...p.erasedCandidateUids] } : {}),
+        ...(p.alreadyGone !== undefined ? { alreadyGone: p.alreadyGone } : {}),
+        // Only what the next wait needs: uids, status and the interview times (never a name or email).
+        candidates: p.candidates.map((c) => ({
+          uid: c.uid,
+          personUid: c.personUid,
+          status: c.status === null ? null : short(c.status, 64)!,
+          openInterviews: c.openInterviews.map((i) => ({ type: short(i.type, 128)!, scheduledAt: i.scheduledAt })),
+        })),
+        ...(p.firstBlockedAt !== undefined ? { firstBlockedAt: p.firstBlockedAt } : {}),
+        ...(p.expectedClearAt !== undefined ? { expectedClearAt: p.expectedClearAt } : {}),
+        backoffStep: Math.min(p.backoffStep, 64),
+        ...(p.blockedBefore ? { blockedBefore: true } : {}),
+      })),
+      ...(attention ? { attention: { ...attention, reason: short(attention.reason)! } } : {}),
+      lookups,
+      eraseAttempts,
+      events: events.map((e) => ({ at: e.at, kind: e.kind.slice(0, 64), ...(e.detail !== undefined ? { detail: short(e.detail) } : {}), actor: e.actor.slice(0, 128) })),
+    };
+    const carried = requests.map(({ hasCallback: _h, ...r }) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as typeof r);
+    return { ...same, receivedAt: iso(receivedAt.getTime()), deadline: iso(deadline.getTime()), requests: carried, resume: state };
   }
 
   /** A Temporal cancel may come after some persons were erased: say so, the request is then half done. */
@@ -984,7 +1175,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   function toPersonStatus(p: PersonRecord): PersonStatus {
-    const { candidates: _c, expectedClearAt: _e, backoffStep: _b, firstBlockedAt: _f, ...status } = p;
+    const { candidates: _c, expectedClearAt: _e, backoffStep: _b, firstBlockedAt: _f, blockedBefore: _p, ...status } = p;
     return { ...status, candidateUids: [...status.candidateUids], blockingCandidateUids: [...status.blockingCandidateUids] };
   }
 }

@@ -1,6 +1,6 @@
 /** The request rules alone (src/requests.ts): every combination of a run and an arriving request. */
 import { describe, expect, it } from 'vitest';
-import { boundedKeywords, compareRequest, MAX_REQUESTS_PER_RUN, type RegisteredRequest, type RunFacts } from '../../src/requests.js';
+import { boundedKeywords, compareRequest, MAX_CALLBACKS_PER_RUN, MAX_REQUESTS_PER_RUN, type RegisteredRequest, type RunFacts } from '../../src/requests.js';
 
 const real: RegisteredRequest = { requestId: 'T-1', caller: 'a', mode: 'delete', regulation: 'gdpr', dryRun: false };
 const run = (over: Partial<RunFacts> = {}): RunFacts => ({ mode: 'delete', regulation: 'gdpr', dryRun: false, ended: false, acceptsQueue: false, requests: [real], ...over });
@@ -39,6 +39,12 @@ describe('compareRequest', () => {
     const full = run({ requests: Array.from({ length: MAX_REQUESTS_PER_RUN }, (_, i) => ({ ...real, requestId: `R-${i}` })) });
     expect(compareRequest(full, next)).toMatchObject({ action: 'refuse', code: 'too_many_requests' });
     expect(compareRequest(full, { ...real, requestId: 'R-3' })).toMatchObject({ action: 'replay' });
+    // Callbacks (URLs of up to 2 KiB, carried in every continued run) have a lower bound: joining without one still works.
+    const hooks = run({ requests: Array.from({ length: MAX_CALLBACKS_PER_RUN }, (_, i) => ({ ...real, requestId: `H-${i}`, callbackUrl: `https://h.example.com/${i}` })) });
+    const refused = compareRequest(hooks, { ...next, callbackUrl: 'https://h.example.com/x' });
+    expect(refused).toMatchObject({ action: 'refuse', code: 'too_many_requests', retryable: true });
+    expect(refused.action === 'refuse' && refused.message).toMatch(/without a callbackUrl/);
+    expect(compareRequest(hooks, next)).toEqual({ action: 'attach' });
   });
 
   it('keeps keyword lists under the search attribute budget', () => {
