@@ -170,11 +170,18 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
       io.err(`dsar tenant ${command} refused: ${err.cause?.message ?? err.message}`);
       return 1;
     }
-    io.err(`dsar tenant ${command} failed: ${err instanceof Error ? err.message : err}`);
+    io.err(`dsar tenant ${command} failed: ${causes(err)}`);
     return 1;
   } finally {
     await connection?.close();
   }
+}
+
+/** The message with its causes: the SDK's wrappers say little ("Update failed", "Query failed"). */
+function causes(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(': ') || String(err);
 }
 
 function readSecret(file: string, what: string, io: TenantCliIo): string {

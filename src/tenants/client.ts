@@ -87,8 +87,12 @@ export function tenantStatus(client: Client, id: string): Promise<TenantStatus> 
  */
 export async function tenantUpdate(client: Client, id: string, name: string, arg: unknown, onAccepted?: () => void): Promise<StepAnswer> {
   const handle = await tenantHandle(client, id).startUpdate<StepAnswer, [unknown]>(name, { args: [arg], waitForStage: WorkflowUpdateStage.ACCEPTED });
-  onAccepted?.();
-  return handle.result();
+  // startUpdate also returns for a refused update, whose outcome came with the answer: its result
+  // settles at once, without a round trip, so a short race tells a refusal from a step under way.
+  const result = handle.result();
+  const early = await Promise.race([result.then(() => 'settled', () => 'refused'), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 50))]);
+  if (early !== 'refused') onAccepted?.();
+  return result;
 }
 
 export function setTenantCredentials(

@@ -123,7 +123,7 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     ...(c.sandboxValidatedAt ? { sandboxValidatedAt: c.sandboxValidatedAt } : {}),
     ...(c.liveSince ? { liveSince: c.liveSince } : {}),
     ...(c.lookupWorks ? { lookupWorks: [...c.lookupWorks] } : {}),
-    ...(c.lastCheck ? { lastCheck: structuredClone(c.lastCheck) } : {}),
+    ...(c.lastCheck ? { lastCheck: JSON.parse(JSON.stringify(c.lastCheck)) as CheckSummary } : {}),
     events: c.events.map((e) => ({ ...e })),
   }));
 
