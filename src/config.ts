@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseNetwork } from './callbacks/address-policy.js';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
+import { CredentialsError, parseCredentialKeys, type CredentialKeys } from './tenants/credentials.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
 /** The Worker Deployment the worker's versions belong to (DSAR_DEPLOYMENT_NAME). */
@@ -234,7 +235,10 @@ const comeetSchema = z.object(comeetShape).superRefine(requireHttps);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
 export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;
-export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>>;
+export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>> & {
+  /** DSAR_CREDENTIALS_KEY: opens tenants' sealed Comeet credentials; optional until tenants are wired into erasures. */
+  credentials?: CredentialKeys;
+};
 export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
 export type IntakeConfig = WithEncryption<z.output<typeof intakeSchema>>;
 /** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
@@ -276,9 +280,40 @@ export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
   return withEncryption(load(intakeSchema, env, intakeSchema.shape));
 }
 
-/** What the worker needs: Temporal, payload keys and Comeet. */
+/** What the worker needs: Temporal, payload keys and Comeet (and the tenants' credentials key, if set). */
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  return withEncryption(load(workerSchema, env, workerShape));
+  const config = withEncryption(load(workerSchema, env, workerShape));
+  const credentials = loadCredentialKeys(env, { required: false, payloadKeys: config.encryption });
+  return credentials ? { ...config, credentials } : config;
+}
+
+/**
+ * DSAR_CREDENTIALS_KEY (`id:base64key[,id:base64key]`, the first or DSAR_CREDENTIALS_KEY_ID seals)
+ * seals tenants' Comeet credentials. It must not be a payload key: the codec server and the UI hold
+ * those, and would then open the credentials too.
+ */
+export function loadCredentialKeys(env: Env, options: { required: true; payloadKeys?: EncryptionKeys }): CredentialKeys;
+export function loadCredentialKeys(env: Env, options: { required: boolean; payloadKeys?: EncryptionKeys }): CredentialKeys | undefined;
+export function loadCredentialKeys(env: Env, options: { required: boolean; payloadKeys?: EncryptionKeys }): CredentialKeys | undefined {
+  const text = env.DSAR_CREDENTIALS_KEY?.trim();
+  if (!text) {
+    if (!options.required) return undefined;
+    throw new ConfigError(['DSAR_CREDENTIALS_KEY is required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32), a key of its own, not one of DSAR_ENCRYPTION_KEYS']);
+  }
+  let keys: CredentialKeys;
+  try {
+    keys = parseCredentialKeys(text, env.DSAR_CREDENTIALS_KEY_ID?.trim() || undefined);
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    throw new ConfigError([err.message.startsWith('DSAR_') ? err.message : `DSAR_CREDENTIALS_KEY ${err.message}`]);
+  }
+  const payload = [...(options.payloadKeys?.keys.values() ?? [])].map((k) => Buffer.from(k).toString('base64'));
+  for (const [id, key] of keys.keys) {
+    if (payload.includes(Buffer.from(key).toString('base64'))) {
+      throw new ConfigError([`DSAR_CREDENTIALS_KEY key "${id}" is also a payload key (DSAR_ENCRYPTION_KEYS): the codec server holds those, so it must be a key of its own`]);
+    }
+  }
+  return keys;
 }
 
 /** Comeet settings alone, for checks that talk to Comeet and nothing else. */

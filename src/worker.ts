@@ -12,6 +12,7 @@ import { refuseUnencryptedArgs } from './codec/unencrypted.js';
 import { ComeetClient } from './comeet/index.js';
 import { comeetClientOptions, ConfigError, deploymentVersionFromConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
+import { createTenantActivities, type TenantActivityDeps } from './tenants/activities.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
 import { connectionOptions } from './connection.js';
@@ -34,6 +35,11 @@ export interface ErasureWorkerOptions {
   receipts: ReceiptSigner;
   /** Completion callbacks: signing secrets and allowed hosts. */
   callbacks?: CallbackSettings;
+  /**
+   * Tenant onboarding checks (DSAR_CREDENTIALS_KEY and client settings); their activities are always
+   * registered, and without the key they fail saying it is missing.
+   */
+  tenants?: TenantActivityDeps;
   /**
    * Comeet calls per minute for the whole system, enforced by the Temporal server on the Comeet
    * queue: set through the API at start-up (it outranks any poller's value), and sent with every
@@ -106,7 +112,9 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
   const activities = refuseUnencryptedArgs(createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks }));
   // Comeet calls only on the capped queue: one registered on the main queue too would spend the
   // budget outside the cap. Local work (receipts, callbacks) stays off the Comeet queue.
-  const { signReceipt, deliverCallback, ...comeetActivities } = activities;
+  const { signReceipt, deliverCallback, ...erasureComeetActivities } = activities;
+  // Onboarding checks call the tenant's own account, so they also belong on the capped queue.
+  const comeetActivities = { ...erasureComeetActivities, ...refuseUnencryptedArgs(createTenantActivities(options.tenants ?? {})) };
   const ratePerMinute = options.comeetRatePerMinute ?? DEFAULT_COMEET_RATE_PER_MINUTE;
   const comeetQueue = comeetTaskQueue(options.taskQueue);
   let rateCap: ErasureWorker['rateCap'];
@@ -180,6 +188,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       comeet,
       receipts,
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
+      tenants: { credentials: config.credentials, comeet: { responseTimeoutMs: config.COMEET_TIMEOUT, connections: 1 } },
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
       deployment,
@@ -210,6 +219,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       comeetRateSource: worker.rateCap.action === 'fallback' ? 'worker poll option' : `API (${worker.rateCap.action}, ${Math.round((worker.rateCap.rate.effectivePerSecond ?? 0) * 60 * 100) / 100}/min)`,
       lookup: config.COMEET_LOOKUP,
       payloadKeyId: config.encryption.currentKeyId,
+      credentialsKeyId: config.credentials?.currentKeyId ?? 'unset (tenant onboarding checks fail until DSAR_CREDENTIALS_KEY is set)',
       receiptKeyId: receipts.keyId,
       metrics: config.DSAR_METRICS_BIND ? `http://${config.DSAR_METRICS_BIND}/metrics` : 'off',
       health: health ? `${health.url}/healthz` : 'off',

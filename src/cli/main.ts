@@ -26,6 +26,7 @@ import { describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type E
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
 import { eraseFromFile } from './bulk.js';
+import { runTenantCommand } from './tenant.js';
 import { readDevEnv } from './dev-env.js';
 
 const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
@@ -54,6 +55,8 @@ Usage:
   dsar doctor [--probe-email <e>]       read-only check of the Comeet integration (COMEET_* settings)
   dsar sandbox-check --position <uid> --test-email <e> [--mode delete|pseudonymize]
                                         the whole flow on a SANDBOX account before going live
+  dsar tenant add|set-credentials|validate|go-live|pause|resume|offboard|show|list ...
+                                        onboard a customer's Comeet account (dsar tenant --help)
 
 Operator actions are recorded with --actor <name> (default: $DSAR_ACTOR or $USER).
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
@@ -104,6 +107,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   if (first === 'doctor' || first === 'sandbox-check') {
     return runSandboxCommand(first, argv.slice(1), { out: io.out, err: io.err, env: io.env ?? { ...readDevEnv(), ...process.env } });
   }
+  // Tenant commands have their own flags (secrets from files, never argv).
+  if (first === 'tenant') return runTenantCommand(argv.slice(1), { out: io.out, err: io.err, stdin: io.stdin, env: io.env ?? { ...readDevEnv(), ...process.env } });
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
