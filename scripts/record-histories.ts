@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { CancelRefusedError, cancelErasure, recheckNow } from '../src/client.js';
 import { ALL_PERMISSIONS } from '../src/simulator/server.js';
 import { PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
-import { interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
+import { bystanders, interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
 import { startDevServer } from '../test/helpers/temporal.js';
 
 // Workers in runScenario sign receipts with a throwaway key; the histories hold the signed results.
@@ -120,7 +120,7 @@ try {
     await save('follow-up-clean', s, r.followUp!.workflowId);
   });
   // Paths added with the hardening and durability work.
-  await runScenario(env, 'attached', { ...callbackWorker, seed: { candidates: [interviewing('joined@example.com', 'P-J', '+1d')] } }, async (s) => {
+  await runScenario(env, 'attached', { seed: { candidates: [interviewing('joined@example.com', 'P-J', '+1d')] } }, async (s) => {
     const first = await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL });
     await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
     const second = await s.start({ email: 'joined@example.com', requestId: 'att-2', callbackUrl: CALLBACK_URL });
@@ -130,7 +130,7 @@ try {
     await recheckNow(env.client, first.workflowId, 'recorder');
     await first.handle.result();
     await save('attached-completed', s, first.workflowId);
-  });
+  }, callbackWorker);
   await runScenario(env, 'queued', { seed: { candidates: person('queued@example.com', 'P-Q') } }, async (s) => {
     // A slow lookup keeps the dry run open while the real request arrives and queues behind it.
     s.sim.setFaults({ latencyMs: 1500 });
@@ -152,13 +152,13 @@ try {
     await handle.result();
     await save('cancelled-signal', s, workflowId);
   });
-  await runScenario(env, 'hard cancel', { ...callbackWorker, seed: { candidates: [interviewing('hard.cancel@example.com', 'P-HC', '+2d')] } }, async (s) => {
+  await runScenario(env, 'hard cancel', { seed: { candidates: [interviewing('hard.cancel@example.com', 'P-HC', '+2d')] } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'hard.cancel@example.com', requestId: 'hc-1', callbackUrl: CALLBACK_URL }, { callbackRetryMs: 1000 });
     await s.waitForPhase(workflowId, 'waiting_for_interviews');
     await handle.cancel();
     await handle.result().catch(() => undefined);
     await save('temporal-cancelled', s, workflowId);
-  });
+  }, callbackWorker);
   await runScenario(env, 'emails hidden', { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('hidden@example.com', 'P-HID') } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
     await s.waitForPhase(workflowId, 'needs_attention');
@@ -167,13 +167,33 @@ try {
     await handle.result();
     await save('emails-hidden-completed', s, workflowId);
   });
-  await runScenario(env, 'follow-up failed', { ...callbackWorker, readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } }, async (s) => {
+  await runScenario(env, 'follow-up failed', { readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } }, async (s) => {
     const { handle } = await s.start({ email: 'again.fail@example.com', requestId: 'ff-1', callbackUrl: CALLBACK_URL }, { followUpDelayMs: 1500, callbackRetryMs: 1000 });
     const first = await handle.result();
     s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
     s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
     await env.client.workflow.getHandle(first.followUp!.workflowId).result().catch(() => undefined);
     await save('follow-up-failed', s, first.followUp!.workflowId);
+  }, callbackWorker);
+  await runScenario(env, 'long lookup', { pageSize: 1, emailFilter: 'ignored', seed: { candidates: [...person('paged@example.com', 'P-PG', 2), ...bystanders(6)] } }, async (s) => {
+    // Eight pages: past the five the erasure reads itself, so the rest go to a dsarLookup child.
+    const { handle, workflowId } = await s.start({ email: 'paged@example.com' });
+    await handle.result();
+    await save('long-lookup-completed', s, workflowId);
+    const children: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowType="dsarLookup"` })) if (wf.workflowId.startsWith(workflowId)) children.push(wf.workflowId);
+    if (children.length) await save('lookup-child', s, children.sort()[0]!);
+  });
+  await runScenario(env, 'continued', { seed: { candidates: [interviewing('long.wait@example.com', 'P-LW', '-1h', 600)] } }, async (s) => {
+    // A short event budget: the waiting request continues as new after a few re-checks.
+    const { handle, workflowId, runId } = await s.start({ email: 'long.wait@example.com' }, { backoffInitialMs: 1000, backoffMaxMs: 1000, interviewMarginMs: 0, continueAfterEvents: 100 });
+    await s.waitForStatus(workflowId, (x) => (x.runsContinued ?? 0) >= 1, 120_000);
+    s.sim.completeInterviews('P-LW');
+    await recheckNow(env.client, workflowId, 'recorder');
+    await env.client.workflow.getHandle(workflowId).result();
+    await save('waiting-continued-as-new', s, workflowId, runId);
+    await save('continued-run-completed', s, workflowId);
+    void handle;
   });
   writeFileSync(INDEX, JSON.stringify(index, null, 1) + '\n');
 } finally {

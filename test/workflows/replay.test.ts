@@ -15,8 +15,9 @@ const workflowIds = JSON.parse(readFileSync(join(DIR, 'workflow-ids.json'), 'utf
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();
 
 describe('replay of recorded histories', () => {
-  it('keeps the histories of the workflow before receipts (patched), and of the current one', () => {
+  it('keeps the histories of earlier workflow versions (v1: before receipts; v2: before the Comeet queue rules, attach, cancel update, page activities, continue-as-new), and of the current one', () => {
     expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(10);
+    expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(12);
   });
 
   it('has histories for every path', () => {
@@ -31,6 +32,17 @@ describe('replay of recorded histories', () => {
         'dry-run.json',
         'no-data.json',
         'follow-up-clean.json',
+        'attached-completed.json',
+        'dry-run-continued-as-queued.json',
+        'queued-after-dry-run-completed.json',
+        'cancelled-signal.json',
+        'temporal-cancelled.json',
+        'emails-hidden-completed.json',
+        'follow-up-failed.json',
+        'long-lookup-completed.json',
+        'lookup-child.json',
+        'waiting-continued-as-new.json',
+        'continued-run-completed.json',
       ]),
     );
   });
