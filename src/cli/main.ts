@@ -22,9 +22,10 @@ import {
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
-import { describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { comeetTaskQueue, describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
+import { describeQueueRate, type QueueRate } from '../rate-cap.js';
 import { eraseFromFile } from './bulk.js';
 import { runTenantCommand } from './tenant.js';
 import { readDevEnv } from './dev-env.js';
@@ -105,7 +106,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   const [first] = argv;
   // These talk to Comeet only: they need neither Temporal nor the id key, and parse their own flags.
   if (first === 'doctor' || first === 'sandbox-check') {
-    return runSandboxCommand(first, argv.slice(1), { out: io.out, err: io.err, env: io.env ?? { ...readDevEnv(), ...process.env } });
+    const env = io.env ?? { ...readDevEnv(), ...process.env };
+    return runSandboxCommand(first, argv.slice(1), { out: io.out, err: io.err, env, queueRate: () => comeetQueueRate(env) });
   }
   // Tenant commands have their own flags (secrets from files, never argv).
   if (first === 'tenant') return runTenantCommand(argv.slice(1), { out: io.out, err: io.err, stdin: io.stdin, env: io.env ?? { ...readDevEnv(), ...process.env } });
@@ -335,4 +337,22 @@ export function formatStatus(workflowId: string, s: ErasureStatus): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
+
+/** The Comeet queue's rate for `dsar doctor`, when the Temporal settings are there (else undefined). */
+async function comeetQueueRate(env: Env): Promise<{ taskQueue: string; rate: QueueRate } | undefined> {
+  let config: ClientConfig;
+  try {
+    config = loadClientConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: 5000 });
+  try {
+    const taskQueue = comeetTaskQueue(config.TEMPORAL_TASK_QUEUE);
+    return { taskQueue, rate: await describeQueueRate(connection.workflowService, config.TEMPORAL_NAMESPACE, taskQueue) };
+  } finally {
+    await connection.close();
+  }
 }

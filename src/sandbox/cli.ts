@@ -10,7 +10,8 @@ import { ComeetClient, LOOKUP_STRATEGIES, type LookupStrategy } from '../comeet/
 import { CallCounter } from './advice.js';
 import { runSandboxCheck } from './check.js';
 import { runDoctor } from './doctor.js';
-import { formatReport, type CheckReport } from './report.js';
+import type { QueueRate } from '../rate-cap.js';
+import { formatReport, type CheckItem, type CheckReport } from './report.js';
 
 export const SANDBOX_USAGE = `Usage:
   dsar doctor [--probe-email <address>] [--json]
@@ -46,6 +47,32 @@ export interface SandboxIo {
   out(l: string): void;
   err(l: string): void;
   env: Record<string, string | undefined>;
+  /** For `dsar doctor`: the Comeet queue's rate as the Temporal server reports it (undefined: no Temporal settings). */
+  queueRate?: () => Promise<{ taskQueue: string; rate: QueueRate } | undefined>;
+}
+
+/** The doctor's item on the Comeet queue's rate: only a rate set through the API holds against every poller. */
+async function queueRateItem(io: SandboxIo): Promise<CheckItem> {
+  const title = "The Comeet queue's rate is set through Temporal's API";
+  let found;
+  try {
+    found = await io.queueRate?.();
+  } catch (err) {
+    return { id: 'comeet-queue-rate', title, status: 'skip', detail: `Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
+  }
+  if (!found) return { id: 'comeet-queue-rate', title, status: 'skip', detail: 'no Temporal settings (TEMPORAL_ADDRESS, DSAR_ENCRYPTION_KEYS, DSAR_ID_KEY)' };
+  const { taskQueue, rate } = found;
+  const fix = `temporal task-queue config set --task-queue ${taskQueue} --task-queue-type activity --queue-rps-limit <per-second> --queue-rps-limit-reason <why>, or start a worker (it sets COMEET_RATE_PER_MINUTE)`;
+  const perMinute = rate.effectivePerSecond !== undefined ? Math.round(rate.effectivePerSecond * 60 * 100) / 100 : undefined;
+  if (rate.api && (rate.source === 'api' || rate.source === 'system')) {
+    const who = [rate.api.identity, rate.api.reason].filter(Boolean).join(': ');
+    const apiPerMinute = Math.round(rate.api.perSecond * 60 * 100) / 100;
+    return { id: 'comeet-queue-rate', title, status: 'pass', detail: `${apiPerMinute}/min on ${taskQueue}${who ? ` (set by ${who})` : ''}` };
+  }
+  if (rate.source === 'worker') {
+    return { id: 'comeet-queue-rate', title, status: 'warn', detail: `${perMinute}/min on ${taskQueue}, from the workers' poll option only: a poller without it lifts the cap`, fix };
+  }
+  return { id: 'comeet-queue-rate', title, status: 'warn', detail: `no cap on ${taskQueue}: Comeet calls are not held to the account's limit`, fix };
 }
 
 /**
@@ -129,6 +156,8 @@ export async function runSandboxCommand(command: 'doctor' | 'sandbox-check', arg
     if (command === 'doctor') {
       title = `dsar doctor: ${where} (COMEET_LOOKUP=${config.COMEET_LOOKUP}, read-only)`;
       report = await runDoctor({ client, log, calls, ...(probeEmail ? { probeEmail } : {}) });
+      // A warning, not a failure: the rate is Temporal's side, the rest of the report is Comeet's.
+      if (io.queueRate) report.items.push(await queueRateItem(io));
     } else {
       title = `dsar sandbox-check: ${where}, position ${position}, test email ${testEmail}, mode ${mode}`;
       report = await runSandboxCheck({ client, positionUid: position, testEmail, mode, log, calls });

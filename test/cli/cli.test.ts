@@ -84,6 +84,21 @@ describe('dsar CLI', () => {
       const d = io();
       expect(await runCli(['doctor'], d.io)).toBe(0);
       expect(d.out.join('\n')).toContain('share');
+      expect(d.out.join('\n')).toMatch(/Comeet queue's rate .*\n?.*no Temporal settings/);
+      // With the Temporal settings it reports the Comeet queue's rate: set through the API by this worker ...
+      const temporalEnv = { DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, TEMPORAL_ADDRESS: env.address, DSAR_ID_KEY: s.idKey };
+      const withRate = { out: [] as string[] };
+      expect(await runCli(['doctor', '--json'], { out: (l) => withRate.out.push(l), err: () => undefined, env: { ...comeetEnv, ...temporalEnv, TEMPORAL_TASK_QUEUE: s.taskQueue } })).toBe(0);
+      const item = (JSON.parse(withRate.out.join('\n')) as { items: { id: string; status: string; detail?: string }[] }).items.find((i) => i.id === 'comeet-queue-rate');
+      expect(item).toMatchObject({ status: 'pass', detail: expect.stringMatching(new RegExp(`^60000/min on ${s.taskQueue}-comeet \\(set by comeet-dsar worker `)) });
+      // ... and warns about a queue nobody capped.
+      const uncapped = { out: [] as string[] };
+      expect(await runCli(['doctor', '--json'], { out: (l) => uncapped.out.push(l), err: () => undefined, env: { ...comeetEnv, ...temporalEnv, TEMPORAL_TASK_QUEUE: `${s.taskQueue}-nobody` } })).toBe(0);
+      expect((JSON.parse(uncapped.out.join('\n')) as { items: { id: string; status: string; detail?: string; fix?: string }[] }).items.find((i) => i.id === 'comeet-queue-rate')).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining('no cap on'),
+        fix: expect.stringContaining('temporal task-queue config set'),
+      });
       const c = io();
       expect(await runCli(['sandbox-check', '--position', '11.11', '--test-email', 'sandbox.test@example.com'], c.io)).toBe(0);
       expect(c.out.join('\n')).toMatch(/Result: OK/);
