@@ -3,7 +3,7 @@
  * Workflow ids are a keyed hash of the normalised email, so a repeat request attaches to the
  * running one and the email never appears in an id.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
@@ -153,6 +153,8 @@ export async function startErasure(client: Client, request: ErasureInput, option
   // Without receivedAt the workflow uses its own start time (the server's clock); this estimate only
   // seeds the search attribute until the workflow's first task sets the exact value.
   const deadline = input.deadline ? new Date(input.deadline) : regulationDeadline(input.regulation, input.receivedAt ? new Date(input.receivedAt) : new Date());
+  // The run tells this call's own update (it started the run) from a twin request by this token.
+  const startToken = randomBytes(16).toString('hex');
   const args: ErasureInput = {
     email: input.email,
     mode: input.mode,
@@ -164,6 +166,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
     ...(input.caller ? { caller: input.caller } : {}),
     ...(Object.keys(tuning).length ? { tuning } : {}),
+    startToken,
   };
   const registered = !!(input.requestId || input.callbackUrl || input.caller);
   const startOptions = {
@@ -196,6 +199,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.caller ? { caller: input.caller } : {}),
     ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
     ...(input.deadline ? { deadline: input.deadline } : {}),
+    startToken,
   };
   if (!(await workersPolling(client, options.taskQueue))) {
     // No worker to answer the update (workers down, or a bulk load before they start): start the

@@ -185,6 +185,9 @@ const workflowCallbackUrlSchema = z
   .max(2048, 'callbackUrl is longer than 2048 characters')
   .regex(/^https?:\/\/[^\s/?#]+\S*$/i, 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar');
 
+/** 32 hex characters, random per startErasure call: never derived from the request. */
+const startTokenSchema = z.string().regex(/^[0-9a-f]{32}$/, 'startToken must be 32 hex characters');
+
 export const callerSchema = z.string().regex(CALLER_PATTERN, 'caller must be a name of 1 to 32 characters among a-z, 0-9, _ and - (starting with a letter or digit)');
 
 type CallbackUrlCheck = typeof callbackUrlSchema | typeof workflowCallbackUrlSchema;
@@ -286,6 +289,8 @@ const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
     caller: callerSchema.optional(),
     /** Registrations of the run this run continues (set by the workflow itself, not by callers). */
     requests: z.array(registrationSchema(callbackUrl)).max(MAX_REQUESTS_PER_RUN).optional(),
+    /** Set by startErasure, and sent again with its attachRequest update: how the run tells its own start from a twin request. */
+    startToken: startTokenSchema.optional(),
     /** Where the run this one continues stopped, when its history grew long (set by the workflow itself). */
     resume: resumeSchema.optional(),
   })
@@ -478,6 +483,7 @@ export const attachRequestSchema = z
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).optional(),
     receivedAt: isoDate.optional(),
     deadline: isoDate.optional(),
+    startToken: startTokenSchema.optional(),
   })
   .strict();
 export type AttachRequest = z.input<typeof attachRequestSchema>;

@@ -411,9 +411,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     };
   }
 
-  function isStarter(r: RegisteredRequest): boolean {
+  function isStarter(r: RegisteredRequest, startToken: string | undefined): boolean {
+    if (starterConfirmed) return false;
+    // Two identical requests (no requestId, same parameters) look alike: only the token tells which one
+    // started the run. A run started without its update (no worker was polling) is never confirmed.
+    if (input.startToken !== undefined || startToken !== undefined) return startToken === input.startToken;
     return (
-      !starterConfirmed &&
       r.requestId === input.requestId &&
       r.caller === input.caller &&
       r.mode === input.mode &&
@@ -423,8 +426,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     );
   }
 
-  function decide(r: RegisteredRequest): Decision | { action: 'started' } {
-    if (isStarter(r)) return { action: 'started' };
+  function decide(r: RegisteredRequest, startToken?: string): Decision | { action: 'started' } {
+    if (isStarter(r, startToken)) return { action: 'started' };
     return compareRequest({ ...own, ended: terminal !== undefined, acceptsQueue: input.dryRun && !closing, requests }, r);
   }
 
@@ -491,8 +494,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   setHandler(
     attachRequestUpdate,
     (req): AttachAnswer => {
-      const r = incomingOf(attachRequestSchema.parse(req));
-      const d = decide(r);
+      const parsed = attachRequestSchema.parse(req);
+      const r = incomingOf(parsed);
+      const d = decide(r, parsed.startToken);
       const answer = (status: AttachAnswer['status']): AttachAnswer => ({ status, runId: info.runId, otherCallers: otherCallers(r) });
       switch (d.action) {
         case 'started':
@@ -514,7 +518,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         if (isUnencrypted(req)) throw new Error(`attachRequest ${NOT_ENCRYPTED}`);
         const parsed = attachRequestSchema.safeParse(req);
         if (!parsed.success) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
-        const d = decide(incomingOf(parsed.data));
+        const d = decide(incomingOf(parsed.data), parsed.data.startToken);
         if (d.action === 'refuse') throw refusal(d);
       },
     },
@@ -526,7 +530,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const actor = parsed.success ? (parsed.data.caller ?? parsed.data.requestId ?? 'unknown') : 'unknown';
     if (!parsed.success) return addEvent('attach_refused', describeIssues(parsed.error), actor);
     const r = incomingOf(parsed.data);
-    const d = decide(r);
+    const d = decide(r, parsed.data.startToken);
     if (d.action === 'started') starterConfirmed = true;
     else if (d.action === 'refuse') addEvent('attach_refused', d.message, actor);
     else if (d.action !== 'replay') register(r, d.action === 'queue');

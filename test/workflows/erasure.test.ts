@@ -14,7 +14,7 @@ import { cancelSignal, cancelUpdate } from '../../src/workflows/index.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
-import { bystanders, interviewing, person, runScenario } from '../helpers/scenario.js';
+import { bystanders, FAST_TUNING, interviewing, person, runScenario } from '../helpers/scenario.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 import { DsarRequestIds } from '../../src/shared.js';
 
@@ -344,6 +344,18 @@ describe('dsarErasure', () => {
       expect(open).toHaveLength(1);
       await cancelErasure(env.client, a.workflowId, 'test over');
       await a.handle.result();
+    });
+  });
+
+  it('joins a twin request (no requestId, same parameters) to a run started without its update', async () => {
+    await runScenario(env, 'twin', { seed: { candidates: [interviewing('twin@example.com', 'P-TWIN', '+1d')] } }, async (s) => {
+      // What startErasure does when no worker was polling yet: a plain start, no attachRequest update.
+      const workflowId = erasureWorkflowId('twin@example.com', s.idKey);
+      const plain = await s.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId, args: [{ email: 'twin@example.com', mode: 'delete', regulation: 'gdpr', dryRun: false, tuning: FAST_TUNING }] });
+      await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      const twins = await Promise.all([s.start({ email: 'twin@example.com' }), s.start({ email: ' TWIN@example.com' })]);
+      for (const t of twins) expect(t).toMatchObject({ workflowId, runId: plain.firstExecutionRunId, attached: true });
+      await cancelErasure(env.client, workflowId, 'test over');
     });
   });
 
