@@ -187,6 +187,8 @@ function workflowMetrics() {
   };
 }
 
+/** Registrations mirrored into the memo on each attach (added with the request rules). */
+const REQUESTS_MEMO_PATCH = 'requests-memo-on-attach';
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
 /** Callbacks after a Temporal cancel (histories cancelled before it closed without any). */
 const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
@@ -295,8 +297,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   const now = () => Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  function addEvent(kind: string, detail?: string, actor = 'workflow'): void {
-    events.push({ at: iso(now()), kind, detail, actor });
+  function addEvent(kind: string, detail?: string, actor: unknown = 'workflow'): void {
+    // The actor comes from operators' messages: a name, whatever was sent.
+    events.push({ at: iso(now()), kind, detail, actor: typeof actor === 'string' ? actor.slice(0, 100) : 'unknown' });
     if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
   }
 
@@ -461,7 +464,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       ]);
     }
     // Past the first registrations, a memo upsert per attach would grow the history by the whole list each time.
-    if (requests.length <= MEMO_EAGER_REQUESTS) upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
+    // Runs from before the memo joined an attach with a search attribute upsert alone.
+    if (requests.length <= MEMO_EAGER_REQUESTS && patched(REQUESTS_MEMO_PATCH)) upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
   }
 
   /** The registrations a closed run answers replays from, bounded in bytes; the total says whether some were left out. */
