@@ -3,14 +3,13 @@
  * each registration grows the lists the run publishes. Neither the history (continue-as-new) nor the
  * search attributes (the server ends a run whose keyword list passes 2 KiB) may end the run.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErasureConflictError, erasureHandle, recheckNow } from '../../src/client.js';
-import { DsarCallers, DsarRequestIds, type CallbackPayload } from '../../src/shared.js';
+import { DsarCallers, DsarRequestIds } from '../../src/shared.js';
 import { interviewing, runScenario } from '../helpers/scenario.js';
+import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -23,22 +22,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const SECRET = 'callback-secret-0123456789abcdef0123456789';
-const callbackWorker = { worker: { callbacks: { secrets: [SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
-
-async function startReceiver(): Promise<{ url: string; received: CallbackPayload[]; close(): Promise<void> }> {
-  const received: CallbackPayload[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallbackPayload);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/dsar`, received, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** Runs `work` over `items`, `limit` at a time. */
 async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

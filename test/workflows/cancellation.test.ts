@@ -3,16 +3,15 @@
  * its own: callers hear how a request ended, an erase in flight is waited for and reported, and a
  * follow-up's cancel or failure is neither silent nor contagious. Real dev server, worker, simulator.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelErasure, listErasures } from '../../src/client.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
-import type { CallbackPayload, ErasureResult, FollowUpResult } from '../../src/shared.js';
+import type { ErasureResult, FollowUpResult } from '../../src/shared.js';
 import { interviewing, person, pollStatus, runScenario } from '../helpers/scenario.js';
+import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
 import { startDevServer, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -24,23 +23,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const SECRET = 'callback-secret-0123456789abcdef0123456789';
-// Callbacks reach loopback receivers only when their network is allowed.
-const callbackWorker = { worker: { callbacks: { secrets: [SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
-
-async function startReceiver(): Promise<{ url: string; received: CallbackPayload[]; close(): Promise<void> }> {
-  const received: CallbackPayload[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallbackPayload);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/dsar`, received, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 async function until<T>(read: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -1,0 +1,22 @@
+/** A loopback receiver of completion callbacks, and the worker settings that let callbacks reach it. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CallbackPayload } from '../../src/shared.js';
+
+export const CALLBACK_SECRET = 'callback-secret-0123456789abcdef0123456789';
+/** runScenario options: callbacks are signed, and loopback is allowed (it is refused by default). */
+export const callbackWorker = { worker: { callbacks: { secrets: [CALLBACK_SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
+
+export async function startReceiver(): Promise<{ url: string; received: CallbackPayload[]; close(): Promise<void> }> {
+  const received: CallbackPayload[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallbackPayload);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/dsar`, received, close: () => new Promise((r) => server.close(() => r())) };
+}
