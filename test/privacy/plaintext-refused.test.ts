@@ -150,6 +150,8 @@ describe('plaintext refused by the encrypting worker', () => {
         // No payload carries no plaintext: a bare `temporal workflow signal` is accepted.
         await temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'recheckNow']);
         await s.waitForStatus(workflowId, (st) => st.events.some((e) => e.kind === 'recheck_requested' && e.actor === 'unknown'));
+        // The re-check's erase attempt reaches Comeet an activity dispatch after the event: wait for it.
+        for (const until = Date.now() + 20_000; s.sim.stats().total <= callsBefore && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
         expect(s.sim.stats().total).toBeGreaterThan(callsBefore);
 
         // Through the codec server the CLI steers it as our client does.
