@@ -308,17 +308,6 @@ async function closedRun(client: Client, workflowId: string, incoming: Registere
   return { runId: d.runId, status: d.status.name, requests: legacy };
 }
 
-/** The request ids a run carries (its own and those of callers who joined it). */
-export async function requestIdsOf(client: Client, workflowId: string): Promise<{ runId: string; status: string; requestIds: string[] } | undefined> {
-  try {
-    const d = await erasureHandle(client, workflowId).describe();
-    return { runId: d.runId, status: d.status.name, requestIds: d.typedSearchAttributes.get(DsarRequestIds) ?? [] };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 export function erasureHandle(client: Client, workflowId: string): ErasureHandle {
   return client.workflow.getHandle<typeof dsarErasure>(workflowId);
 }

@@ -276,7 +276,8 @@ export interface SimulatorAccount {
   resetStats(): void;
 }
 
-export interface Simulator {
+/** The server; the account methods it shares with SimulatorAccount act on the default account. */
+export interface Simulator extends Omit<SimulatorAccount, 'id' | 'environment' | 'permissions' | 'faults' | 'rateLimit'> {
   /** e.g. http://127.0.0.1:54321 (no trailing slash). */
   readonly url: string;
   readonly port: number;
@@ -286,21 +287,6 @@ export interface Simulator {
   now(): number;
   /** Moves the simulator clock forward (interview times use it; JWT exp and the rate window use real time). */
   advanceClock(ms: number): void;
-  addCandidate(seed: SimCandidateSeed): SimCandidateView;
-  setPermissions(p: SimulatorPermission[]): void;
-  setFaults(f: SimulatorFaults): void;
-  setRateLimit(r: SimulatorRateLimit | null): void;
-  /** uid = person uid or candidate uid: every pending interview step of it is completed now. */
-  completeInterviews(uid: string): void;
-  /** Adds a current step {type:'Phone Interview'}; status becomes 'In progress'. `at` may be relative ("+5m"). */
-  scheduleInterview(candidateUid: string, at: Date | string, durationMinutes?: number): void;
-  /** As stored, including erased ones. */
-  candidate(uid: string): SimCandidateView | undefined;
-  candidates(): SimCandidateView[];
-  /** The default account's stats. */
-  stats(): SimulatorStats;
-  /** The default account's stats only. */
-  resetStats(): void;
   /** One account by id (the default one included); throws for an unknown id. */
   account(id: string): SimulatorAccount;
   /** Every account, the default one first. */
