@@ -1,7 +1,7 @@
 /** The `dsar` CLI against a real Temporal dev server, worker and simulator; output is checked for PII. */
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,16 +10,10 @@ import { join } from 'node:path';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { API_KEY, interviewing, person, runScenario, SECRET, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
-import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { useDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 function cli(s: Scenario, extraEnv: Record<string, string> = {}) {
   return async (...argv: string[]) => {

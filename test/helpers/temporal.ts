@@ -1,4 +1,5 @@
 /** Real Temporal servers for tests: the dev server (createLocal) or the time-skipping server. */
+import { afterAll, beforeAll } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { registerSearchAttributes } from '../../src/client.js';
@@ -65,4 +66,20 @@ export function encryptedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> 
 /** A task queue per test, derived from its title as the SDK's own tests do. */
 export function taskQueueFor(title: string): string {
   return `test-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * A dev server for one test file: started (with the workflow bundle built) before its tests, torn
+ * down after them; `onStarted` receives it.
+ */
+export function useDevServer(onStarted: (env: TestWorkflowEnvironment) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await startDevServer();
+    onStarted(env);
+    await workflowBundle();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
 }

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { erasureWorkflowId } from '../../src/client.js';
 import { CallbackSignatureError, SIGNATURE_HEADER, DELIVERY_HEADER, verifyCallbackSignature } from '../../src/callbacks/signature.js';
 import { startIntakeServer, type IntakeLogEntry, type IntakeServer } from '../../src/intake/server.js';
@@ -14,7 +14,7 @@ import { verifyReceipt } from '../../src/receipt/index.js';
 import { DsarCallers, type CallbackPayload } from '../../src/shared.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { FAST_TUNING, interviewing, person, runScenario, type Scenario } from '../helpers/scenario.js';
-import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { useDevServer } from '../helpers/temporal.js';
 import { BAD_CASES, MARKER, mapPool } from '../reliability/bad-input-corpus.js';
 
 const TOKEN = 'intake-test-token-0123456789abcdef0123456789';
@@ -29,13 +29,7 @@ const TOKENS = [
 const SECRET = 'callback-secret-0123456789abcdef0123456789';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 interface Received {
   body: string;

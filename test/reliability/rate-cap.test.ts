@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter, createWorkerDataConverter } from '../../src/codec/data-converter.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startErasure } from '../../src/client.js';
 import { ComeetClient } from '../../src/comeet/index.js';
 import type { ErasureResult } from '../../src/shared.js';
@@ -22,18 +22,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { API_KEY, FAST_TUNING, person, SECRET } from '../helpers/scenario.js';
-import { encryptedWorkflowBundle, startDevServer, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
+import { encryptedWorkflowBundle, taskQueueFor, useDevServer, workflowBundle } from '../helpers/temporal.js';
 import { API_KEY as RESTART_API_KEY, SECRET as RESTART_SECRET, makeSecrets, workerEnv } from './restart-harness.js';
 import { startWorkerProcess } from './restart-processes.js';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 async function workers(n: number, sim: Simulator, taskQueue: string, ratePerMinute: number) {
   const made: { worker: ErasureWorker; comeet: ComeetClient; calls: number }[] = [];

@@ -5,23 +5,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startErasure } from '../../src/client.js';
 import { ComeetClient } from '../../src/comeet/index.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { createErasureWorker } from '../../src/worker.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { API_KEY, FAST_TUNING, bystanders, person, SECRET } from '../helpers/scenario.js';
-import { startDevServer, taskQueueFor, workflowBundle } from '../helpers/temporal.js';
+import { taskQueueFor, useDevServer, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 describe('a scan lookup under the Comeet budget', () => {
   it('pages one dispatch at a time: 0 × 429 and never over the limit in any window, over a 2,000-candidate account', async () => {

@@ -5,22 +5,15 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErasureConflictError, erasureHandle, recheckNow } from '../../src/client.js';
 import { DsarCallers, DsarRequestIds } from '../../src/shared.js';
 import { interviewing, runScenario } from '../helpers/scenario.js';
 import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
-import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { useDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 
 /** Runs `work` over `items`, `limit` at a time. */

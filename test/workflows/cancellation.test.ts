@@ -6,22 +6,16 @@
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelErasure, listErasures } from '../../src/client.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import type { ErasureResult, FollowUpResult } from '../../src/shared.js';
 import { interviewing, person, pollStatus, runScenario } from '../helpers/scenario.js';
 import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
-import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { useDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 
 async function until<T>(read: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {

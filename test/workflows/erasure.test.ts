@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CancelRefusedError, cancelErasure, ErasureConflictError, erasureHandle, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
 import { attachRequestSignal } from '../../src/workflows/index.js';
 import { ComeetPermission } from '../../src/comeet/index.js';
@@ -15,18 +15,11 @@ import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { bystanders, FAST_TUNING, interviewing, person, runScenario } from '../helpers/scenario.js';
-import { startDevServer, workflowBundle } from '../helpers/temporal.js';
+import { useDevServer } from '../helpers/temporal.js';
 import { DsarRequestIds } from '../../src/shared.js';
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await startDevServer();
-  await workflowBundle();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+useDevServer((started) => (env = started));
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await promise.then(
