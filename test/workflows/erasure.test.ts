@@ -335,6 +335,8 @@ describe('dsarErasure', () => {
       expect(a.workflowId).not.toContain('dup');
       const open = await eventually(() => listErasures(env.client, `WorkflowId="${a.workflowId}"`), (l) => l.length === 1);
       expect(open).toHaveLength(1);
+      // Cancel only once blocked: during the erase attempt that meets the interview, cancel is refused.
+      await s.waitForPhase(a.workflowId, 'waiting_for_interviews');
       await cancelErasure(env.client, a.workflowId, 'test over');
       await a.handle.result();
     });
