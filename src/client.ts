@@ -18,6 +18,7 @@ import {
   DsarMode,
   DsarPhase,
   DsarRequestIds,
+  DsarTenant,
   describeIssues,
   erasureRequestSchema,
   regulationDeadline,
@@ -33,6 +34,8 @@ import {
   type Phase,
   type TuningInput,
 } from './shared.js';
+import { ensureTenantAccepts } from './tenants/client.js';
+import { DEFAULT_TENANT_ID, isTenantId, TENANT_ID_RULE } from './tenants/model.js';
 import { attachRequestSignal, attachRequestUpdate, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
@@ -65,9 +68,15 @@ export class ErasureConflictError extends Error {
 
 export const WORKFLOW_ID_PREFIX = 'dsar-';
 
-/** `dsar-` + 32 hex chars of HMAC-SHA256(key, normalised email). */
-export function erasureWorkflowId(email: string, idKey: string): string {
-  return WORKFLOW_ID_PREFIX + createHmac('sha256', idKey).update(normalizeEmail(email)).digest('hex').slice(0, 32);
+/**
+ * `dsar-` + 32 hex chars of HMAC-SHA256(key, normalised email) for the default tenant (the ids of the
+ * single-account setup, unchanged); `dsar-<tenant>-` + the hash of tenant and email for any other, so
+ * two tenants' requests for one address never meet.
+ */
+export function erasureWorkflowId(email: string, idKey: string, tenant: string = DEFAULT_TENANT_ID): string {
+  if (tenant === DEFAULT_TENANT_ID) return WORKFLOW_ID_PREFIX + createHmac('sha256', idKey).update(normalizeEmail(email)).digest('hex').slice(0, 32);
+  if (!isTenantId(tenant)) throw new InvalidErasureRequestError(`Invalid erasure request: ${TENANT_ID_RULE}`);
+  return `${WORKFLOW_ID_PREFIX}${tenant}-` + createHmac('sha256', idKey).update(`${tenant}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
 }
 
 export interface StartOptions {
@@ -110,7 +119,9 @@ export async function startErasure(client: Client, request: ErasureInput, option
   const input = parsed.data;
   if (input.requests || input.resume) throw new InvalidErasureRequestError('Invalid erasure request: requests and resume are set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
-  const workflowId = erasureWorkflowId(input.email, options.idKey);
+  const tenant = input.tenant ?? DEFAULT_TENANT_ID;
+  await ensureTenantAccepts(client, tenant);
+  const workflowId = erasureWorkflowId(input.email, options.idKey, tenant);
   const handle = client.workflow.getHandle<typeof dsarErasure>(workflowId);
   const incoming: RegisteredRequest = {
     requestId: input.requestId,
@@ -156,6 +167,7 @@ export async function startErasure(client: Client, request: ErasureInput, option
   // The run tells this call's own update (it started the run) from a twin request by this token.
   const startToken = randomBytes(16).toString('hex');
   const args: ErasureInput = {
+    ...(tenant !== DEFAULT_TENANT_ID ? { tenant } : {}),
     email: input.email,
     mode: input.mode,
     regulation: input.regulation,
@@ -183,10 +195,12 @@ export async function startErasure(client: Client, request: ErasureInput, option
       { key: DsarAtRisk, value: false },
       ...(input.requestId ? [{ key: DsarRequestIds, value: [input.requestId] }] : []),
       ...(input.caller ? [{ key: DsarCallers, value: [input.caller] }] : []),
+      { key: DsarTenant, value: tenant },
     ],
     ...(registered ? { memo: { [REQUESTS_MEMO]: [incoming] } } : {}),
     staticSummary:
       `DSAR erasure · ${input.mode}${input.dryRun ? ' (dry run)' : ''} · ${input.regulation.toUpperCase()}` +
+      (tenant !== DEFAULT_TENANT_ID ? ` · tenant ${tenant}` : '') +
       (input.requestId ? ` · request ${input.requestId}` : '') +
       (input.caller ? ` · by ${input.caller}` : ''),
   };
@@ -314,6 +328,20 @@ export function erasureHandle(client: Client, workflowId: string): ErasureHandle
 
 export function getStatus(client: Client, workflowId: string): Promise<ErasureStatus> {
   return erasureHandle(client, workflowId).query(statusQuery);
+}
+
+/**
+ * Wakes a resumed tenant's waiting erasures at once (they also notice by themselves within
+ * tenantPauseCheckMs). Returns how many were nudged.
+ */
+export async function nudgeTenantErasures(client: Client, tenant: string, actor?: string): Promise<number> {
+  if (!isTenantId(tenant)) throw new InvalidErasureRequestError(TENANT_ID_RULE);
+  let n = 0;
+  for await (const w of client.workflow.list({ query: `WorkflowType="${WORKFLOW_TYPE}" AND ${DsarTenant.name}="${tenant}" AND ExecutionStatus="Running"` })) {
+    await recheckNow(client, w.workflowId, actor).catch(() => undefined);
+    n++;
+  }
+  return n;
 }
 
 export function recheckNow(client: Client, workflowId: string, actor?: string): Promise<void> {

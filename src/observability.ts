@@ -41,14 +41,15 @@ export function installRuntime(settings: RuntimeSettings): Runtime {
 }
 
 /** Counts every Comeet call by endpoint and status (the client's `onCall` hook). */
-export function comeetCallMetrics(meter: MetricMeter): (info: ComeetCallInfo) => void {
-  const calls = meter.createCounter('dsar_comeet_calls', 'calls', 'Comeet API calls by endpoint and HTTP status (network = no answer)');
-  const rateLimited = meter.createCounter('dsar_comeet_rate_limited', 'calls', 'Comeet answers 429: the budget was exceeded somewhere');
-  const latency = meter.createHistogram('dsar_comeet_call_duration', 'int', 'ms', 'Comeet call latency by endpoint');
+/** Comeet call metrics of one tenant's account: the `tenant` label is its id, never a name. */
+export function comeetCallMetrics(meter: MetricMeter, tenant = 'default'): (info: ComeetCallInfo) => void {
+  const calls = meter.createCounter('dsar_comeet_calls', 'calls', 'Comeet API calls by tenant, endpoint and HTTP status (network = no answer)');
+  const rateLimited = meter.createCounter('dsar_comeet_rate_limited', 'calls', "Comeet answers 429: the tenant's budget was exceeded somewhere");
+  const latency = meter.createHistogram('dsar_comeet_call_duration', 'int', 'ms', 'Comeet call latency by tenant and endpoint');
   return (info) => {
-    calls.add(1, { endpoint: info.endpoint, status: String(info.status) });
-    if (info.status === 429) rateLimited.add(1, { endpoint: info.endpoint });
-    latency.record(info.durationMs, { endpoint: info.endpoint });
+    calls.add(1, { tenant, endpoint: info.endpoint, status: String(info.status) });
+    if (info.status === 429) rateLimited.add(1, { tenant, endpoint: info.endpoint });
+    latency.record(info.durationMs, { tenant, endpoint: info.endpoint });
   };
 }
 

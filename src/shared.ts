@@ -5,32 +5,50 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
 import { CALLER_PATTERN, MAX_REQUESTS_PER_RUN, type ConflictCode } from './requests.js';
+import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/model.js';
 
 export const DEFAULT_TASK_QUEUE = 'comeet-dsar';
 export const WORKFLOW_TYPE = 'dsarErasure';
 
 /**
- * The only ids an erasure runs under: `dsar-` + 32 hex chars of the keyed hash of the subject
- * (client.ts erasureWorkflowId); group 1 is the hash a receipt names. Any other id may carry the email.
+ * The only ids an erasure runs under: `dsar-` + 32 hex chars of the keyed hash of the subject for the
+ * default tenant, `dsar-<tenant>-` + the keyed hash of tenant and subject for any other
+ * (client.ts erasureWorkflowId). Group `hash` is what a receipt names. Any other id may carry the email.
  */
-export const ERASURE_WORKFLOW_ID = /^dsar-([0-9a-f]{32})$/;
+export const ERASURE_WORKFLOW_ID = /^dsar-(?:(?<tenant>[a-z][a-z0-9-]{1,30})-)?(?<hash>[0-9a-f]{32})$/;
 /** A follow-up runs under its erasure's id + `-follow-up-` + the UTC time it was scheduled. */
 export const FOLLOW_UP_WORKFLOW_ID = /^(.+)-follow-up-\d{8}T\d{6}Z$/;
 
 /** True for an erasure id, or with `followUp` for a follow-up id of one. */
 export function isKeyedWorkflowId(workflowId: string, kind: 'erasure' | 'followUp' = 'erasure'): boolean {
-  if (kind === 'erasure') return ERASURE_WORKFLOW_ID.test(workflowId);
+  if (kind === 'erasure') return validTenantIn(ERASURE_WORKFLOW_ID.exec(workflowId));
   const erasureId = FOLLOW_UP_WORKFLOW_ID.exec(workflowId)?.[1];
-  return erasureId !== undefined && ERASURE_WORKFLOW_ID.test(erasureId);
+  return erasureId !== undefined && validTenantIn(ERASURE_WORKFLOW_ID.exec(erasureId));
+}
+
+function validTenantIn(m: RegExpExecArray | null): boolean {
+  const tenant = m?.groups?.['tenant'];
+  return !!m && (tenant === undefined || (TENANT_ID_PATTERN.test(tenant) && tenant !== DEFAULT_TENANT_ID));
 }
 
 /**
- * Every Comeet call runs on this queue, whose dispatch rate the Temporal server caps
- * (maxTaskQueueActivitiesPerSecond): one budget for all workers, which no restart resets. Derived
- * from the workflow's own queue so a workflow needs no configuration to find it.
+ * The tenant an erasure (or its follow-up, or its lookup child) belongs to, read from its id: the id
+ * is derived from the tenant, so no input can make a run spend another tenant's budget.
  */
-export function comeetTaskQueue(workflowTaskQueue: string): string {
-  return `${workflowTaskQueue}-comeet`;
+export function tenantOfWorkflowId(workflowId: string): string {
+  const own = workflowId.replace(/-lookup-\d+$/, '');
+  const erasureId = FOLLOW_UP_WORKFLOW_ID.exec(own)?.[1] ?? own;
+  return ERASURE_WORKFLOW_ID.exec(erasureId)?.groups?.['tenant'] ?? DEFAULT_TENANT_ID;
+}
+
+/**
+ * Every Comeet call runs on its tenant's queue, whose dispatch rate the Temporal server caps (set
+ * through UpdateTaskQueueConfig): one budget per Comeet account for all workers, which no restart
+ * resets and no other tenant's backlog delays. Derived from the workflow's own queue so a workflow
+ * needs no configuration to find it; the default tenant keeps the queue of the single-account setup.
+ */
+export function comeetTaskQueue(workflowTaskQueue: string, tenant: string = DEFAULT_TENANT_ID): string {
+  return tenant === DEFAULT_TENANT_ID ? `${workflowTaskQueue}-comeet` : `${workflowTaskQueue}-comeet-${tenant}`;
 }
 
 /**
@@ -82,7 +100,9 @@ export const DsarAtRisk = defineSearchAttributeKey('DsarAtRisk', SearchAttribute
 export const DsarRequestIds = defineSearchAttributeKey('DsarRequestIds', SearchAttributeType.KEYWORD_LIST);
 /** The names of the intake callers (tokens) with a request on this run: reads are scoped by it. */
 export const DsarCallers = defineSearchAttributeKey('DsarCallers', SearchAttributeType.KEYWORD_LIST);
-export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds, DsarCallers] as const;
+/** The tenant (an id such as `acme`, never a name) whose Comeet account the request is for. */
+export const DsarTenant = defineSearchAttributeKey('DsarTenant', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [DsarPhase, DsarMode, DsarDeadline, DsarAtRisk, DsarRequestIds, DsarCallers, DsarTenant] as const;
 /** Memo key holding the run's registrations (RegisteredRequest[]), so a closed run answers replays without a worker. */
 export const REQUESTS_MEMO = 'dsarRequests';
 /**
@@ -120,6 +140,8 @@ export const tuningSchema = z
      * has this many events, or sooner when Temporal suggests it (near 4,096): 51,200 ends a run.
      */
     continueAfterEvents: z.number().int().min(100).max(40_000).default(2000),
+    /** While the tenant is paused, how often a waiting request asks whether it was resumed (a resume also nudges it at once). */
+    tenantPauseCheckMs: z.number().int().min(100).max(DAY).default(30_000),
   })
   .strict();
 export type Tuning = z.output<typeof tuningSchema>;
@@ -271,6 +293,8 @@ export type ResumeState = z.output<typeof resumeSchema>;
 /** An erasure request; `callbackUrl` is the check the caller or the workflow can run. */
 const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
   .object({
+    /** Whose Comeet account; default the single-account setup (`default`, from COMEET_* variables). */
+    tenant: z.string({ error: 'tenant must be a string' }).regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
     email: z
       .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
       .trim()
@@ -428,6 +452,10 @@ export interface ErasureStatus {
   requests?: RequestRegistration[];
   /** How many times the request went on in a new run (continue-as-new) because its history grew long. */
   runsContinued?: number;
+  /** The tenant whose account the request is for (`default`: the single-account setup). */
+  tenant?: string;
+  /** The tenant is paused: nothing is called until it resumes. */
+  tenantPaused?: boolean;
 }
 
 export interface ErasedPerson {

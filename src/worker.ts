@@ -5,13 +5,17 @@
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createWorkerDataConverter } from './codec/data-converter.js';
 import { refuseUnencryptedArgs } from './codec/unencrypted.js';
-import { ComeetClient } from './comeet/index.js';
+import { ComeetClient, type ComeetCallInfo } from './comeet/index.js';
 import { comeetClientOptions, ConfigError, deploymentVersionFromConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
-import { comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
+import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
+import { TenantDirectory } from './tenants/directory.js';
+import { isTenantId, TENANT_WORKFLOW_TYPE, type TenantAccess } from './tenants/model.js';
+import { createTenantStateActivities } from './tenants/state-activities.js';
 import { createTenantActivities, type TenantActivityDeps } from './tenants/activities.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
@@ -62,6 +66,10 @@ export interface ErasureWorkerOptions {
   deployment?: WorkerDeploymentVersion;
   /** Extra options for both workers (tuning, interceptors, identity). */
   overrides?: Partial<WorkerOptions>;
+  /** How often the worker looks for tenants added or offboarded, to poll their queues (default 5 s). */
+  tenantRefreshMs?: number;
+  /** Metrics of each tenant's Comeet calls. */
+  tenantCallMetrics?: (tenant: string) => (info: ComeetCallInfo) => void;
 }
 
 /**
@@ -74,11 +82,13 @@ export class ErasureWorker {
     readonly comeetCalls: Worker,
     /** How the Comeet queue's rate was made to hold: through the API, or only the poll fallback. */
     readonly rateCap: EnsureResult | { action: 'fallback'; error: string },
+    /** One capped Comeet queue per tenant, polled while the tenant exists. */
+    readonly tenants?: TenantQueues,
   ) {}
 
   /** Runs both until shutdown(); if one fails, the other is shut down too. */
   async run(): Promise<void> {
-    const runs = [this.workflows.run(), this.comeetCalls.run()];
+    const runs = [this.workflows.run(), this.comeetCalls.run(), ...(this.tenants ? [this.tenants.run()] : [])];
     try {
       await Promise.all(runs.map((r) => r.catch((err) => {
         this.shutdown();
@@ -100,6 +110,7 @@ export class ErasureWorker {
     for (const w of [this.workflows, this.comeetCalls]) {
       if (w.getState() === 'RUNNING') w.shutdown();
     }
+    this.tenants?.shutdown();
   }
 
   getState(): ReturnType<Worker['getState']> {
@@ -108,29 +119,124 @@ export class ErasureWorker {
   }
 }
 
+/** A tenant's Comeet rate on its queue: 96% of its own limit, as for the single account (see shared.ts). */
+export function tenantQueueRate(ratePerMinute: number): number {
+  return (ratePerMinute * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE;
+}
+
+interface TenantQueue {
+  worker: Worker;
+  run: Promise<void>;
+  ratePerMinute: number;
+  rateCap: EnsureResult | { action: 'fallback'; error: string };
+}
+
+/**
+ * Polls one Comeet queue per tenant (added, onboarding or live; not offboarded), each capped by the
+ * server at its tenant's own rate. It looks for new tenants every few seconds, so a tenant added on
+ * any client is served without a restart; its erasures and checks wait in its queue meanwhile.
+ */
+export class TenantQueues {
+  readonly queues = new Map<string, TenantQueue>();
+  private stopped = false;
+  private refreshing: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly client: Client,
+    /** The deployment's workflow queue: its tenants' onboarding workflows run there. */
+    private readonly taskQueue: string,
+    private readonly make: (tenantId: string, ratePerMinute: number) => Promise<{ worker: Worker; rateCap: TenantQueue['rateCap'] }>,
+    private readonly refreshMs: number,
+    private readonly onError: (err: unknown) => void,
+    private readonly directory?: TenantDirectory,
+  ) {}
+
+  /** Starts the workers of tenants not yet served and stops those of tenants gone; one refresh at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const running = new Map<string, number>();
+    for await (const w of this.client.workflow.list({ query: `WorkflowType="${TENANT_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.taskQueue}"` })) {
+      const id = w.workflowId.replace(/^tenant-/, '');
+      if (!isTenantId(id) || this.queues.has(id) || running.has(id)) {
+        running.set(id, this.queues.get(id)?.ratePerMinute ?? 0);
+        continue;
+      }
+      const access = await this.client.workflow.getHandle(w.workflowId).query<TenantAccess>('workerAccess').catch(() => undefined);
+      if (access && access.step !== 'offboarded') running.set(id, access.settings.ratePerMinute);
+    }
+    if (this.stopped) return;
+    for (const [id, ratePerMinute] of running) {
+      if (this.queues.has(id) || !ratePerMinute) continue;
+      const { worker, rateCap } = await this.make(id, ratePerMinute);
+      if (this.stopped) return;
+      this.queues.set(id, { worker, rateCap, ratePerMinute, run: worker.run() });
+    }
+    for (const [id, q] of this.queues) {
+      if (running.has(id)) continue;
+      if (q.worker.getState() === 'RUNNING') q.worker.shutdown();
+      await q.run.catch(() => undefined);
+      this.queues.delete(id);
+    }
+  }
+
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      await this.refresh().catch(this.onError);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.refreshMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    await this.refreshing?.catch(() => undefined);
+    await Promise.allSettled([...this.queues.values()].map((q) => q.run));
+    await this.directory?.close();
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    this.wake?.();
+    for (const q of this.queues.values()) if (q.worker.getState() === 'RUNNING') q.worker.shutdown();
+  }
+}
+
 export async function createErasureWorker(options: ErasureWorkerOptions): Promise<ErasureWorker> {
+  // Workers ask tenants' onboarding workflows for their accounts, through a client on their own connection.
+  const tenantClient = new Client({ connection: options.connection, namespace: options.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
+  const directory = new TenantDirectory({ client: tenantClient, credentials: options.tenants?.credentials, comeet: options.tenants?.comeet, onCall: options.tenantCallMetrics });
   const activities = refuseUnencryptedArgs(createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks }));
   // Comeet calls only on the capped queue: one registered on the main queue too would spend the
-  // budget outside the cap. Local work (receipts, callbacks) stays off the Comeet queue.
+  // budget outside the cap. Local work (receipts, callbacks, the paused check) stays off the Comeet queue.
   const { signReceipt, deliverCallback, ...erasureComeetActivities } = activities;
+  const tenantStateActivities = refuseUnencryptedArgs(createTenantStateActivities(directory));
   // Onboarding checks call the tenant's own account, so they also belong on the capped queue.
-  const comeetActivities = { ...erasureComeetActivities, ...refuseUnencryptedArgs(createTenantActivities(options.tenants ?? {})) };
+  const onboardingActivities = refuseUnencryptedArgs(createTenantActivities(options.tenants ?? {}));
+  const comeetActivities = { ...erasureComeetActivities, ...onboardingActivities };
   const ratePerMinute = options.comeetRatePerMinute ?? DEFAULT_COMEET_RATE_PER_MINUTE;
   const comeetQueue = comeetTaskQueue(options.taskQueue);
-  let rateCap: ErasureWorker['rateCap'];
-  try {
-    rateCap = await ensureQueueRate(options.connection.workflowService, {
-      namespace: options.namespace,
-      taskQueue: comeetQueue,
-      perMinute: ratePerMinute,
-      identity: `comeet-dsar worker ${process.pid}@${hostname()}`,
-      reason: `COMEET_RATE_PER_MINUTE=${ratePerMinute}`,
-    });
-  } catch (err) {
-    // An older server, or a role without the permission: the poll option below still caps the queue,
-    // as long as every poller sends it.
-    rateCap = { action: 'fallback', error: err instanceof Error ? err.message : String(err) };
-  }
+  const capQueue = async (taskQueue: string, perMinute: number, reason: string): Promise<ErasureWorker['rateCap']> => {
+    try {
+      return await ensureQueueRate(options.connection.workflowService, {
+        namespace: options.namespace,
+        taskQueue,
+        perMinute,
+        identity: `comeet-dsar worker ${process.pid}@${hostname()}`,
+        reason,
+      });
+    } catch (err) {
+      // An older server, or a role without the permission: the poll option below still caps the queue,
+      // as long as every poller sends it.
+      return { action: 'fallback', error: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const rateCap = await capQueue(comeetQueue, ratePerMinute, `COMEET_RATE_PER_MINUTE=${ratePerMinute}`);
   // Each workflow type declares its own behaviour (src/workflows/erasure.ts); PINNED is the safe
   // default for a type that forgets to: it never replays on code it did not start with.
   const versioning: Partial<WorkerOptions> = options.deployment
@@ -140,7 +246,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: { signReceipt, deliverCallback },
+    activities: { signReceipt, deliverCallback, ...tenantStateActivities },
     dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
@@ -165,7 +271,37 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     ...versioning,
     ...options.overrides,
   });
-  return new ErasureWorker(workflows, comeetCalls, rateCap);
+  const tenants = new TenantQueues(
+    tenantClient,
+    options.taskQueue,
+    async (tenantId, tenantRate) => {
+      const perMinute = tenantQueueRate(tenantRate);
+      const tenantCap = await capQueue(comeetTaskQueue(options.taskQueue, tenantId), perMinute, `tenant ${tenantId}: ${tenantRate}/min`);
+      const own = refuseUnencryptedArgs(createActivities({ comeet: () => directory.comeetFor(tenantId), receipts: options.receipts, callbacks: options.callbacks }));
+      const { signReceipt: _sign, deliverCallback: _deliver, ...tenantComeet } = own;
+      const worker = await Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: comeetTaskQueue(options.taskQueue, tenantId),
+        activities: { ...tenantComeet, ...onboardingActivities },
+        dataConverter: options.dataConverter,
+        maxTaskQueueActivitiesPerSecond: perMinute / 60,
+        shutdownGraceTime: COMEET_SHUTDOWN_GRACE,
+        shutdownForceTime: COMEET_SHUTDOWN_FORCE,
+        // A tenant's budget is under two calls a second: a few in flight and two pollers keep up with it.
+        maxConcurrentActivityTaskExecutions: 8,
+        activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 2 },
+        ...(options.plugins ? { plugins: options.plugins } : {}),
+        ...versioning,
+        ...options.overrides,
+      });
+      return { worker, rateCap: tenantCap };
+    },
+    options.tenantRefreshMs ?? 5000,
+    (err) => console.warn(`Looking for tenants failed (retrying): ${err instanceof Error ? err.message : String(err)}`),
+    directory,
+  );
+  return new ErasureWorker(workflows, comeetCalls, rateCap, tenants);
 }
 
 /** Runs a worker until SIGINT/SIGTERM; used by `npm run worker` (and the reliability tests' workers). */
@@ -189,6 +325,7 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       receipts,
       callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
       tenants: { credentials: config.credentials, comeet: { responseTimeoutMs: config.COMEET_TIMEOUT, connections: 1 } },
+      tenantCallMetrics: (tenant) => comeetCallMetrics(runtime.metricMeter, tenant),
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       maxCachedWorkflows: config.DSAR_MAX_CACHED_WORKFLOWS,
       deployment,

@@ -65,7 +65,11 @@ export interface NoPermissionDetails {
 }
 
 export interface ActivityDeps {
-  comeet: ComeetClient;
+  /**
+   * The account's client, or how to get it per call: a tenant's comes from the tenant directory, which
+   * refuses (before any HTTP call) while the tenant is paused or not live.
+   */
+  comeet: ComeetClient | (() => Promise<ComeetClient>);
   /** Signs proofs of erasure; the worker refuses to start without one. */
   receipts: ReceiptSigner;
   lookup?: LookupStrategy;
@@ -147,9 +151,11 @@ export interface LookupPageResult {
   done: boolean;
 }
 
-export function createActivities({ comeet, receipts, lookup, callbacks }: ActivityDeps) {
+export function createActivities({ comeet: source, receipts, lookup, callbacks }: ActivityDeps) {
+  const account = typeof source === 'function' ? source : async () => source;
   async function lookUp(email: string): Promise<LookupResult> {
     const ctx = Context.current();
+    const comeet = await account();
     const strategy = lookup ?? comeet.lookup;
     const resumed = readCheckpoint(ctx.info.heartbeatDetails, strategy);
     let progress = resumed?.progress ?? comeet.startLookup(strategy);
@@ -182,6 +188,7 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
      */
     async lookupPage(input: LookupPageInput): Promise<LookupPageResult> {
       const ctx = Context.current();
+      const comeet = await account();
       const parsed = lookupPageInputSchema.safeParse(input);
       if (!parsed.success) {
         const first = parsed.error.issues[0];
@@ -213,6 +220,7 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
     /** Fresh interview schedule of one candidate blocking an erasure: one Comeet call. */
     async getCandidateSchedule(input: { candidateUid: string }): Promise<FoundCandidate> {
       const ctx = Context.current();
+      const comeet = await account();
       if (typeof input?.candidateUid !== 'string' || input.candidateUid === '') {
         throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'getCandidateSchedule needs a candidateUid (a non-empty string)' });
       }
@@ -235,6 +243,7 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
     /** Deletes or pseudonymizes one person (all of their candidates). 404 means already gone. */
     async erasePerson(input: { personUid: string; mode: Mode }): Promise<ErasedPerson> {
       const ctx = Context.current();
+      const comeet = await account();
       try {
         // Not aborted on cancel: a DELETE already sent may land anyway, so the workflow (which waits
         // for an erase's outcome after a cancel) must learn whether it did. The call is short-bounded.
@@ -268,6 +277,7 @@ export function createActivities({ comeet, receipts, lookup, callbacks }: Activi
     /** Fresh interview schedule of the candidates blocking an erasure. */
     async getInterviewSchedules(input: { candidateUids: string[] }): Promise<FoundCandidate[]> {
       const ctx = Context.current();
+      const comeet = await account();
       return withHeartbeat(async () => {
         const out: FoundCandidate[] = [];
         for (const uid of input.candidateUids) {

@@ -9,6 +9,7 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import { ConfigError, loadClientConfig, loadCredentialKeys, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { connectionOptions } from '../connection.js';
+import { nudgeTenantErasures } from '../client.js';
 import { addTenant, InvalidTenantError, listTenants, setTenantCredentials, tenantStatus, tenantStep, tenantUpdate, TenantExistsError } from '../tenants/client.js';
 import { CredentialsError } from '../tenants/credentials.js';
 import { isTenantId, TENANT_ID_RULE, type StepAnswer, type TenantStatus } from '../tenants/model.js';
@@ -136,6 +137,10 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
         const client = await connect();
         const answer = await tenantStep(client, tenant, step, { actor, ...(v.reason ? { reason: v.reason } : {}) }, accepted(command));
         if (step === 'goLive') printCheck(await tenantStatus(client, tenant), io);
+        if (step === 'resume' && answer.step !== 'paused') {
+          const nudged = await nudgeTenantErasures(client, tenant, actor);
+          io.out(`Nudged ${nudged} waiting erasure(s) of ${tenant} to go on now.`);
+        }
         return report(answer);
       }
       case 'show': {

@@ -160,6 +160,8 @@ class SimulatorImpl implements Simulator {
   private readonly defaultAccount: Account;
   private readonly accountsById = new Map<string, Account>();
   private readonly accountsByApiKey = new Map<string, Account>();
+  /** Keys the customer revoked (a rotation's old key): refused whatever account they named. */
+  private readonly revokedKeys = new Set<string>();
   /** Every generated or seeded uid of every account, so generated ones never repeat across accounts. */
   private readonly takenUids = new Set<string>();
   private clockOffset = 0;
@@ -327,6 +329,11 @@ class SimulatorImpl implements Simulator {
     const account = this.accountsById.get(id);
     if (!account) throw new Error(`account: no account with id "${id}" (see accounts())`);
     return account;
+  }
+
+  revokeApiKey(apiKey: string): void {
+    if (!this.accountsByApiKey.has(apiKey)) throw new Error('revokeApiKey: no account has this API key');
+    this.revokedKeys.add(apiKey);
   }
 
   accounts(): SimAccountInfo[] {
@@ -515,6 +522,7 @@ class SimulatorImpl implements Simulator {
     }
     const token = bearerToken(header);
     if (token === undefined) return { code: 'invalid_token', message: 'Authorization header must be "Bearer <token>"' };
+    if (iss !== undefined && this.revokedKeys.has(iss)) return { code: 'invalid_token', message: 'This API key was revoked' };
     // The secret of the key the token names; a token naming no key of this account is checked
     // against its first key, so it fails on the issuer or the signature as with one account.
     const named = iss === undefined ? undefined : account.keys.get(iss);

@@ -289,6 +289,8 @@ export interface Simulator extends Omit<SimulatorAccount, 'id' | 'environment' |
   advanceClock(ms: number): void;
   /** One account by id (the default one included); throws for an unknown id. */
   account(id: string): SimulatorAccount;
+  /** From now on the key is refused (401 invalid_token), as Comeet does once a customer revokes it. */
+  revokeApiKey(apiKey: string): void;
   /** Every account, the default one first. */
   accounts(): SimAccountInfo[];
   /** Adds an account while running (its API keys must not be in use). */

@@ -9,7 +9,7 @@ import { PERMISSIONS } from '../sandbox/advice.js';
 import { runDoctor } from '../sandbox/doctor.js';
 import { runSandboxCheck } from '../sandbox/check.js';
 import type { CheckReport } from '../sandbox/report.js';
-import { CredentialsError, unsealCredentials, type ComeetCredentials, type CredentialKeys } from './credentials.js';
+import { CredentialsError, openCredentials, type ComeetCredentials, type CredentialKeys } from './credentials.js';
 import type { CheckSummary, ValidateTenantInput } from './model.js';
 
 export interface TenantActivityDeps {
@@ -70,10 +70,7 @@ export function createTenantActivities(deps: TenantActivityDeps) {
       throw ApplicationFailure.nonRetryable('this worker has no DSAR_CREDENTIALS_KEY: it cannot open tenant credentials (set it on every worker)', 'TenantCredentialsKeyMissing');
     }
     try {
-      const own = unsealCredentials(deps.credentials, input.tenantId, input.environment, input.credentials);
-      const secret = own.secret ?? (input.secretFrom ? unsealCredentials(deps.credentials, input.tenantId, 'sandbox', input.secretFrom).secret : undefined);
-      if (!secret) throw new CredentialsError(`no integration secret for the ${input.environment} account: set it with the sandbox credentials or with this key`);
-      return { apiKey: own.apiKey, secret };
+      return openCredentials(deps.credentials, input.tenantId, input.environment, input.credentials, input.secretFrom);
     } catch (err) {
       if (err instanceof CredentialsError) throw ApplicationFailure.nonRetryable(err.message, 'TenantCredentials');
       throw err;

@@ -3,11 +3,12 @@
  * updates. Credentials are sealed here, before they reach Temporal, with DSAR_CREDENTIALS_KEY.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { describeIssues } from '../shared.js';
 import { sealCredentials, type ComeetCredentials, type CredentialKeys } from './credentials.js';
 import {
+  DEFAULT_TENANT_ID,
   DEFAULT_TENANT_RATE_PER_MINUTE,
   ENVIRONMENTS,
   TENANT_ID_PATTERN,
@@ -23,7 +24,10 @@ import {
 } from './model.js';
 
 export const tenantSettingsSchema = z.object({
-  id: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE),
+  id: z
+    .string()
+    .regex(TENANT_ID_PATTERN, TENANT_ID_RULE)
+    .refine((id) => id !== DEFAULT_TENANT_ID, `"${DEFAULT_TENANT_ID}" is the tenant of the single-account setup (COMEET_* variables): choose another id`),
   name: z.string().trim().min(1, 'name must not be empty').max(100, 'name must be at most 100 characters'),
   environment: z.enum(ENVIRONMENTS, { message: 'environment must be sandbox or production' }).default('production'),
   baseUrl: z
@@ -133,4 +137,35 @@ export async function listTenants(client: Client, limit = 100): Promise<TenantLi
     if (items.length >= limit) break;
   }
   return items;
+}
+
+/**
+ * Why a tenant takes no erasure: it does not exist, or it is not live yet (or any more). A paused
+ * tenant takes them: they wait until it resumes.
+ */
+export class TenantNotAcceptingError extends Error {
+  override name = 'TenantNotAcceptingError';
+  constructor(
+    readonly code: 'tenant_unknown' | 'tenant_not_live',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Refuses an erasure for a tenant that is not live (or paused); the default tenant always takes them. */
+export async function ensureTenantAccepts(client: Client, id: string): Promise<void> {
+  if (id === DEFAULT_TENANT_ID) return;
+  let status: TenantStatus;
+  try {
+    const d = await tenantHandle(client, id).describe();
+    if (d.status.name !== 'RUNNING') throw new TenantNotAcceptingError('tenant_not_live', `tenant ${id} is offboarded: it takes no erasures`);
+    status = await tenantStatus(client, id);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new TenantNotAcceptingError('tenant_unknown', `there is no tenant ${id} (dsar tenant list shows them; dsar tenant add creates one)`);
+    throw err;
+  }
+  if (status.step === 'live' || status.step === 'paused') return;
+  const missing = status.missing.length ? `; it still needs: ${status.missing.join('; ')}` : '';
+  throw new TenantNotAcceptingError('tenant_not_live', `tenant ${id} is not live (it is ${status.step}): erasures start once it has passed its production check (dsar tenant go-live ${id})${missing}`);
 }

@@ -75,3 +75,14 @@ export function unsealCredentials(keys: CredentialKeys, tenantId: string, enviro
   if (typeof c.apiKey !== 'string' || (c.secret !== undefined && typeof c.secret !== 'string')) throw new CredentialsError('the sealed credentials hold no API key');
   return { apiKey: c.apiKey, ...(c.secret !== undefined ? { secret: c.secret } : {}) };
 }
+
+/**
+ * The key and secret to call one environment of a tenant with: the secret from the same blob, else
+ * from the sandbox credentials (a production key often comes without its own).
+ */
+export function openCredentials(keys: CredentialKeys, tenantId: string, environment: Environment, sealed: SealedCredentials, secretFrom?: SealedCredentials): Required<ComeetCredentials> {
+  const own = unsealCredentials(keys, tenantId, environment, sealed);
+  const secret = own.secret ?? (secretFrom ? unsealCredentials(keys, tenantId, 'sandbox', secretFrom).secret : undefined);
+  if (!secret) throw new CredentialsError(`no integration secret for the ${environment} account: set it with the sandbox credentials or with this key`);
+  return { apiKey: own.apiKey, secret };
+}

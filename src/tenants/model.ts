@@ -11,6 +11,9 @@ export const TENANT_ID_RULE = 'a tenant id is 2-31 characters of a-z, 0-9 and -,
 export const DEFAULT_TENANT_ID = 'default';
 export const TENANT_WORKFLOW_TYPE = 'tenantOnboarding';
 export const DEFAULT_TENANT_RATE_PER_MINUTE = 100;
+/** The failure types erasures meet when a tenant cannot be called; the workflow waits out `TenantPaused`. */
+export const TENANT_PAUSED = 'TenantPaused';
+export const TENANT_NOT_LIVE = 'TenantNotLive';
 
 export const ENVIRONMENTS = ['sandbox', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -132,6 +135,17 @@ export interface TenantStatus {
   lookupWorks?: string[];
   lastCheck?: CheckSummary;
   events: TenantEvent[];
+}
+
+/** The `workerAccess` query: for workers only (credentials sealed, see tenantAccessQuery). */
+export interface TenantAccess {
+  id: string;
+  step: OnboardingState;
+  pausedFrom?: OnboardingState;
+  settings: TenantSettings;
+  production?: SealedCredentials;
+  /** Holds the integration secret when the production key came without one. */
+  sandbox?: SealedCredentials;
 }
 
 // ---- update arguments -------------------------------------------------------------------------

@@ -38,6 +38,8 @@ import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/
 import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
 import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
 import { groupByPerson, pagedLookup, transientRetry } from './lookup.js';
+import type { TenantStateActivities } from '../tenants/state-activities.js';
+import { DEFAULT_TENANT_ID, TENANT_PAUSED } from '../tenants/model.js';
 import {
   DsarAtRisk,
   DsarCallers,
@@ -55,6 +57,7 @@ import {
   describeIssues,
   erasureInputSchema,
   isKeyedWorkflowId,
+  tenantOfWorkflowId,
   maxExtendedDeadline,
   priorityDeadline,
   regulationDeadline,
@@ -142,7 +145,7 @@ function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningB
  */
 function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
   return proxyActivities<Activities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
+    taskQueue: comeetTaskQueue(workflowInfo().taskQueue, tenantOfWorkflowId(workflowInfo().workflowId)),
     // A lookup may page through many results (a scan), so it gets more time than one erase.
     // Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry.
     startToCloseTimeout: kind === 'read' ? '10 minutes' : '1 minute',
@@ -161,6 +164,9 @@ function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
  * a request nearer its deadline on the shared Comeet budget.
  */
 const FOLLOW_UP_PRIORITY = 5;
+
+/** Whether the tenant is still paused: the worker answers from its tenant directory, off the Comeet queue. */
+const tenantState = proxyActivities<TenantStateActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
 
 /** Signing is local CPU work: quick timeout, a few retries; it spends no Comeet budget. */
 const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });
@@ -248,6 +254,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid erasure request: ${describeIssues(parsed.error)}` });
   }
   const input = parsed.data;
+  // The id names the tenant (and so the queue, the budget and the account): an input saying otherwise is a mistake.
+  const tenant = tenantOfWorkflowId(workflowInfo().workflowId);
+  if ((input.tenant ?? DEFAULT_TENANT_ID) !== tenant) {
+    throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'Invalid erasure request: its tenant is not the one its workflow id was derived for; start it with startErasure, dsar erase --tenant or the intake' });
+  }
   const tuning = tuningSchema.parse(input.tuning ?? {});
   const info = workflowInfo();
   // A run continued from a long history goes on from where the chain stopped: same clock, same counts.
@@ -264,6 +275,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   let cancellation: ErasureStatus['cancellation'];
   let failure: string | undefined;
   let recheckSeq = 0;
+  let tenantPaused = false;
   let lookups = resume?.lookups ?? 0;
   let eraseAttempts = resume?.eraseAttempts ?? 0;
   const runsContinued = resume?.runsContinued ?? 0;
@@ -374,6 +386,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const list = [...persons.values()].map(toPersonStatus);
     return {
       phase: phase(),
+      tenant,
+      ...(tenantPaused ? { tenantPaused } : {}),
       mode: input.mode,
       regulation: input.regulation,
       dryRun: input.dryRun,
@@ -678,6 +692,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         const cause = err.cause;
         const code = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : (cause?.name ?? 'ActivityFailure');
         if (ATTENTION_FREE_TYPES.has(code)) throw err;
+        if (code === TENANT_PAUSED) {
+          await waitWhileTenantPaused(what, resumable);
+          continue;
+        }
         // Any failure naming a permission (403 no_permission, emails hidden from a lookup) names it to the operator.
         const named = cause instanceof ApplicationFailure ? (cause.details?.[0] as Partial<NoPermissionDetails> | undefined)?.permission : undefined;
         const permission = typeof named === 'string' ? named : undefined;
@@ -688,6 +706,25 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         await pauseUntil(now() + tuning.attentionRetryMs, resumable);
       }
     }
+  }
+
+  /**
+   * The tenant was paused (an incident): its account is not called until it resumes. The check asks the
+   * worker (no Comeet call, off the capped queue); a resume nudges waiting requests through recheckNow.
+   */
+  async function waitWhileTenantPaused(what: string, resumable: boolean): Promise<void> {
+    if (!tenantPaused) {
+      tenantPaused = true;
+      addEvent('tenant_paused', `${what}: tenant ${tenant} is paused; waiting for it to resume`);
+      sync();
+    }
+    for (;;) {
+      await pauseUntil(now() + tuning.tenantPauseCheckMs, resumable);
+      if (!(await tenantState.tenantPaused({ tenant }))) break;
+    }
+    tenantPaused = false;
+    addEvent('tenant_resumed', `tenant ${tenant} resumed; ${what} goes on`);
+    sync();
   }
 
   // --- per-person handling ----------------------------------------------------------------------
@@ -914,7 +951,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
   async function receipt(r: ErasureResult): Promise<Pick<ErasureResult, 'receipt' | 'receiptKeyId'> | undefined> {
-    const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.[1];
+    const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
     if (!subjectHash || !r.verifiedAbsentAt) {
       addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
       return undefined;
@@ -1205,7 +1242,7 @@ async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
   let followUpLookups = 0;
   await sleep(input.delayMs);
   const acts = proxyActivities<Activities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
+    taskQueue: comeetTaskQueue(workflowInfo().taskQueue, tenantOfWorkflowId(workflowInfo().workflowId)),
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },

@@ -17,7 +17,7 @@ import {
 import type { Activities, FoundCandidate, FoundPerson } from '../activities/index.js';
 import type { LookupProgress } from '../comeet/client.js';
 import { isUnencrypted, unencryptedStartFailure } from '../codec/unencrypted.js';
-import { comeetTaskQueue, isKeyedWorkflowId } from '../shared.js';
+import { comeetTaskQueue, isKeyedWorkflowId, tenantOfWorkflowId } from '../shared.js';
 
 /** Transient faults (5xx, resets, 429 with its own delay) retry ~10 times over ~10 minutes. */
 export const transientRetry: ActivityOptions['retry'] = {
@@ -35,7 +35,7 @@ export type ReadProfile = 'erasure' | 'follow-up';
 /** Comeet reads on the capped queue; they heartbeat, so an attempt lost with its worker retries after 30 s. */
 export function comeetReads(profile: ReadProfile, priorityKey: number) {
   return proxyActivities<Activities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
+    taskQueue: comeetTaskQueue(workflowInfo().taskQueue, tenantOfWorkflowId(workflowInfo().workflowId)),
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '30 seconds',
     retry: profile === 'erasure' ? transientRetry : followUpRetry,

@@ -4,7 +4,7 @@
  * Operators drive it with updates whose validators refuse a step out of order at once. The state
  * holds credentials only as sealed blobs, and the status query never returns them.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, setHandler, setWorkflowOptions, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, patched, proxyActivities, setHandler, setWorkflowOptions, sleep, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { isUnencrypted, NOT_ENCRYPTED } from '../codec/unencrypted.js';
 import { comeetTaskQueue } from '../shared.js';
 import type { TenantActivities } from '../tenants/activities.js';
@@ -19,12 +19,18 @@ import {
   type SetCredentialsRequest,
   type StepAnswer,
   type TenantEvent,
+  type TenantAccess,
   type TenantOnboardingInput,
   type TenantStatus,
   type ValidateSandboxRequest,
 } from '../tenants/model.js';
 
 export const tenantStatusQuery = defineQuery<TenantStatus>('status');
+/**
+ * What a worker needs to call the tenant's account: its step and settings, and the credentials still
+ * sealed (only workers hold DSAR_CREDENTIALS_KEY, so this answer is opaque to the UI and the codec server).
+ */
+export const tenantAccessQuery = defineQuery<TenantAccess>('workerAccess');
 export const setSandboxCredentialsUpdate = defineUpdate<StepAnswer, [SetCredentialsRequest]>('setSandboxCredentials');
 export const validateSandboxUpdate = defineUpdate<StepAnswer, [ValidateSandboxRequest]>('validateSandbox');
 export const setProductionKeyUpdate = defineUpdate<StepAnswer, [SetCredentialsRequest]>('setProductionKey');
@@ -35,15 +41,20 @@ export const resumeUpdate = defineUpdate<StepAnswer, [ActorRequest]>('resume');
 export const offboardUpdate = defineUpdate<StepAnswer, [ActorRequest]>('offboard');
 
 const MAX_EVENTS = 100;
+/** Longer than a worker keeps a tenant's state (TenantDirectory's 1 s). */
+const PAUSE_SETTLE_MS = 1_500;
 /** Validation is one check at a time per tenant, and never ahead of erasures on the Comeet budget. */
 const VALIDATION_PRIORITY = 5;
 
 // A tenant lives for years: it runs on whatever build is current (continue-as-new keeps history short).
 setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' as const } : {}), tenantOnboarding);
 
-function validationActivities(sandbox: boolean) {
+/** Checks spend the tenant's own budget, on its own queue (tenants added before it checked on the shared one). */
+const OWN_QUEUE_PATCH = 'tenant-checks-on-own-queue';
+
+function validationActivities(sandbox: boolean, tenantId: string) {
   return proxyActivities<TenantActivities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue),
+    taskQueue: patched(OWN_QUEUE_PATCH) ? comeetTaskQueue(workflowInfo().taskQueue, tenantId) : comeetTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '10 minutes',
     priority: { priorityKey: VALIDATION_PRIORITY },
     // The sandbox check creates a candidate: a blind retry would create another. Its answer says
@@ -127,6 +138,15 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     events: c.events.map((e) => ({ ...e })),
   }));
 
+  setHandler(tenantAccessQuery, (): TenantAccess => ({
+    id: settings.id,
+    step: c.step,
+    ...(c.pausedFrom ? { pausedFrom: c.pausedFrom } : {}),
+    settings: { ...settings, policy: { ...settings.policy } },
+    ...(c.production ? { production: c.production } : {}),
+    ...(c.sandbox ? { sandbox: c.sandbox } : {}),
+  }));
+
   setHandler(
     setSandboxCredentialsUpdate,
     (req) => {
@@ -155,7 +175,7 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
       addEvent('sandbox_check_started', actorOf(req));
       let check: CheckSummary;
       try {
-        check = await validationActivities(true).validateTenantSandbox({
+        check = await validationActivities(true, settings.id).validateTenantSandbox({
           tenantId: settings.id,
           baseUrl: settings.baseUrl,
           lookup: settings.lookup,
@@ -227,7 +247,7 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
       addEvent('production_check_started', actorOf(req));
       let check: CheckSummary;
       try {
-        check = await validationActivities(false).validateTenantProduction({
+        check = await validationActivities(false, settings.id).validateTenantProduction({
           tenantId: settings.id,
           baseUrl: settings.baseUrl,
           lookup: settings.lookup,
@@ -271,10 +291,13 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
 
   setHandler(
     pauseUpdate,
-    (req) => {
+    async (req) => {
       c.pausedFrom = c.step;
       c.step = 'paused';
       addEvent('paused', actorOf(req), req?.reason);
+      // Workers keep a tenant's state for up to a second (tenants/directory.ts): answer once every
+      // one of them has seen the pause, so "paused" means no new Comeet call for this tenant.
+      await sleep(PAUSE_SETTLE_MS);
       return answer();
     },
     {

@@ -93,6 +93,8 @@ export async function runScenario(
       workflowBundle: await (dataConverter ? encryptedWorkflowBundle() : workflowBundle()),
       dataConverter,
       comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE,
+      // A tenant added by the test is served at once, not after the production 5 s.
+      tenantRefreshMs: 300,
       ...options.worker,
     });
     const scenario: Scenario = {

@@ -15,6 +15,7 @@ import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { bystanders, FAST_TUNING, interviewing, person, runScenario } from '../helpers/scenario.js';
+import { eventually } from '../helpers/eventually.js';
 import { useDevServer } from '../helpers/temporal.js';
 import { DsarRequestIds } from '../../src/shared.js';
 
@@ -456,11 +457,3 @@ describe('dsarErasure', () => {
   });
 });
 
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
