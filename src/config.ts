@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseNetwork } from './callbacks/address-policy.js';
 import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec/aes-gcm.js';
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
+import { loadTemporalSettings, type TemporalSettings } from './connection.js';
 import { CredentialsError, parseCredentialKeys, type CredentialKeys } from './tenants/credentials.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
@@ -56,19 +57,10 @@ const bool = z
   .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no'], { message: 'must be true or false' }))
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
+// The connection itself (address, namespace, TLS, API key, profiles) is src/connection.ts's, read as
+// the temporal CLI reads it; the task queue is ours.
 const temporalShape = {
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^(\[[0-9a-f:.]+\]|[\w.-]+):\d{1,5}$/i, { message: 'must be host:port, e.g. localhost:7233 or [::1]:7233', abort: true })
-    .refine(validPort, 'must end in a port between 1 and 65535')
-    .default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: bool.optional(),
-  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
   // Payload encryption is not optional: an eraser that stores the email in clear defeats itself.
   DSAR_ENCRYPTION_KEYS: z.string({
     message: 'is required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32), e.g. k1:<key>',
@@ -234,13 +226,13 @@ const workerSchema = z.object(workerShape).superRefine(requireHttps).transform((
 const comeetSchema = z.object(comeetShape).superRefine(requireHttps);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
-export type ClientConfig = WithEncryption<z.output<typeof clientSchema>>;
-export type WorkerConfig = WithEncryption<z.output<typeof workerSchema>> & {
+type WithTemporal<T> = T & { temporal: TemporalSettings };
+export type ClientConfig = WithEncryption<WithTemporal<z.output<typeof clientSchema>>>;
+export type WorkerConfig = WithEncryption<WithTemporal<z.output<typeof workerSchema>>> & {
   /** DSAR_CREDENTIALS_KEY: opens tenants' sealed Comeet credentials; optional until tenants are wired into erasures. */
   credentials?: CredentialKeys;
 };
-export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalShape>;
-export type IntakeConfig = WithEncryption<z.output<typeof intakeSchema>>;
+export type IntakeConfig = WithEncryption<WithTemporal<z.output<typeof intakeSchema>>>;
 /** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
 export type ComeetConfig = z.output<typeof comeetSchema>;
 
@@ -261,6 +253,22 @@ function load<S extends z.ZodType>(schema: S, env: Env, shape: Record<string, un
   throw new ConfigError(problems);
 }
 
+/** `load` plus the Temporal connection settings, every problem of both in one ConfigError. */
+function loadWithTemporal<S extends z.ZodType>(schema: S, env: Env, shape: Record<string, unknown>): WithTemporal<z.output<S>> {
+  const temporal = loadTemporalSettings(env);
+  let config: z.output<S> | undefined;
+  let problems: string[] = [];
+  try {
+    config = load(schema, env, shape);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems = err.problems;
+  }
+  problems = [...problems, ...temporal.problems];
+  if (problems.length || !config || !temporal.settings) throw new ConfigError(problems);
+  return { ...config, temporal: temporal.settings };
+}
+
 function withEncryption<T extends { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTION_KEY_ID?: string }>(config: T): WithEncryption<T> {
   try {
     return { ...config, encryption: parseEncryptionKeys(config.DSAR_ENCRYPTION_KEYS, config.DSAR_ENCRYPTION_KEY_ID) };
@@ -272,17 +280,17 @@ function withEncryption<T extends { DSAR_ENCRYPTION_KEYS: string; DSAR_ENCRYPTIO
 
 /** What a service starting erasures needs (CLI, intake): Temporal, payload keys and the workflow-id key. */
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return withEncryption(load(clientSchema, env, clientShape));
+  return withEncryption(loadWithTemporal(clientSchema, env, clientShape));
 }
 
 /** The intake API: a client of Temporal plus its own tokens and listen address. */
 export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
-  return withEncryption(load(intakeSchema, env, intakeSchema.shape));
+  return withEncryption(loadWithTemporal(intakeSchema, env, intakeSchema.shape));
 }
 
 /** What the worker needs: Temporal, payload keys and Comeet (and the tenants' credentials key, if set). */
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  const config = withEncryption(load(workerSchema, env, workerShape));
+  const config = withEncryption(loadWithTemporal(workerSchema, env, workerShape));
   const credentials = loadCredentialKeys(env, { required: false, payloadKeys: config.encryption });
   return credentials ? { ...config, credentials } : config;
 }

@@ -19,7 +19,6 @@ import { createTenantStateActivities } from './tenants/state-activities.js';
 import { createTenantActivities, type TenantActivityDeps } from './tenants/activities.js';
 import type { CallbackSettings } from './callbacks/deliver.js';
 import { loadReceiptSigner, ReceiptKeyError, type ReceiptSigner } from './receipt/index.js';
-import { connectionOptions } from './connection.js';
 import { ensureQueueRate, type EnsureResult } from './rate-cap.js';
 import { comeetCallMetrics, installRuntime, startHealthServer, tracingFromEnv, type HealthServer } from './observability.js';
 
@@ -314,12 +313,12 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
   const bundle = config.DSAR_WORKFLOW_BUNDLE && !tracing ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {};
   if (config.DSAR_WORKFLOW_BUNDLE && tracing) log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE');
   const deployment = deploymentVersionFromConfig(config);
-  const connection = await NativeConnection.connect(connectionOptions(config));
+  const connection = await NativeConnection.connect(config.temporal.connection);
   let health: HealthServer | undefined;
   try {
     const worker = await createErasureWorker({
       connection,
-      namespace: config.TEMPORAL_NAMESPACE,
+      namespace: config.temporal.namespace,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       comeet,
       receipts,
@@ -350,8 +349,9 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
     }
     if (!config.DSAR_CALLBACK_SECRET?.length) log.warn('DSAR_CALLBACK_SECRET is not set: completion callbacks wait (retrying) until it is');
     log.info(`Worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" and Comeet queue "${comeetTaskQueue(config.TEMPORAL_TASK_QUEUE)}"`, {
-      address: config.TEMPORAL_ADDRESS,
-      namespace: config.TEMPORAL_NAMESPACE,
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      ...(config.temporal.profile ? { temporalProfile: config.temporal.profile } : {}),
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
       comeetRateSource: worker.rateCap.action === 'fallback' ? 'worker poll option' : `API (${worker.rateCap.action}, ${Math.round((worker.rateCap.rate.effectivePerSecond ?? 0) * 60 * 100) / 100}/min)`,
       lookup: config.COMEET_LOOKUP,

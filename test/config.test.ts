@@ -36,8 +36,7 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig(WORKER_MIN)).toEqual({
       DSAR_ENCRYPTION_KEYS: ENC,
       encryption: { keys: new Map([['k1', Buffer.alloc(32, 7)]]), currentKeyId: 'k1' },
-      TEMPORAL_ADDRESS: 'localhost:7233',
-      TEMPORAL_NAMESPACE: 'default',
+      temporal: { address: 'localhost:7233', namespace: 'default', connection: { address: 'localhost:7233' } },
       TEMPORAL_TASK_QUEUE: 'comeet-dsar',
       COMEET_BASE_URL: 'https://api.comeet.co',
       COMEET_API_KEY: 'acct-key-123',
@@ -135,23 +134,16 @@ describe('loadWorkerConfig', () => {
       COMEET_PAGE_SIZE: '25',
       COMEET_TIMEOUT: '45s',
       COMEET_CONNECTIONS: '2',
-      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/tls/client.pem',
-      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/tls/client.key',
-      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/tls/ca.pem',
       UNRELATED: 'whatever',
     });
     expect(cfg).toMatchObject({
       COMEET_BASE_URL: 'http://127.0.0.1:8080/comeet',
-      TEMPORAL_ADDRESS: 'temporal.internal:7233',
-      TEMPORAL_NAMESPACE: 'hr-prod',
+      temporal: { address: 'temporal.internal:7233', namespace: 'hr-prod', connection: { address: 'temporal.internal:7233' } },
       TEMPORAL_TASK_QUEUE: 'dsar-q',
       COMEET_LOOKUP: 'scan',
       COMEET_PAGE_SIZE: 25,
       COMEET_TIMEOUT: 45_000,
       COMEET_CONNECTIONS: 2,
-      TEMPORAL_TLS_CLIENT_CERT_PATH: '/etc/tls/client.pem',
-      TEMPORAL_TLS_CLIENT_KEY_PATH: '/etc/tls/client.key',
-      TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/etc/tls/ca.pem',
     });
     expect(cfg).not.toHaveProperty('UNRELATED');
   });
@@ -161,8 +153,8 @@ describe('loadWorkerConfig', () => {
   });
 
   it('accepts an IPv6 Temporal address and http to Comeet only when COMEET_ALLOW_HTTP says so', () => {
-    expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '[::1]:7233' }).TEMPORAL_ADDRESS).toBe('[::1]:7233');
-    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_ADDRESS: '[2001:db8::5]:7233' }).TEMPORAL_ADDRESS).toBe('[2001:db8::5]:7233');
+    expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '[::1]:7233' }).temporal.address).toBe('[::1]:7233');
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_ADDRESS: '[2001:db8::5]:7233' }).temporal.connection.address).toBe('[2001:db8::5]:7233');
     const http = { ...WORKER_MIN, COMEET_BASE_URL: 'http://127.0.0.1:4010' };
     expect(about(configError(() => loadWorkerConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https.*COMEET_ALLOW_HTTP=true/);
     expect(about(configError(() => loadComeetConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https/);
@@ -196,9 +188,8 @@ describe('loadWorkerConfig', () => {
     expect(about(err, 'COMEET_API_KEY')[0]).toContain('is required');
 
     const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', COMEET_LOOKUP: '', COMEET_PAGE_SIZE: '', COMEET_TIMEOUT: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
-    expect(cfg).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default', COMEET_LOOKUP: 'candidates-filter', COMEET_PAGE_SIZE: 100, COMEET_TIMEOUT: 30_000 });
-    expect(cfg.TEMPORAL_TLS).toBeUndefined();
-    expect(cfg.TEMPORAL_API_KEY).toBeUndefined();
+    expect(cfg).toMatchObject({ temporal: { address: 'localhost:7233', namespace: 'default' }, COMEET_LOOKUP: 'candidates-filter', COMEET_PAGE_SIZE: 100, COMEET_TIMEOUT: 30_000 });
+    expect(cfg.temporal.connection).toEqual({ address: 'localhost:7233' });
   });
 
   it.each([
@@ -235,13 +226,16 @@ describe('loadWorkerConfig', () => {
     for (const v of Object.values(WORKER_MIN)) expect(err.message).not.toContain(v);
   });
 
-  it('parses TEMPORAL_TLS and accepts TEMPORAL_API_KEY', () => {
-    for (const yes of ['true', 'TRUE', ' yes ', '1']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: yes }).TEMPORAL_TLS).toBe(true);
-    for (const no of ['false', 'False', 'no', '0']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: no }).TEMPORAL_TLS).toBe(false);
-    expect(loadWorkerConfig(WORKER_MIN).TEMPORAL_TLS).toBeUndefined();
+  it('parses TEMPORAL_TLS and accepts TEMPORAL_API_KEY, which turns TLS on', () => {
+    // envconfig alone reads only 1 and true as on: TRUE and yes would turn TLS off.
+    for (const yes of ['true', 'TRUE', ' yes ', '1']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: yes }).temporal.connection.tls, yes).toEqual({});
+    for (const no of ['false', 'False', 'no', '0']) expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_TLS: no }).temporal.connection.tls, no).toBe(false);
+    expect(loadWorkerConfig(WORKER_MIN).temporal.connection.tls).toBeUndefined();
     const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: 'true', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
-    expect(cfg).toMatchObject({ TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: true, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
-    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz' }).TEMPORAL_API_KEY).toBe('cloud-api-key-xyz');
+    expect(cfg.temporal.connection).toMatchObject({ apiKey: 'cloud-api-key-xyz', tls: {}, address: 'ns.acct.tmprl.cloud:7233' });
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz' }).temporal.connection).toEqual({ address: 'localhost:7233', apiKey: 'cloud-api-key-xyz', tls: true });
+    // The key turns TLS on unless TEMPORAL_TLS says off (a plaintext proxy in front of Cloud).
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: 'false' }).temporal.connection.tls).toBe(false);
   });
 });
 
@@ -250,8 +244,7 @@ describe('loadClientConfig', () => {
     expect(loadClientConfig(CLIENT_MIN)).toEqual({
       DSAR_ENCRYPTION_KEYS: ENC,
       encryption: { keys: new Map([['k1', Buffer.alloc(32, 7)]]), currentKeyId: 'k1' },
-      TEMPORAL_ADDRESS: 'localhost:7233',
-      TEMPORAL_NAMESPACE: 'default',
+      temporal: { address: 'localhost:7233', namespace: 'default', connection: { address: 'localhost:7233' } },
       TEMPORAL_TASK_QUEUE: 'comeet-dsar',
       DSAR_ID_KEY: ID_KEY,
     });

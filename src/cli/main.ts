@@ -21,7 +21,6 @@ import {
 } from '../client.js';
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { connectionOptions } from '../connection.js';
 import { comeetTaskQueue, describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
@@ -61,7 +60,8 @@ Usage:
 
 Operator actions are recorded with --actor <name> (default: $DSAR_ACTOR or $USER).
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
-DSAR_ID_KEY, ...); in dev mode, from .data/dev.env written by \`npm run dev\`.`;
+DSAR_ID_KEY, ...; the connection also from a temporal CLI profile, TEMPORAL_PROFILE); in dev mode,
+from .data/dev.env written by \`npm run dev\`.`;
 
 const OPTIONS = {
   email: { type: 'string' },
@@ -141,8 +141,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   try {
     const config = loadClientConfig(io.env ?? { ...readDevEnv(), ...process.env });
     const connect = async () => {
-      connection = await Connection.connect(connectionOptions(config));
-      client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
+      connection = await Connection.connect(config.temporal.connection);
+      client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config.encryption) });
       return client;
     };
     const actor = v.actor ?? process.env.DSAR_ACTOR ?? process.env.USER ?? 'cli';
@@ -348,10 +348,10 @@ async function comeetQueueRate(env: Env): Promise<{ taskQueue: string; rate: Que
     if (err instanceof ConfigError) return undefined;
     throw err;
   }
-  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: 5000 });
+  const connection = await Connection.connect({ ...config.temporal.connection, connectTimeout: 5000 });
   try {
     const taskQueue = comeetTaskQueue(config.TEMPORAL_TASK_QUEUE);
-    return { taskQueue, rate: await describeQueueRate(connection.workflowService, config.TEMPORAL_NAMESPACE, taskQueue) };
+    return { taskQueue, rate: await describeQueueRate(connection.workflowService, config.temporal.namespace, taskQueue) };
   } finally {
     await connection.close();
   }

@@ -8,7 +8,6 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ConfigError, loadClientConfig, loadCredentialKeys, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { connectionOptions } from '../connection.js';
 import { nudgeTenantErasures } from '../client.js';
 import { addTenant, InvalidTenantError, listTenants, setTenantCredentials, tenantStatus, tenantStep, tenantUpdate, TenantExistsError } from '../tenants/client.js';
 import { CredentialsError } from '../tenants/credentials.js';
@@ -79,8 +78,8 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
     const config = loadClientConfig(io.env);
     const actor = v.actor ?? io.env.DSAR_ACTOR ?? io.env.USER ?? 'cli';
     const connect = async () => {
-      connection = await Connection.connect(connectionOptions(config));
-      return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
+      connection = await Connection.connect(config.temporal.connection);
+      return new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config.encryption) });
     };
     const accepted = (what: string) => () => io.out(`Accepted: ${what} for tenant ${tenant}.`);
     const report = (a: StepAnswer) => {

@@ -7,7 +7,6 @@ import { Client, Connection } from '@temporalio/client';
 import { startOptionsFromConfig } from '../client.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { ConfigError, loadIntakeConfig, splitHostPort, tuningFromConfig, type IntakeConfig } from '../config.js';
-import { connectionOptions } from '../connection.js';
 import { startIntakeServer } from './server.js';
 
 let config: IntakeConfig;
@@ -19,8 +18,8 @@ try {
 }
 
 const { host, port } = splitHostPort(config.DSAR_INTAKE_BIND ?? '0.0.0.0:8088');
-const connection = await Connection.connect(connectionOptions(config));
-const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: createDataConverter(config.encryption) });
+const connection = await Connection.connect(config.temporal.connection);
+const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config.encryption) });
 const server = await startIntakeServer({
   client,
   start: startOptionsFromConfig(config, tuningFromConfig(config)),
@@ -32,7 +31,7 @@ const server = await startIntakeServer({
   port,
   log: (entry) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: entry.status >= 500 ? 'ERROR' : 'INFO', msg: 'intake request', ...entry })),
 });
-console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: `Intake API listening on ${server.url}`, taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }));
+console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: `Intake API listening on ${server.url}`, taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.temporal.namespace }));
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
