@@ -1,20 +1,40 @@
 # One image for every service of the stack: the worker (the default command), the intake API, the
 # codec server and the Comeet simulator; docker-compose.yml picks the command per service. It runs
-# TypeScript through tsx (a runtime dependency), so there is no compile step. Dev tooling (tests,
-# the Temporal CLI) is not included. No HEALTHCHECK here: each service has its own (see compose).
-FROM node:20-bookworm-slim
+# the JavaScript `npm run build` compiles to dist/, with production dependencies only (no tsx, no
+# TypeScript, no tests, no Temporal CLI). No HEALTHCHECK here: each service has its own (see compose).
+#
+# Node 24, the active LTS line, pinned to an exact release in both stages (the code also runs on
+# Node 20.18+, package.json "engines"). Bump both lines together, or pin a digest (node:…@sha256:…).
+
+# --- build: all dependencies, compile src/ and build the workflow bundles from that output ------
+FROM node:24.16.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
+COPY src ./src
+# The workflow bundles are built once, here, from the same compiled code the image ships: workers
+# then start in well under a second instead of running webpack (seconds of CPU, hundreds of MB) at
+# every start, and code and bundles cannot drift apart. The tracing one carries the OpenTelemetry
+# workflow interceptors, for a worker with OTEL_EXPORTER_OTLP_* set.
+RUN npm run build
+
+# --- runtime --------------------------------------------------------------------------------------
+FROM node:24.16.0-bookworm-slim
+# tini as PID 1: forwards SIGTERM to the service (the worker drains on it) and reaps zombies, with
+# or without `docker run --init` / compose's `init:`.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY tsconfig.json ./
-COPY src ./src
 COPY bin ./bin
-COPY scripts/build-workflow-bundle.ts ./scripts/
-# The workflow bundle is built once, here, from the same src the image ships: workers then start in
-# well under a second instead of running webpack (seconds of CPU, hundreds of MB) at every start,
-# and code and bundle cannot drift apart. It belongs to root, so the service cannot rewrite it.
-RUN npm run build:workflows -- /app/dist/workflow-bundle.js
-ENV DSAR_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+# dist/ (code and bundles) belongs to root, so the service cannot rewrite it.
+COPY --from=build /app/dist ./dist
+ENV DSAR_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js DSAR_WORKFLOW_BUNDLE_TRACING=/app/dist/workflow-bundle-tracing.js
 USER node
-CMD ["npm", "run", "worker"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/worker.js"]

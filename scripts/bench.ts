@@ -35,7 +35,7 @@ import { generateReceiptKeys } from '../src/receipt/index.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
-import { buildWorkflowBundle } from './build-workflow-bundle.js';
+import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
 
 const API_KEY = 'bench-api-key';
 const SECRET = 'bench-secret-0123456789abcdef';

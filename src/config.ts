@@ -182,6 +182,8 @@ const workerShape = {
   DSAR_LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).default('json'),
   DSAR_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
   DSAR_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  // The same workflows with the OpenTelemetry interceptors, loaded instead when tracing is on.
+  DSAR_WORKFLOW_BUNDLE_TRACING: z.string().min(1).optional(),
   // Requests sleep for hours or weeks: a cached one saves a short replay at wake-up, so a small cache
   // costs little and keeps memory flat however many requests wait.
   DSAR_MAX_CACHED_WORKFLOWS: z.string().regex(/^\d+$/, 'must be a whole number (workflows kept in memory between tasks; 0 turns the cache off)').transform(Number).default(250),

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
-import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type BundlerPlugin, type LogEntry, type LogLevel } from '@temporalio/worker';
 import type { ComeetCallInfo } from './comeet/index.js';
 import { splitHostPort } from './config.js';
 
@@ -122,4 +122,17 @@ export async function tracingFromEnv(env: Record<string, string | undefined>): P
     plugin: new OpenTelemetryPlugin({ resource, spanProcessor: processor, tracer }),
     shutdown: () => processor.shutdown(),
   };
+}
+
+/**
+ * The tracing plugin for bundleWorkflowCode only, to build the tracing workflow bundle ahead of
+ * time: the bundler takes from it just its workflow interceptor modules, so it needs no exporter.
+ */
+export async function tracingBundlerPlugin(): Promise<BundlerPlugin> {
+  const [{ OpenTelemetryPlugin }, { NoopSpanProcessor }, { Resource }] = await Promise.all([
+    import('@temporalio/interceptors-opentelemetry'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+  ]);
+  return new OpenTelemetryPlugin({ resource: Resource.empty(), spanProcessor: new NoopSpanProcessor() });
 }

@@ -26,7 +26,11 @@ import { comeetCallMetrics, installRuntime, startHealthServer, tracingFromEnv, t
 export const COMEET_SHUTDOWN_GRACE = '35 seconds';
 export const COMEET_SHUTDOWN_FORCE = '50 seconds';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/**
+ * The workflows' entry, for bundling: the compiled .js beside this file when it runs from dist/
+ * (`npm run build`), the .ts source when it runs through tsx (development, tests).
+ */
+export const WORKFLOWS_PATH = fileURLToPath(new URL(`./workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 export interface ErasureWorkerOptions {
   connection: NativeConnection;
@@ -309,9 +313,13 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
   const log = runtime.logger;
   const comeet = new ComeetClient({ ...comeetClientOptions(config), onCall: comeetCallMetrics(runtime.metricMeter) });
   const tracing = await tracingFromEnv(process.env);
-  // The workflow interceptors of tracing must be bundled with the workflows: build at start-up then.
-  const bundle = config.DSAR_WORKFLOW_BUNDLE && !tracing ? { workflowBundle: { codePath: config.DSAR_WORKFLOW_BUNDLE } } : {};
-  if (config.DSAR_WORKFLOW_BUNDLE && tracing) log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE');
+  // The workflow interceptors of tracing must be in the bundle: with tracing on, the prebuilt bundle
+  // that holds them (DSAR_WORKFLOW_BUNDLE_TRACING), else the workflows are bundled at start-up.
+  const prebuilt = tracing ? config.DSAR_WORKFLOW_BUNDLE_TRACING : config.DSAR_WORKFLOW_BUNDLE;
+  const bundle = prebuilt ? { workflowBundle: { codePath: prebuilt } } : {};
+  if (config.DSAR_WORKFLOW_BUNDLE && tracing && !prebuilt) {
+    log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE (set DSAR_WORKFLOW_BUNDLE_TRACING to a bundle built with them)');
+  }
   const deployment = deploymentVersionFromConfig(config);
   const connection = await NativeConnection.connect(config.temporal.connection);
   let health: HealthServer | undefined;

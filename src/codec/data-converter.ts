@@ -6,8 +6,11 @@ import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { AesGcmPayloadCodec, type EncryptionKeys } from './aes-gcm.js';
 
-/** For the worker and bundleWorkflowCode: the workflow sandbox loads the converter by path. */
-export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+/**
+ * For the worker and bundleWorkflowCode: the workflow sandbox loads the converter by path, the
+ * compiled .js from dist/ or the .ts source under tsx, whichever this module runs as.
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL(`./failure-converter${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** For clients (CLI, intake, services): unencrypted payloads (old or foreign data) still decode as they are. */
 export function createDataConverter(keys: EncryptionKeys): DataConverter {

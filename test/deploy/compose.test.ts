@@ -6,9 +6,9 @@
  * Known variables are collected from the sources each service runs, never listed here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, relative, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import * as configModule from '../../src/config.js';
 import { ConfigError, loadIntakeConfig, loadWorkerConfig, type Env } from '../../src/config.js';
 import { ReceiptKeyError } from '../../src/receipt/index.js';
 import { comeetTaskQueue, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { tracingFromEnv } from '../../src/observability.js';
 import { PROJECT_ROOT } from '../../src/temporal-binaries.js';
 import { loadRequiredReceiptSigner } from '../../src/worker.js';
 import { installQuietRuntime } from '../helpers/temporal.js';
@@ -48,7 +49,11 @@ interface Compose {
 
 const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
 const composeText = readFileSync(COMPOSE_FILE, 'utf8');
-const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const dockerfileText = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 
 /**
@@ -214,19 +219,27 @@ function envNamesReadBy(files: string[]): Set<string> {
   return names;
 }
 
-/** The file `npm run <script>` executes (`tsx <file>`), for services started that way. */
-function entryFileOf(s: Service): { script: string; file: string } | undefined {
-  const script = npmScriptsIn(words(s.command).join(' '))[0];
-  if (!script) return undefined;
-  const line = packageJson.scripts[script];
-  if (!line) throw new Error(`package.json has no script "${script}"`);
-  const m = /\btsx\s+(\S+\.m?ts)\b/.exec(line);
-  if (!m) throw new Error(`script "${script}" (${line}) does not run a TypeScript entry file through tsx`);
-  return { script, file: join(PROJECT_ROOT, m[1]!) };
+/** The compiled file a command runs (`node dist/<path>.js …`), relative to the image's /app. */
+function distEntryOf(cmd: string | string[] | undefined): string | undefined {
+  const w = words(cmd);
+  return w[0] === 'node' && w[1] && /^dist\/.+\.js$/.test(w[1]) ? w[1] : undefined;
 }
 
-/** The services that run our image, by `npm run`. */
-const APP_SERVICES = serviceNames.filter((n) => npmScriptsIn(words(service(n).command).join(' ')).length > 0);
+/** The source a service's compiled entry is built from (dist/x/y.js ← src/x/y.ts), for services of our image. */
+function entryFileOf(s: Service): { dist: string; file: string } | undefined {
+  const dist = distEntryOf(s.command);
+  if (!dist) return undefined;
+  return { dist, file: join(PROJECT_ROOT, 'src', dist.replace(/^dist\//, '').replace(/\.js$/, '.ts')) };
+}
+
+/** The Dockerfile's default command (exec form), e.g. ["node", "dist/worker.js"]. */
+function dockerfileJson(instruction: string, text: string = dockerfileText): string[] | undefined {
+  const m = new RegExp(`^\\s*${instruction}\\s+(\\[.*\\])\\s*$`, 'im').exec(text);
+  return m ? (JSON.parse(m[1]!) as string[]) : undefined;
+}
+
+/** The services that run our image (built from this repository). */
+const APP_SERVICES = serviceNames.filter((n) => service(n).build !== undefined);
 
 // ---------------------------------------------------------------------------------------------
 // What the code requires: the config loaders' own complaints.
@@ -297,23 +310,49 @@ describe('docker-compose.yml', () => {
       for (const script of npmScriptsIn(text)) used.push([name, script]);
     }
     for (const script of npmScriptsIn(dockerfileText)) used.push(['Dockerfile', script]);
-    expect(used.map(([, s]) => s)).toEqual(expect.arrayContaining(['worker', 'intake', 'codec-server', 'simulator', 'build:workflows']));
+    expect(used.map(([, s]) => s)).toContain('build');
     for (const [where, script] of used) expect(Object.keys(packageJson.scripts), `${where} runs npm script "${script}", not in package.json`).toContain(script);
+  });
+
+  it('runs the compiled code: every service of our image and the image’s default command start `node dist/….js`, no tsx, no npm in between', () => {
+    expect(APP_SERVICES).toEqual(expect.arrayContaining(['worker', 'intake', 'codec-server', 'comeet-simulator']));
+    for (const name of APP_SERVICES) {
+      const s = service(name);
+      expect(distEntryOf(s.command), `${name}: command ${JSON.stringify(s.command)} must be ["node", "dist/….js", …]`).toBeDefined();
+      expect(s.entrypoint, `${name} must keep the image's entrypoint (tini)`).toBeUndefined();
+    }
+    expect(distEntryOf(dockerfileJson('CMD'))).toBe('dist/worker.js');
+    expect(distEntryOf(service('worker').command)).toBe('dist/worker.js');
+    // tsx compiles at run time: a development tool, not something the image installs.
+    expect(Object.keys(packageJson.dependencies)).not.toContain('tsx');
+    expect(Object.keys(packageJson.devDependencies)).toContain('tsx');
+    expect(dockerfileText.replace(/^\s*#.*$/gm, '')).not.toMatch(/\btsx\b/);
+  });
+
+  it('gives every service of our image an init process as PID 1 (the image’s tini, or compose’s init:)', () => {
+    const entrypoint = dockerfileJson('ENTRYPOINT') ?? [];
+    const imageInit = /(^|\/)(tini|dumb-init)$/.test(entrypoint[0] ?? '');
+    expect(imageInit, `Dockerfile ENTRYPOINT ${JSON.stringify(entrypoint)} is no init process`).toBe(true);
+    if (imageInit) expect(dockerfileText).toMatch(/apt-get install[^\n]*\btini\b/);
+    for (const name of APP_SERVICES) {
+      // Both would put a second init under the first, which tini warns about.
+      expect((service(name) as { init?: boolean }).init, `${name}: the image already runs tini`).toBeUndefined();
+    }
   });
 
   describe('environment of the services that run our code', () => {
     it.each(APP_SERVICES)('%s sets only variables its code reads', (name) => {
       const entry = entryFileOf(service(name))!;
-      expect(existsSync(entry.file), `npm run ${entry.script} runs ${relative(PROJECT_ROOT, entry.file)}, which does not exist`).toBe(true);
+      expect(existsSync(entry.file), `${name} runs ${entry.dist}, built from ${relative(PROJECT_ROOT, entry.file)}, which does not exist`).toBe(true);
       const known = envNamesReadBy(sourcesFrom(entry.file));
       const unread = Object.keys(envOf(service(name))).filter((k) => !known.has(k));
       expect(unread, `${name} sets variables that nothing reachable from ${relative(PROJECT_ROOT, entry.file)} reads`).toEqual([]);
     });
 
-    it('the image sets only variables the worker reads (DSAR_WORKFLOW_BUNDLE)', () => {
+    it('the image sets only variables the worker reads (DSAR_WORKFLOW_BUNDLE, DSAR_WORKFLOW_BUNDLE_TRACING)', () => {
       const known = envNamesReadBy(sourcesFrom(entryFileOf(service('worker'))!.file));
       const ours = Object.keys(IMAGE_ENV).filter((k) => /^(DSAR|TEMPORAL|COMEET)_/.test(k));
-      expect(ours).toContain('DSAR_WORKFLOW_BUNDLE');
+      expect(ours).toEqual(expect.arrayContaining(['DSAR_WORKFLOW_BUNDLE', 'DSAR_WORKFLOW_BUNDLE_TRACING']));
       expect(ours.filter((k) => !known.has(k))).toEqual([]);
     });
 
@@ -502,18 +541,29 @@ describe('docker-compose.yml', () => {
     for (const [name, p] of Object.entries(profiles)) if (name !== 'comeet-simulator' && name !== 'prometheus') expect(p, name).toEqual([]);
   });
 
-  it('pins every image to a version (no latest, no missing tag), the Dockerfile’s base too', () => {
+  it('pins every image exactly (a digest, or a release tag: no latest, no bare major), the Dockerfile’s base too', () => {
+    // Our own image (build:) is named locally, not pulled: its pin is the Dockerfile's base.
     const images = Object.entries(services)
-      .filter(([, s]) => s.image)
+      .filter(([, s]) => s.image && s.build === undefined)
       .map(([n, s]) => [n, s.image!] as const);
-    for (const m of dockerfileText.matchAll(/^\s*FROM\s+(\S+)/gim)) images.push(['Dockerfile', m[1]!]);
+    const bases = [...dockerfileText.matchAll(/^\s*FROM\s+(\S+)/gim)].map((m) => m[1]!);
+    for (const base of bases) images.push(['Dockerfile', base]);
     expect(images.length).toBeGreaterThan(5);
     for (const [where, image] of images) {
-      if (image.includes('@sha256:')) continue;
+      if (/@sha256:[0-9a-f]{64}$/.test(image)) continue;
       const tag = /:([^:/]+)$/.exec(image)?.[1];
       expect(tag, `${where}: ${image} has no tag`).toBeTruthy();
-      expect(tag, `${where}: ${image}`).not.toBe('latest');
+      // A release: major.minor at least (PostgreSQL's 16.10 is its exact release), optionally a
+      // variant suffix; `16`, `latest` or `bookworm` move under the same name.
+      expect(tag, `${where}: ${image} is not pinned to a release`).toMatch(/^v?\d+\.\d+(\.\d+)?(-[\w.-]+)?$/);
     }
+    // Node: an LTS line (even major, not 20, which is past its end of life), the same exact release in every stage.
+    const nodeTags = bases.map((b) => /^node:(\d+)\.(\d+)\.(\d+)(-[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.exec(b));
+    expect(nodeTags.every(Boolean), `every FROM is node:<x.y.z>[-variant]: ${bases.join(', ')}`).toBe(true);
+    expect(new Set(bases).size, 'the build and runtime stages use the same Node').toBe(1);
+    const major = Number(nodeTags[0]![1]);
+    expect(major % 2, 'an LTS line has an even major').toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
     // The Temporal images agree on the server version.
     const temporalVersion = service('temporal').image!.split(':')[1];
     expect(service('temporal-admin-tools').image).toMatch(new RegExp(`:${temporalVersion!.replace(/\./g, '\\.')}-`));
@@ -523,15 +573,6 @@ describe('docker-compose.yml', () => {
 describe('the prebuilt workflow bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsar-bundle-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('is what the image builds and points DSAR_WORKFLOW_BUNDLE at', () => {
-    const m = /npm run build:workflows -- (\S+)/.exec(dockerfileText);
-    expect(m, 'the Dockerfile must build the bundle with npm run build:workflows -- <path>').toBeTruthy();
-    expect(IMAGE_ENV.DSAR_WORKFLOW_BUNDLE).toBe(m![1]);
-    // Built before USER node, so the service cannot rewrite it.
-    expect(dockerfileText.indexOf('build:workflows')).toBeLessThan(dockerfileText.search(/^USER node$/m));
-    expect(dockerfileText).toMatch(/^USER node$/m);
-  });
 
   it('is built by npm run build:workflows and replays recorded histories in a Worker (codePath)', async () => {
     const codePath = join(dir, 'nested', 'workflow-bundle.js');
@@ -551,6 +592,143 @@ describe('the prebuilt workflow bundle', () => {
     for (const file of ['completed-delete.json', 'failed-deadline.json']) {
       const history = JSON.parse(readFileSync(join(histories, file), 'utf8'));
       await Worker.runReplayHistory({ workflowBundle: { codePath } }, history, ids[file]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The image's build, replayed without Docker: the Dockerfile's COPY lines and `npm run build` into a
+// directory per stage that stands for its /app (node_modules linked in place of `npm ci`), then the
+// runtime stage's files checked against what compose and the image run.
+
+interface Stage {
+  name?: string;
+  lines: string[];
+}
+function stagesOf(text: string): Stage[] {
+  const stages: Stage[] = [];
+  for (const line of text.split('\n')) {
+    const from = /^\s*FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) stages.push({ name: from[1], lines: [] });
+    else if (stages.length && /^\s*[A-Z]+\s/.test(line)) stages.at(-1)!.lines.push(line.trim());
+  }
+  return stages;
+}
+
+/** `COPY [--from=stage] src… dest` with /app as WORKDIR, into `root` (the stage's /app). */
+function replayCopy(line: string, root: string, fromRoots: Record<string, string>): void {
+  const w = line.split(/\s+/).slice(1);
+  const from = w[0]?.startsWith('--from=') ? w.shift()!.slice('--from='.length) : undefined;
+  const dest = w.pop()!;
+  const sourceRoot = from === undefined ? PROJECT_ROOT : fromRoots[from];
+  if (!sourceRoot) throw new Error(`COPY --from=${from}: no such stage`);
+  const inImage = (p: string) => (p.startsWith('/app/') ? p.slice('/app/'.length) : p);
+  const target = join(root, inImage(dest));
+  for (const src of w) {
+    const source = join(sourceRoot, inImage(src));
+    if (!existsSync(source)) throw new Error(`${line}: ${src} does not exist`);
+    if (statSync(source).isDirectory()) cpSync(source, target, { recursive: true });
+    else {
+      const to = dest.endsWith('/') || w.length > 1 ? join(target, basename(source)) : target;
+      mkdirSync(dirname(to), { recursive: true });
+      cpSync(source, to);
+    }
+  }
+}
+
+describe('the image’s build (npm run build), replayed without Docker', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dsar-image-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const stages = stagesOf(dockerfileText);
+  const build = stages.find((s) => s.name === 'build');
+  const runtime = stages.at(-1)!;
+  const roots: Record<string, string> = {};
+  /** The runtime stage's /app, once built. */
+  let app = '';
+
+  /** A stage's /app: its COPY lines replayed, node_modules linked (what `npm ci` installs). */
+  function replayStage(stage: Stage, name: string): string {
+    const root = join(dir, name);
+    mkdirSync(root, { recursive: true });
+    symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
+    for (const line of stage.lines.filter((l) => /^COPY\s/i.test(l))) replayCopy(line, root, roots);
+    return root;
+  }
+
+  it('has a build stage that runs npm run build and a runtime stage with production dependencies that copies dist/ from it', { timeout: 120_000 }, async () => {
+    expect(build, 'the Dockerfile needs a stage "AS build"').toBeDefined();
+    expect(build!.lines).toContain('RUN npm run build');
+    expect(runtime.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l)), 'the runtime stage installs production dependencies only').toBe(true);
+    expect(runtime.lines).toContain('COPY --from=build /app/dist ./dist');
+    // dist/ is copied before USER node, so it belongs to root and the service cannot rewrite it.
+    expect(runtime.lines.findIndex((l) => l.startsWith('COPY --from=build'))).toBeLessThan(runtime.lines.indexOf('USER node'));
+
+    roots.build = replayStage(build!, 'build');
+    const { stdout } = await run('npm', ['run', '--silent', 'build'], { cwd: roots.build, maxBuffer: 16 << 20 });
+    expect(stdout).toMatch(/Workflow bundle dist\/workflow-bundle\.js: \d+ KiB/);
+    expect(stdout).toMatch(/Workflow bundle \(tracing\) dist\/workflow-bundle-tracing\.js: \d+ KiB/);
+    app = replayStage(runtime, 'app');
+  });
+
+  it('holds the compiled entry point of every service and the image’s default command, and the bundles the image points at', () => {
+    expect(app, 'the build above failed').not.toBe('');
+    const entries = [distEntryOf(dockerfileJson('CMD')), ...APP_SERVICES.map((n) => distEntryOf(service(n).command))];
+    expect(entries).toEqual(expect.arrayContaining(['dist/worker.js', 'dist/intake/main.js', 'dist/codec/main.js', 'dist/simulator/main.js']));
+    for (const entry of entries) expect(existsSync(join(app, entry!)), `${entry} is not in the image`).toBe(true);
+    for (const k of ['DSAR_WORKFLOW_BUNDLE', 'DSAR_WORKFLOW_BUNDLE_TRACING']) {
+      const path = IMAGE_ENV[k] ?? '';
+      expect(path, k).toMatch(/^\/app\/dist\//);
+      expect(existsSync(join(app, path.slice('/app/'.length))), `${k}=${path} is not in the image`).toBe(true);
+    }
+    // The data the simulator reads at run time comes along with the code.
+    expect(existsSync(join(app, 'dist', 'simulator', 'demo-data.json'))).toBe(true);
+    // The build tool chain stays in the build stage.
+    expect(existsSync(join(app, 'src'))).toBe(false);
+  });
+
+  it('runs: the compiled worker gets as far as its configuration, and bin/dsar runs the compiled CLI', { timeout: 30_000 }, async () => {
+    expect(app, 'the build above failed').not.toBe('');
+    const env = { PATH: process.env.PATH ?? '', HOME: dir };
+    const worker = await run(process.execPath, ['dist/worker.js'], { cwd: app, env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toMatch(/^Invalid configuration:\n {2}- DSAR_ENCRYPTION_KEYS is required/);
+    // No src/ here, so bin/dsar can only have run dist/cli/main.js.
+    const { stdout } = await run(process.execPath, ['bin/dsar.mjs', '--help'], { cwd: app, env });
+    expect(stdout).toMatch(/^dsar: erase people from Comeet/);
+  });
+
+  it('builds both bundles from the compiled JavaScript: they replay recorded histories, and only the tracing one has the tracing interceptors', { timeout: 60_000 }, async () => {
+    expect(app, 'the build above failed').not.toBe('');
+    const plain = join(app, 'dist', 'workflow-bundle.js');
+    const traced = join(app, 'dist', 'workflow-bundle-tracing.js');
+    const plainCode = readFileSync(plain, 'utf8');
+    const tracedCode = readFileSync(traced, 'utf8');
+    for (const code of [plainCode, tracedCode]) {
+      expect(code).toContain('dist/workflows/index.js');
+      expect(code).toContain('dist/codec/failure-converter.js');
+      expect(code).toContain('__temporal_custom_failure_converter');
+      expect(code).not.toContain('src/workflows/');
+    }
+    const interceptors = 'interceptors-opentelemetry/lib/workflow-interceptors';
+    expect(tracedCode).toContain(interceptors);
+    expect(plainCode).not.toContain(interceptors);
+
+    installQuietRuntime();
+    const histories = join(PROJECT_ROOT, 'test', 'histories');
+    const ids = JSON.parse(readFileSync(join(histories, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+    // The tracing bundle with the plugin a worker with tracing on runs (its span sink); nothing is exported.
+    const tracing = (await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }))!;
+    try {
+      for (const file of ['completed-delete.json', 'failed-deadline.json']) {
+        const history = JSON.parse(readFileSync(join(histories, file), 'utf8'));
+        await Worker.runReplayHistory({ workflowBundle: { codePath: plain } }, history, ids[file]);
+        await Worker.runReplayHistory({ workflowBundle: { codePath: traced }, plugins: [tracing.plugin as never] }, history, ids[file]);
+      }
+    } finally {
+      await tracing.shutdown();
     }
   });
 });

@@ -3,12 +3,16 @@
  * HTTP (the SDK's and ours, with no PII in any label), the health endpoint, and JSON log lines.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWorkflowBundle } from '../../src/build-workflow-bundle.js';
 import { recheckNow, startErasure } from '../../src/client.js';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
@@ -22,9 +26,17 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await startDevServer();
 });
+const bundleDir = mkdtempSync(join(tmpdir(), 'dsar-obs-bundle-'));
 afterAll(async () => {
   await env?.teardown();
+  rmSync(bundleDir, { recursive: true, force: true });
 });
+
+/** The worker's environment for the tracing bundle, built as the image builds it. */
+async function tracingBundles(): Promise<Record<string, string>> {
+  const built = await buildWorkflowBundle(join(bundleDir, 'workflow-bundle-tracing.js'), { tracing: true });
+  return { DSAR_WORKFLOW_BUNDLE_TRACING: built.path };
+}
 
 const EMAILS = ['metrics.one@example.com', 'metrics.blocked@example.com'];
 
@@ -118,7 +130,13 @@ describe('worker observability', () => {
     }
   });
 
-  it('exports OpenTelemetry spans for workflows and Comeet activities when an OTLP endpoint is set, without PII', async () => {
+  // The worker bundles at start-up (with the interceptors), or loads the tracing bundle built ahead
+  // of time (what the image does); both must give workflow spans.
+  it.each([
+    { how: 'bundled at start-up', bundle: false },
+    { how: 'from the prebuilt tracing bundle (DSAR_WORKFLOW_BUNDLE_TRACING)', bundle: true },
+  ])('exports OpenTelemetry spans for workflows and Comeet activities when an OTLP endpoint is set, without PII ($how)', async ({ bundle }) => {
+    const bundles = bundle ? await tracingBundles() : {};
     const bodies: string[] = [];
     const collector = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -136,9 +154,11 @@ describe('worker observability', () => {
       ...workerEnv({ address: env.address, taskQueue, simUrl: sim.url, secrets }),
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`,
       OTEL_SERVICE_NAME: 'dsar-test-worker',
+      ...bundles,
     });
     try {
       await worker.ready;
+      expect(worker.output.text()).toContain(bundle ? '"workflowBundle":"prebuilt"' : '"workflowBundle":"built at start-up"');
       const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
       const run = await startErasure(client, { email: 'traced.subject@example.com' }, { taskQueue, idKey: randomBytes(32).toString('hex'), tuning: FAST_TUNING });
       expect((await run.handle.result()).outcome).toBe('completed');
