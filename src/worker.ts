@@ -291,9 +291,10 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
         maxTaskQueueActivitiesPerSecond: perMinute / 60,
         shutdownGraceTime: COMEET_SHUTDOWN_GRACE,
         shutdownForceTime: COMEET_SHUTDOWN_FORCE,
-        // A tenant's budget is under two calls a second: a few in flight and two pollers keep up with it.
+        // A tenant's budget is under two calls a second: one poller keeps up with it, and 200 tenants' polls
+        // stay under the server's 1,200 long polls per namespace (docs/tenant-budget.md).
         maxConcurrentActivityTaskExecutions: 8,
-        activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 2 },
+        activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
         ...(options.plugins ? { plugins: options.plugins } : {}),
         ...versioning,
         ...options.overrides,
