@@ -33,7 +33,7 @@ import { ComeetClient } from '../src/comeet/index.js';
 import { mapPool } from '../src/pool.js';
 import { generateReceiptKeys } from '../src/receipt/index.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
 

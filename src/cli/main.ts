@@ -336,7 +336,7 @@ export function formatStatus(workflowId: string, s: ErasureStatus): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
 }
 
 /** The Comeet queue's rate for `dsar doctor`, when the Temporal settings are there (else undefined). */

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { comeetClientOptions, ConfigError, loadComeetConfig, type ComeetConfig } from '../config.js';
-import { ComeetClient, LOOKUP_STRATEGIES, type LookupStrategy } from '../comeet/index.js';
+import { ComeetClient } from '../comeet/index.js';
 import { CallCounter } from './advice.js';
 import { runSandboxCheck } from './check.js';
 import { runDoctor } from './doctor.js';

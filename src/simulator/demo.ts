@@ -27,12 +27,12 @@ function readJson(file: string | URL, where: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`Cannot read seed file ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`Cannot read seed file ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`Seed file ${where} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`Seed file ${where} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -217,7 +217,7 @@ export function loadAccountsFile(
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const why = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
-    throw new Error(`accounts file ${path} ${why}`);
+    throw new Error(`accounts file ${path} ${why}`, { cause: err });
   }
   const file = accountsFileSchema.safeParse(raw);
   if (!file.success) throw new Error(`accounts file ${path}: expected {"accounts": [...]} or an array of accounts`);

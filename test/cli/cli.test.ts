@@ -1,5 +1,4 @@
 /** The `dsar` CLI against a real Temporal dev server, worker and simulator; output is checked for PII. */
-import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';

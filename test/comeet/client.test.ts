@@ -28,7 +28,7 @@ import {
   type LookupStrategy,
 } from '../../src/comeet/index.js';
 import { ALL_PERMISSIONS, startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import { jsonServer, sendJson, sendText, startRawServer, type RawServer } from './raw-server.js';
+import { jsonServer, sendJson, startRawServer, type RawServer } from './raw-server.js';
 
 const API_KEY = 'acct-key-7f3e9d';
 const SECRET = 'integration-secret-5b1c44';

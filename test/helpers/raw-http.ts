@@ -51,7 +51,7 @@ export function rawRequest(baseUrl: string, chunks: (string | Buffer)[] | string
       closed = true;
       finish();
     });
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const [i, part] of parts.entries()) {
         if (closed || settled) return;
         if (i > 0 && options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
@@ -60,7 +60,9 @@ export function rawRequest(baseUrl: string, chunks: (string | Buffer)[] | string
         written += part.length;
       }
       if (options.end && !closed) socket.end();
-    });
+    };
+    // A write that fails surfaces as the socket's error/close, which settle the exchange.
+    socket.on('connect', () => void send().catch(() => undefined));
   });
 }
 

@@ -209,10 +209,3 @@ describe('the Comeet rate cap', () => {
   });
 });
 
-async function waitForAll(sim: Simulator, erasures: number): Promise<void> {
-  const end = Date.now() + 120_000;
-  while (sim.stats().erasures.length < erasures || sim.stats().total < erasures * 3) {
-    if (Date.now() > end) throw new Error('timed out waiting for the erasures');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

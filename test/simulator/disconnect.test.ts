@@ -119,7 +119,7 @@ describe('simulator: a caller that disconnects', () => {
       await until('every request to arrive', () => sim.stats().total === 20);
       // Hang up at once, during the latency, around the answer, after it; with a FIN or a RST.
       sockets.forEach((s, i) => setTimeout(() => (i % 3 ? s.destroy() : s.resetAndDestroy()), (i % 5) * 40));
-      await Promise.all(sockets.map((s) => (s.closed ? undefined : once(s, 'close'))));
+      await Promise.all(sockets.map((s) => (s.closed ? Promise.resolve() : once(s, 'close'))));
       await until('every request to finish', () => {
         const st = sim.stats();
         return Object.values(st.byStatus).reduce((n, v) => n + v, 0) === 20;
