@@ -200,6 +200,18 @@ const workerShape = {
     .optional(),
 };
 
+const codecShape = {
+  DSAR_ENCRYPTION_KEYS: z.string({ message: 'is required (the same keys as the worker)' }),
+  DSAR_ENCRYPTION_KEY_ID: z.string().optional(),
+  DSAR_CODEC_TOKEN: z.string({ message: 'is required: a secret of 24+ characters operators use' }).min(24, 'must be at least 24 characters'),
+  DSAR_CODEC_BIND: bindAddress('127.0.0.1:8081'),
+  // The names before DSAR_CODEC_BIND, still read when it is not set.
+  DSAR_CODEC_HOST: z.string().min(1).optional(),
+  DSAR_CODEC_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535, 'must be a port number')).optional(),
+  DSAR_CODEC_CORS_ORIGINS: commaList.default(['http://localhost:8233']),
+};
+const codecSchema = z.object(codecShape);
+
 const clientSchema = z.object(clientShape);
 const intakeSchema = z.object({
   ...clientShape,
@@ -235,6 +247,13 @@ export type WorkerConfig = WithEncryption<WithTemporal<z.output<typeof workerSch
   credentials?: CredentialKeys;
 };
 export type IntakeConfig = WithEncryption<WithTemporal<z.output<typeof intakeSchema>>>;
+export interface CodecConfig {
+  host: string;
+  port: number;
+  token: string;
+  corsOrigins: string[];
+  encryption: EncryptionKeys;
+}
 /** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
 export type ComeetConfig = z.output<typeof comeetSchema>;
 
@@ -288,6 +307,18 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
 /** The intake API: a client of Temporal plus its own tokens and listen address. */
 export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
   return withEncryption(loadWithTemporal(intakeSchema, env, intakeSchema.shape));
+}
+
+/** The codec server for operators: the worker's payload keys, its token, where it listens, the Web UI's origins. */
+export function loadCodecConfig(env: Env = process.env): CodecConfig {
+  const c = withEncryption(load(codecSchema, env, codecShape));
+  // DSAR_CODEC_BIND wins; without it the older DSAR_CODEC_HOST / DSAR_CODEC_PORT apply.
+  const explicit = env['DSAR_CODEC_BIND'] !== undefined && env['DSAR_CODEC_BIND'] !== '';
+  const bind = c.DSAR_CODEC_BIND ?? '127.0.0.1:8081';
+  const at = bind.lastIndexOf(':');
+  const host = explicit ? bind.slice(0, at).replace(/^\[|\]$/g, '') : (c.DSAR_CODEC_HOST ?? bind.slice(0, at));
+  const port = explicit ? Number(bind.slice(at + 1)) : (c.DSAR_CODEC_PORT ?? Number(bind.slice(at + 1)));
+  return { host, port, token: c.DSAR_CODEC_TOKEN, corsOrigins: c.DSAR_CODEC_CORS_ORIGINS, encryption: c.encryption };
 }
 
 /** What the worker needs: Temporal, payload keys and Comeet (and the tenants' credentials key, if set). */

@@ -3,7 +3,7 @@
  * and never the offending value (it may be a secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, deploymentVersionFromConfig, loadClientConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+import { ConfigError, deploymentVersionFromConfig, loadClientConfig, loadCodecConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
 
 const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
@@ -382,5 +382,36 @@ describe('loadIntakeConfig', () => {
       DSAR_ID_KEY: ID_KEY,
     });
     expect(loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}` }).DSAR_INTAKE_BIND).toBe('0.0.0.0:8088');
+  });
+});
+
+describe('loadCodecConfig', () => {
+  const CODEC_MIN: Env = { DSAR_ENCRYPTION_KEYS: ENC, DSAR_CODEC_TOKEN: 'codec-token-0123456789abcdef' };
+
+  it('listens on loopback :8081 for the Web UI on :8233 by default', () => {
+    const c = loadCodecConfig(CODEC_MIN);
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8081, corsOrigins: ['http://localhost:8233'], token: CODEC_MIN.DSAR_CODEC_TOKEN });
+    expect(c.encryption.currentKeyId).toBe('k1');
+  });
+
+  it('takes DSAR_CODEC_BIND, and still reads DSAR_CODEC_HOST / DSAR_CODEC_PORT without it', () => {
+    expect(loadCodecConfig({ ...CODEC_MIN, DSAR_CODEC_BIND: '0.0.0.0:9091', DSAR_CODEC_PORT: '7000' })).toMatchObject({ host: '0.0.0.0', port: 9091 });
+    expect(loadCodecConfig({ ...CODEC_MIN, DSAR_CODEC_HOST: '0.0.0.0', DSAR_CODEC_PORT: '8082' })).toMatchObject({ host: '0.0.0.0', port: 8082 });
+    expect(loadCodecConfig({ ...CODEC_MIN, DSAR_CODEC_CORS_ORIGINS: 'http://a:1, http://b:2' }).corsOrigins).toEqual(['http://a:1', 'http://b:2']);
+  });
+
+  it('says what to fix', () => {
+    const problems = (env: Env) => {
+      try {
+        loadCodecConfig(env);
+      } catch (err) {
+        return err instanceof ConfigError ? err.problems : [String(err)];
+      }
+      return [];
+    };
+    expect(problems({ DSAR_ENCRYPTION_KEYS: ENC })).toEqual(['DSAR_CODEC_TOKEN is required: a secret of 24+ characters operators use']);
+    expect(problems({ ...CODEC_MIN, DSAR_CODEC_TOKEN: 'short' })).toEqual(['DSAR_CODEC_TOKEN must be at least 24 characters']);
+    expect(problems({ ...CODEC_MIN, DSAR_CODEC_BIND: 'localhost' })[0]).toMatch(/^DSAR_CODEC_BIND must be host:port/);
+    expect(problems({ ...CODEC_MIN, DSAR_CODEC_PORT: 'x' })).toEqual(['DSAR_CODEC_PORT must be a port number']);
   });
 });

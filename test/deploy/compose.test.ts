@@ -483,7 +483,7 @@ describe('docker-compose.yml', () => {
   it('points the Web UI at the codec server’s published port, and the codec server lets the UI’s origin in', () => {
     const endpoint = new URL(envOf(service('temporal-ui')).TEMPORAL_CODEC_ENDPOINT ?? 'http://invalid');
     const codec = service('codec-server');
-    const codecPort = Number(envOf(codec).DSAR_CODEC_PORT);
+    const codecPort = Number(envOf(codec).DSAR_CODEC_BIND?.split(':').pop());
     const published = portsOf(codec).find((p) => p.target === codecPort);
     expect(published, `codec-server does not publish its port ${codecPort}`).toBeDefined();
     expect(Number(endpoint.port)).toBe(published!.published);
@@ -514,7 +514,7 @@ describe('docker-compose.yml', () => {
     expect(words(intake.healthcheck?.test).join(' ')).toContain(`:${intakePort}/healthz`);
     expect(portsOf(intake).map((p) => p.target)).toContain(intakePort);
     const codec = service('codec-server');
-    const codecPort = Number(envOf(codec).DSAR_CODEC_PORT);
+    const codecPort = Number(envOf(codec).DSAR_CODEC_BIND?.split(':').pop());
     expect(words(codec.healthcheck?.test).join(' ')).toContain(`(${codecPort}, '127.0.0.1')`);
   });
 
