@@ -45,33 +45,59 @@ export function parseTarget(target: string | undefined, examplePath: string): { 
   return { path, segments };
 }
 
+/** A request body as read up front: whole, over the size limit, or cut off by the caller leaving. */
+export type RequestBody = { kind: 'complete'; text: string } | { kind: 'too-large' } | { kind: 'incomplete' };
+
 /**
- * The body as text, at most `maxBytes`. Too large is a 413 answered with `connection: close`: closing
- * is the only way to stop a client still sending (Node would otherwise read and drop the rest to keep
- * the connection alive). A body cut off by the client is a 400.
+ * The one body reader of our HTTP servers (intake, codec server, simulator). Settles once: with the
+ * whole body; `too-large` as soon as it passes `limit` bytes; or `incomplete` when the connection goes
+ * before the body was whole. Never rejects. Past the limit it reads on and drops the rest (`drain`,
+ * so the request can still be answered on a kept-alive connection, as Comeet does), or stops reading
+ * (`stop`: the caller then answers with `connection: close`, the only way to stop a client still sending).
  */
-export function readBody(req: IncomingMessage, maxBytes: number, tooLargeHint = ''): Promise<string> {
-  const tooLarge = () => new HttpError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes${tooLargeHint}`, { connection: 'close' });
-  if (Number(req.headers['content-length']) > maxBytes) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+export function readRequestBody(req: IncomingMessage, limit: number, overLimit: 'drain' | 'stop' = 'drain'): Promise<RequestBody> {
+  return new Promise((resolve) => {
+    let chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
-        req.off('data', onData);
-        req.pause();
-        reject(tooLarge());
+    let settled = false;
+    const settle = (body: RequestBody) => {
+      if (settled) return;
+      settled = true;
+      chunks = [];
+      resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(c);
+      settle({ kind: 'too-large' });
+      if (overLimit === 'stop') {
+        req.off('data', onData);
+        req.pause();
+      }
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    const incomplete = () => reject(new HttpError(400, 'incomplete_body', 'the connection closed before the body was complete'));
-    req.on('error', incomplete);
-    req.on('close', () => req.complete || incomplete());
+    req.on('end', () => settle({ kind: 'complete', text: Buffer.concat(chunks).toString('utf8') }));
+    // An error or a closed socket after this point (the caller gone while we work) is nobody's concern but the answer's.
+    req.on('error', () => settle({ kind: 'incomplete' }));
+    req.on('close', () => settle({ kind: 'incomplete' }));
   });
+}
+
+/**
+ * The body as text, at most `maxBytes`, for our own APIs: too large is a 413 answered with
+ * `connection: close`; a body cut off by the client is a 400.
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number, tooLargeHint = ''): Promise<string> {
+  const tooLarge = () => new HttpError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes${tooLargeHint}`, { connection: 'close' });
+  if (Number(req.headers['content-length']) > maxBytes) throw tooLarge();
+  const body = await readRequestBody(req, maxBytes, 'stop');
+  if (body.kind === 'too-large') throw tooLarge();
+  if (body.kind === 'incomplete') throw new HttpError(400, 'incomplete_body', 'the connection closed before the body was complete');
+  return body.text;
 }
 
 /** A whole response for a socket the HTTP layer has given up on. */

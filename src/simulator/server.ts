@@ -29,17 +29,15 @@ import {
   candidateSeedSchema,
 } from './schemas.js';
 import {
-  BodyTooLargeError,
+  MAX_BODY_BYTES,
   NOT_FOUND_HTML,
   baseUrl,
   faultCode,
   faultHtml,
   isValidEmail,
   pathSegments,
-  readBody,
-  readRequestBody,
-  type RequestBody,
 } from './http-util.js';
+import { readRequestBody, type RequestBody } from '../http/requests.js';
 import { normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
 import { formatTime, parseWireTime } from './time.js';
 import {
@@ -404,7 +402,7 @@ class SimulatorImpl implements Simulator {
 
     // The whole request first, as a server does before acting on it; from here on the caller's
     // socket may close at any time without stopping the request.
-    const body = await readRequestBody(req);
+    const body = await readRequestBody(req, MAX_BODY_BYTES);
     if (body.kind === 'incomplete') {
       count('aborted');
       return;
@@ -838,7 +836,10 @@ class SimulatorImpl implements Simulator {
     };
     const fail = (status: number, code: string, message: string) => send(status, { status, error: code, message });
     const body = async <T extends z.ZodType>(schema: T | undefined): Promise<z.output<T> | unknown> => {
-      const text = await readBody(req, 1024 * 1024);
+      const read = await readRequestBody(req, 1024 * 1024);
+      if (read.kind === 'too-large') return fail(413, 'payload_too_large', 'Request body is too large');
+      if (read.kind === 'incomplete') return undefined;
+      const text = read.text;
       let json: unknown;
       try {
         json = text.trim() === '' ? {} : JSON.parse(text);
@@ -887,7 +888,6 @@ class SimulatorImpl implements Simulator {
       return fail(404, 'not_found', `Unknown admin route ${method} ${url.pathname}`);
     } catch (err) {
       if (err instanceof HttpError) return fail(err.status, err.code, err.message);
-      if (err instanceof BodyTooLargeError) return fail(413, 'payload_too_large', 'Request body is too large');
       throw err;
     }
   }
