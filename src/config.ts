@@ -159,6 +159,12 @@ const namedTokens = (requiredMessage: string) =>
     return out;
   });
 
+/** One log format for the worker, the intake and the codec server (src/logging.ts). */
+const logShape = {
+  DSAR_LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).default('json'),
+  DSAR_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
+};
+
 const callbackShape = {
   // Several secrets (comma-separated) during a rotation: each callback carries a signature per secret.
   DSAR_CALLBACK_SECRET: commaList
@@ -179,8 +185,7 @@ const workerShape = {
   COMEET_RATE_PER_MINUTE: positiveInt('Comeet calls per minute for the whole system, enforced by the Temporal server').optional(),
   DSAR_METRICS_BIND: bindAddress('0.0.0.0:9464'),
   DSAR_HEALTH_BIND: bindAddress('0.0.0.0:8090'),
-  DSAR_LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).default('json'),
-  DSAR_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).default('INFO'),
+  ...logShape,
   DSAR_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   // The same workflows with the OpenTelemetry interceptors, loaded instead when tracing is on.
   DSAR_WORKFLOW_BUNDLE_TRACING: z.string().min(1).optional(),
@@ -209,6 +214,7 @@ const codecShape = {
   DSAR_CODEC_HOST: z.string().min(1).optional(),
   DSAR_CODEC_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535, 'must be a port number')).optional(),
   DSAR_CODEC_CORS_ORIGINS: commaList.default(['http://localhost:8233']),
+  ...logShape,
 };
 const codecSchema = z.object(codecShape);
 
@@ -224,6 +230,7 @@ const intakeSchema = z.object({
   DSAR_INTAKE_ADMIN_TOKENS: namedTokens('comma-separated name:token pairs of operators who may read every request').optional(),
   DSAR_INTAKE_DRY_RUNS_PER_HOUR: positiveInt('dry runs per token per hour, per intake process; a dry run tells whether an email is in Comeet').default(20),
   DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
+  ...logShape,
 });
 const workerSchema = z.object(workerShape).superRefine(requireHttps).transform((c, ctx) => {
   const limit = c.COMEET_RATE_LIMIT_PER_MINUTE;
@@ -253,6 +260,7 @@ export interface CodecConfig {
   token: string;
   corsOrigins: string[];
   encryption: EncryptionKeys;
+  log: { format: 'json' | 'pretty'; level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' };
 }
 /** The Comeet part alone: what `dsar doctor` and `dsar sandbox-check` need. */
 export type ComeetConfig = z.output<typeof comeetSchema>;
@@ -318,7 +326,7 @@ export function loadCodecConfig(env: Env = process.env): CodecConfig {
   const at = bind.lastIndexOf(':');
   const host = explicit ? bind.slice(0, at).replace(/^\[|\]$/g, '') : (c.DSAR_CODEC_HOST ?? bind.slice(0, at));
   const port = explicit ? Number(bind.slice(at + 1)) : (c.DSAR_CODEC_PORT ?? Number(bind.slice(at + 1)));
-  return { host, port, token: c.DSAR_CODEC_TOKEN, corsOrigins: c.DSAR_CODEC_CORS_ORIGINS, encryption: c.encryption };
+  return { host, port, token: c.DSAR_CODEC_TOKEN, corsOrigins: c.DSAR_CODEC_CORS_ORIGINS, encryption: c.encryption, log: { format: c.DSAR_LOG_FORMAT, level: c.DSAR_LOG_LEVEL } };
 }
 
 /** What the worker needs: Temporal, payload keys and Comeet (and the tenants' credentials key, if set). */

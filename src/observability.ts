@@ -6,32 +6,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
-import { DefaultLogger, Runtime, type BundlerPlugin, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { Runtime, type BundlerPlugin } from '@temporalio/worker';
+import { createLogger, type LogFormat, type LogLevel } from './logging.js';
 import type { ComeetCallInfo } from './comeet/index.js';
 import { splitHostPort } from './config.js';
 
 export interface RuntimeSettings {
-  logFormat: 'json' | 'pretty';
+  logFormat: LogFormat;
   logLevel: LogLevel;
   /** host:port of the Prometheus exporter; undefined turns metrics off. */
   metricsBind?: string;
 }
 
-/** One JSON object per line: what log shippers (Loki, CloudWatch, Datadog) parse without rules. */
-export function jsonLogLine(entry: LogEntry): string {
-  const { message, level, timestampNanos, meta } = entry;
-  return JSON.stringify(
-    { ts: new Date(Number(timestampNanos / 1_000_000n)).toISOString(), level, msg: message, ...meta },
-    (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? { name: v.name, message: v.message } : v),
-  );
-}
-
 /** Installs the SDK runtime (once per process, before any connection): logger and metrics exporter. */
 export function installRuntime(settings: RuntimeSettings): Runtime {
-  const logger =
-    settings.logFormat === 'json'
-      ? new DefaultLogger(settings.logLevel, (entry) => process.stdout.write(jsonLogLine(entry) + '\n'))
-      : new DefaultLogger(settings.logLevel);
+  const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
   return Runtime.install({
     logger,
     telemetryOptions: settings.metricsBind

@@ -5,6 +5,7 @@
  * read), DSAR_CODEC_CORS_ORIGINS (the Web UI's origins, comma separated; default http://localhost:8233).
  */
 import { ConfigError, loadCodecConfig, type CodecConfig } from '../config.js';
+import { createLogger } from '../logging.js';
 import { startCodecServer } from './server.js';
 
 let config: CodecConfig;
@@ -14,15 +15,17 @@ try {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
 }
+const logger = createLogger({ ...config.log, base: { service: 'codec-server' } });
 const server = await startCodecServer({
   host: config.host,
   port: config.port,
   keys: config.encryption,
   token: config.token,
   corsOrigins: config.corsOrigins,
-  log: (line) => console.log(line),
+  log: (line) => logger.info(line),
 });
-console.log(`Codec server on ${server.url}
-  Web UI:  set the codec endpoint to ${server.url}/t/$DSAR_CODEC_TOKEN
-  CLI:     temporal workflow show -w <id> --codec-endpoint ${server.url} --codec-auth "Bearer $DSAR_CODEC_TOKEN"`);
+logger.info(`Codec server on ${server.url}`, {
+  webUi: `set the codec endpoint to ${server.url}/t/$DSAR_CODEC_TOKEN`,
+  cli: `temporal workflow show -w <id> --codec-endpoint ${server.url} --codec-auth "Bearer $DSAR_CODEC_TOKEN"`,
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void server.close().then(() => process.exit(0)));

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startOptionsFromConfig } from '../client.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { ConfigError, loadIntakeConfig, splitHostPort, tuningFromConfig, type IntakeConfig } from '../config.js';
+import { createLogger } from '../logging.js';
 import { startIntakeServer } from './server.js';
 
 let config: IntakeConfig;
@@ -17,6 +18,7 @@ try {
   process.exit(1);
 }
 
+const logger = createLogger({ format: config.DSAR_LOG_FORMAT, level: config.DSAR_LOG_LEVEL, base: { service: 'intake' } });
 const { host, port } = splitHostPort(config.DSAR_INTAKE_BIND ?? '0.0.0.0:8088');
 const connection = await Connection.connect(config.temporal.connection);
 const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config.encryption) });
@@ -29,9 +31,9 @@ const server = await startIntakeServer({
   allowedCallbackNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [],
   host,
   port,
-  log: (entry) => console.log(JSON.stringify({ ts: new Date().toISOString(), level: entry.status >= 500 ? 'ERROR' : 'INFO', msg: 'intake request', ...entry })),
+  log: (entry) => logger.log(entry.status >= 500 ? 'ERROR' : 'INFO', 'intake request', { ...entry }),
 });
-console.log(JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: `Intake API listening on ${server.url}`, taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.temporal.namespace }));
+logger.info(`Intake API listening on ${server.url}`, { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.temporal.namespace });
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
