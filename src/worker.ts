@@ -292,7 +292,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
         shutdownGraceTime: COMEET_SHUTDOWN_GRACE,
         shutdownForceTime: COMEET_SHUTDOWN_FORCE,
         // A tenant's budget is under two calls a second: one poller keeps up with it, and 200 tenants' polls
-        // stay under the server's 1,200 long polls per namespace (docs/tenant-budget.md).
+        // stay under the server's 1,200 long polls per namespace (README "Each tenant's Comeet budget").
         maxConcurrentActivityTaskExecutions: 8,
         activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
         ...(options.plugins ? { plugins: options.plugins } : {}),
