@@ -89,9 +89,14 @@ export class ErasureWorker {
     readonly tenants?: TenantQueues,
   ) {}
 
-  /** Runs both until shutdown(); if one fails, the other is shut down too. */
+  /**
+   * Runs both until shutdown(); if one fails or stops, the others are shut down too. On SIGINT/SIGTERM
+   * the SDK shuts its Workers down itself, without calling shutdown(): the tenant queues' refresh loop
+   * would otherwise keep run() (and the process) going forever.
+   */
   async run(): Promise<void> {
-    const runs = [this.workflows.run(), this.comeetCalls.run(), ...(this.tenants ? [this.tenants.run()] : [])];
+    const stopAll = () => this.shutdown();
+    const runs = [this.workflows.run().finally(stopAll), this.comeetCalls.run().finally(stopAll), ...(this.tenants ? [this.tenants.run()] : [])];
     try {
       await Promise.all(runs.map((r) => r.catch((err) => {
         this.shutdown();
