@@ -62,7 +62,12 @@ export async function onboardDemoTenant(o: OnboardDemoTenantOptions): Promise<On
   out(`\nOnboarding demo tenant ${DEMO_TENANT_ID} (seed 000, through the tenantOnboarding workflow tenant-${DEMO_TENANT_ID}):`);
   for (let guard = 0; guard < 8; guard++) {
     const status = await currentStatus(o.client);
-    const next = nextStep(status, o.simulatorUrl, files);
+    // The base URL is fixed when a tenant is added: an earlier run's tenant may point at a simulator
+    // port no longer served. It is offboarded and onboarded again, the way an operator would.
+    const moved = status && status.settings.baseUrl !== o.simulatorUrl && status.step !== 'offboarded';
+    const next = moved
+      ? { title: 'offboard the earlier run’s tenant', checks: `its base URL ${status.settings.baseUrl} is not this run’s simulator`, argv: ['offboard', DEMO_TENANT_ID, '--reason', 'dev simulator moved'] }
+      : nextStep(status, o.simulatorUrl, files);
     if (!next) {
       const step = status?.step ?? 'unknown';
       if (!ran.length) out(`  already ${step}${status?.liveSince ? ` since ${status.liveSince}` : ''} (from an earlier run): npm run dsar -- tenant show ${DEMO_TENANT_ID}`);
