@@ -89,9 +89,14 @@ export class ErasureWorker {
     readonly tenants?: TenantQueues,
   ) {}
 
-  /** Runs both until shutdown(); if one fails, the other is shut down too. */
+  /**
+   * Runs both until shutdown(); if one fails or stops, the others are shut down too. On SIGINT/SIGTERM
+   * the SDK shuts its Workers down itself, without calling shutdown(): the tenant queues' refresh loop
+   * would otherwise keep run() (and the process) going forever.
+   */
   async run(): Promise<void> {
-    const runs = [this.workflows.run(), this.comeetCalls.run(), ...(this.tenants ? [this.tenants.run()] : [])];
+    const stopAll = () => this.shutdown();
+    const runs = [this.workflows.run().finally(stopAll), this.comeetCalls.run().finally(stopAll), ...(this.tenants ? [this.tenants.run()] : [])];
     try {
       await Promise.all(runs.map((r) => r.catch((err) => {
         this.shutdown();
@@ -292,7 +297,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
         shutdownGraceTime: COMEET_SHUTDOWN_GRACE,
         shutdownForceTime: COMEET_SHUTDOWN_FORCE,
         // A tenant's budget is under two calls a second: one poller keeps up with it, and 200 tenants' polls
-        // stay under the server's 1,200 long polls per namespace (docs/tenant-budget.md).
+        // stay under the server's 1,200 long polls per namespace (README "Each tenant's Comeet budget").
         maxConcurrentActivityTaskExecutions: 8,
         activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
         ...(options.plugins ? { plugins: options.plugins } : {}),
