@@ -9,6 +9,7 @@ import { CodecKeyError, parseEncryptionKeys, type EncryptionKeys } from './codec
 import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
 import { loadTemporalSettings, type TemporalSettings } from './connection.js';
 import { CredentialsError, parseCredentialKeys, type CredentialKeys } from './tenants/credentials.js';
+import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/model.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
 
 /** The Worker Deployment the worker's versions belong to (DSAR_DEPLOYMENT_NAME). */
@@ -132,29 +133,44 @@ const commaList = z.string().transform((v) =>
 export interface IntakeToken {
   name: string;
   token: string;
+  /** The tenant whose requests it may start and read (`default` when the entry names none); absent on admin tokens, which see all. */
+  tenant?: string;
 }
 
-/** `name:token,...`; a bare token is refused (its requests could not be told apart from others'). */
-const namedTokens = (requiredMessage: string) =>
+/**
+ * `name[@tenant]:token,...`; a bare token is refused (its requests could not be told apart from
+ * others'). Without `@tenant` a caller belongs to the `default` tenant, so the configs written before
+ * tenants keep their meaning. Admin tokens see every tenant and so name none.
+ */
+const namedTokens = (requiredMessage: string, kind: 'caller' | 'admin') =>
   z.string({ message: requiredMessage }).transform((v, ctx): IntakeToken[] => {
     const out: IntakeToken[] = [];
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
     v.split(',')
       .map((x) => x.trim())
       .filter(Boolean)
       .forEach((entry, i) => {
-        const at = entry.indexOf(':');
-        const name = at > 0 ? entry.slice(0, at) : '';
-        const token = at > 0 ? entry.slice(at + 1) : entry;
+        const colon = entry.indexOf(':');
+        const head = colon > 0 ? entry.slice(0, colon) : '';
+        const token = colon > 0 ? entry.slice(colon + 1) : entry;
+        const at = head.indexOf('@');
+        const name = at >= 0 ? head.slice(0, at) : head;
+        const tenant = at >= 0 ? head.slice(at + 1) : undefined;
         if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `entry ${i + 1} has no valid name: write name:token (the name of the calling service, 1-32 of a-z 0-9 _ -), e.g. billing:<token>`,
-          });
+          problem(
+            kind === 'admin'
+              ? `entry ${i + 1} has no valid name: write name:token (the operator's name, 1-32 of a-z 0-9 _ -), e.g. dpo:<token>`
+              : `entry ${i + 1} has no valid name: write name:token or name@tenant:token (the name of the calling service, 1-32 of a-z 0-9 _ -), e.g. billing:<token> or billing@acme:<token>`,
+          );
+        } else if (tenant !== undefined && kind === 'admin') {
+          problem(`entry ${i + 1} (${name}) names a tenant: admin tokens read every tenant's requests, so write name:token (a tenant's own service goes in DSAR_INTAKE_TOKENS as name@tenant:token)`);
+        } else if (tenant !== undefined && !TENANT_ID_PATTERN.test(tenant)) {
+          problem(`entry ${i + 1} (${name}) has an invalid tenant after @: ${TENANT_ID_RULE}; write name@tenant:token, or name:token for the default tenant`);
         } else if (token.length < 32) {
-          ctx.addIssue({ code: 'custom', message: `each token must be at least 32 characters (e.g. \`openssl rand -hex 32\`); entry ${i + 1} (${name}) is shorter` });
+          problem(`each token must be at least 32 characters (e.g. \`openssl rand -hex 32\`); entry ${i + 1} (${name}) is shorter`);
         } else if (out.some((t) => t.name === name)) {
-          ctx.addIssue({ code: 'custom', message: `names the caller ${name} twice: each service gets its own name` });
-        } else out.push({ name, token });
+          problem(`names the caller ${name} twice: each service gets its own name (even in different tenants: the name is what requests and logs record)`);
+        } else out.push(kind === 'admin' ? { name, token } : { name, token, tenant: tenant ?? DEFAULT_TENANT_ID });
       });
     return out;
   });
@@ -224,10 +240,11 @@ const intakeSchema = z.object({
   DSAR_CALLBACK_HOSTS: callbackShape.DSAR_CALLBACK_HOSTS,
   DSAR_CALLBACK_ALLOW_NETWORKS: callbackShape.DSAR_CALLBACK_ALLOW_NETWORKS,
   DSAR_INTAKE_TOKENS: namedTokens(
-    'is required: comma-separated name:token pairs of the services allowed to call the intake, e.g. billing:<token> (`openssl rand -hex 32` each)',
+    'is required: comma-separated name:token pairs of the services allowed to call the intake (name@tenant:token for a tenant\'s service), e.g. billing:<token>,hr@acme:<token> (`openssl rand -hex 32` each)',
+    'caller',
   ).refine((t) => t.length > 0, 'must hold at least one name:token pair'),
-  // Admin tokens read every request; the others only the requests they made.
-  DSAR_INTAKE_ADMIN_TOKENS: namedTokens('comma-separated name:token pairs of operators who may read every request').optional(),
+  // Admin tokens read every request of every tenant; the others only the requests they made, in their tenant.
+  DSAR_INTAKE_ADMIN_TOKENS: namedTokens('comma-separated name:token pairs of operators who may read every request', 'admin').optional(),
   DSAR_INTAKE_DRY_RUNS_PER_HOUR: positiveInt('dry runs per token per hour, per intake process; a dry run tells whether an email is in Comeet').default(20),
   DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
   ...logShape,

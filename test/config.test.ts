@@ -383,6 +383,29 @@ describe('loadIntakeConfig', () => {
     });
     expect(loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}` }).DSAR_INTAKE_BIND).toBe('0.0.0.0:8088');
   });
+
+  it('gives each caller token a tenant (name@tenant:token; none = default) and refuses a bad one or one on an admin token', () => {
+    const cfg = loadIntakeConfig({
+      ...CLIENT_MIN,
+      DSAR_INTAKE_TOKENS: `billing:${'t'.repeat(32)},hr@acme:${'u'.repeat(32)},ops@default:${'w'.repeat(32)}`,
+      DSAR_INTAKE_ADMIN_TOKENS: `dpo:${'v'.repeat(32)}`,
+    });
+    expect(cfg.DSAR_INTAKE_TOKENS).toEqual([
+      { name: 'billing', token: 't'.repeat(32), tenant: 'default' },
+      { name: 'hr', token: 'u'.repeat(32), tenant: 'acme' },
+      { name: 'ops', token: 'w'.repeat(32), tenant: 'default' },
+    ]);
+    expect(cfg.DSAR_INTAKE_ADMIN_TOKENS).toEqual([{ name: 'dpo', token: 'v'.repeat(32) }]);
+    for (const bad of ['Acme', 'a', '', '1acme', 'acme_co']) {
+      const e = configError(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `hr@${bad}:${'u'.repeat(32)}` }));
+      expect(e.message).toMatch(/DSAR_INTAKE_TOKENS entry 1 \(hr\) has an invalid tenant after @: a tenant id is 2-31 characters/);
+      expect(e.message).not.toContain('u'.repeat(32));
+    }
+    const admin = configError(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}`, DSAR_INTAKE_ADMIN_TOKENS: `dpo@acme:${'v'.repeat(32)}` }));
+    expect(admin.message).toMatch(/DSAR_INTAKE_ADMIN_TOKENS entry 1 \(dpo\) names a tenant: admin tokens read every tenant's requests/);
+    // The name stays unique across tenants: it is what requests and logs record.
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `hr@acme:${'t'.repeat(32)},hr@globex:${'u'.repeat(32)}` })).toThrow(/names the caller hr twice/);
+  });
 });
 
 describe('loadCodecConfig', () => {

@@ -2,13 +2,16 @@
  * `dsar erase --file`: one erasure per row of a CSV. Every row is checked before anything starts, so
  * a bad file starts nothing. Output names rows by number and requests by workflow id, never by email.
  * Each start is independent and idempotent (the workflow id is a keyed hash of the email), so an
- * interrupted run is finished by running the same file again.
+ * interrupted run is finished by running the same file again. A `tenant` column and/or `--tenant` say
+ * whose Comeet account each row is for (none: the default tenant); a row for a tenant that takes no
+ * erasures is refused on its own, the others go on.
  */
 import { createReadStream, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { normalizeEmail } from '../email.js';
 import { describeIssues, erasureRequestSchema, MODES, REGULATIONS, type ErasureInput, type ParsedErasureInput } from '../shared.js';
+import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN, TENANT_ID_RULE } from '../tenants/model.js';
 
 export const MAX_ROWS = 100_000;
 export const MAX_BYTES = 20 * 1024 * 1024;
@@ -128,7 +131,7 @@ function lineBreaks(s: string): number {
 // ---------------------------------------------------------------------------------------------
 // Header and rows
 
-export const COLUMNS = ['email', 'mode', 'regulation', 'requestId', 'receivedAt', 'deadline', 'dryRun'] as const;
+export const COLUMNS = ['email', 'tenant', 'mode', 'regulation', 'requestId', 'receivedAt', 'deadline', 'dryRun'] as const;
 export type Column = (typeof COLUMNS)[number];
 
 /** Header cells match loosely (case, `_`, `-`, spaces): `request_id`, `Request ID` and `requestId` are one column. */
@@ -151,7 +154,7 @@ function columnsFromHeader(header: CsvRecord): Column[] {
   if (problems.length) {
     throw new BulkInputError(
       `The header (row ${header.line}) cannot be used: ${problems.join('; ')}.\n` +
-        `Columns: email (required), mode, regulation, requestId (or request_id), receivedAt (or received_at), deadline, dryRun.`,
+        `Columns: email (required), tenant, mode, regulation, requestId (or request_id), receivedAt (or received_at), deadline, dryRun.`,
     );
   }
   return columns as Column[];
@@ -174,6 +177,11 @@ export interface RowDefaults {
   regulation?: (typeof REGULATIONS)[number];
   /** --dry-run: every row is a dry run, whatever its dryRun cell says (an erasure cannot be undone). */
   dryRun: boolean;
+  /**
+   * --tenant: the tenant of rows whose tenant cell is empty. A cell naming another tenant is an error
+   * of that row, not an override either way: a file meant for one customer must not erase in another's account.
+   */
+  tenant?: string;
 }
 
 type RowCheck = { ok: true; request: ParsedErasureInput } | { ok: false; error: string };
@@ -192,7 +200,18 @@ function checkRow(record: CsvRecord, columns: Column[], defaults: RowDefaults): 
   const problems: string[] = [];
   const dryRunCell = cells.dryRun?.toLowerCase();
   if (dryRunCell !== undefined && !YES.has(dryRunCell) && !NO.has(dryRunCell)) problems.push('dryRun must be true or false (or yes/no, 1/0), or empty');
+  // Ids are lower case by rule, so "ACME" can only mean acme (as "Delete" means delete).
+  let tenantCell = cells.tenant?.toLowerCase();
+  if (tenantCell !== undefined && !TENANT_ID_PATTERN.test(tenantCell)) {
+    problems.push(`tenant: ${TENANT_ID_RULE}, or empty`);
+    tenantCell = undefined;
+  } else if (tenantCell !== undefined && defaults.tenant !== undefined && tenantCell !== defaults.tenant) {
+    problems.push(`tenant names another tenant than --tenant ${defaults.tenant}; leave the cell empty or make the two agree`);
+  }
+  const tenant = tenantCell ?? defaults.tenant;
   const parsed = erasureRequestSchema.safeParse({
+    // The default tenant's requests go in as before tenants, with no tenant field.
+    ...(tenant !== undefined && tenant !== DEFAULT_TENANT_ID ? { tenant } : {}),
     email: cells.email,
     // Spreadsheets capitalise: "Delete" and "GDPR" mean what they say.
     mode: cells.mode?.toLowerCase() ?? defaults.mode,
@@ -234,7 +253,7 @@ export interface BulkPlan {
 export function planBulkErasure(text: string, defaults: RowDefaults): BulkPlan {
   const records = parseRecords(text);
   const [header, ...rows] = records;
-  if (!header) throw new BulkInputError('The file is empty: it needs a header row (email, plus any of mode, regulation, requestId, receivedAt, deadline, dryRun) and one row per person.');
+  if (!header) throw new BulkInputError('The file is empty: it needs a header row (email, plus any of tenant, mode, regulation, requestId, receivedAt, deadline, dryRun) and one row per person.');
   const columns = columnsFromHeader(header);
   const plan: BulkPlan = { rows: rows.length, requests: [], duplicates: [], invalid: [] };
   const firstByPerson = new Map<string, PlannedRequest>();
@@ -244,7 +263,8 @@ export function planBulkErasure(text: string, defaults: RowDefaults): BulkPlan {
       plan.invalid.push({ row: record.line, error: checked.error });
       continue;
     }
-    const person = normalizeEmail(checked.request.email);
+    // One request per person and tenant: the same address in two tenants' accounts is two people.
+    const person = `${checked.request.tenant ?? DEFAULT_TENANT_ID}\n${normalizeEmail(checked.request.email)}`;
     const first = firstByPerson.get(person);
     if (!first) {
       const planned = { row: record.line, request: checked.request };
@@ -352,7 +372,9 @@ async function startOne(start: StartOne, request: ErasureInput): Promise<StartOu
     const started = await start(request);
     return { status: started.attached ? 'attached' : 'started', workflowId: started.workflowId, runId: started.runId };
   } catch (err) {
-    const conflict = err instanceof Error && err.name === 'ErasureConflictError' ? (err as Error & { code?: string }) : undefined;
+    // A conflict with the request under way, or a tenant that takes no erasures (unknown, not live):
+    // about that row, not a sign that Temporal is down.
+    const conflict = err instanceof Error && (err.name === 'ErasureConflictError' || err.name === 'TenantNotAcceptingError') ? (err as Error & { code?: string }) : undefined;
     if (conflict) return { status: 'failed', refused: true, error: redactEmails(`refused (${conflict.code}): ${conflict.message}`) };
     return { status: 'failed', error: redactEmails(err instanceof Error ? err.message : String(err)) };
   }
@@ -414,6 +436,10 @@ export interface RowResult {
   attached?: boolean;
   duplicateOf?: number;
   requestId?: string;
+  /** The row's tenant, when not the default one. */
+  tenant?: string;
+  /** A failed row the rules refused (a conflict, a tenant that takes no erasures), rather than one whose start failed. */
+  refused?: boolean;
   error?: string;
 }
 
@@ -437,9 +463,10 @@ export interface BulkSummary {
 export function summarize(plan: BulkPlan, outcome: BulkSummary['outcome'], run?: StartAllResult): BulkSummary {
   const outcomes = plan.requests.map((_, i) => run?.outcomes[i] ?? ({ status: 'not_started' } as const));
   const byRow = new Map(plan.requests.map((r, i) => [r.row, outcomes[i]!]));
+  const tenantByRow = new Map(plan.requests.map((r) => [r.row, r.request.tenant]));
   const rows: RowResult[] = [
-    ...plan.requests.map((r, i) => rowResult(r.row, r.request.requestId, outcomes[i]!)),
-    ...plan.duplicates.map((d) => duplicateResult(d, byRow.get(d.duplicateOf)!)),
+    ...plan.requests.map((r, i) => rowResult(r.row, r.request.requestId, r.request.tenant, outcomes[i]!)),
+    ...plan.duplicates.map((d) => duplicateResult(d, tenantByRow.get(d.duplicateOf), byRow.get(d.duplicateOf)!)),
     ...plan.invalid.map((x) => ({ row: x.row, status: 'invalid' as const, error: x.error })),
   ].sort((a, b) => a.row - b.row);
   const count = (status: StartOutcome['status']) => outcomes.filter((o) => o.status === status).length;
@@ -460,19 +487,19 @@ export function summarize(plan: BulkPlan, outcome: BulkSummary['outcome'], run?:
 }
 
 /** A repeat row shares its first row's request: joined to it when that one got a workflow. */
-function duplicateResult(d: DuplicateRow, firstOutcome: StartOutcome): RowResult {
-  const shared = rowResult(d.row, d.requestId, firstOutcome);
+function duplicateResult(d: DuplicateRow, tenant: string | undefined, firstOutcome: StartOutcome): RowResult {
+  const shared = rowResult(d.row, d.requestId, tenant, firstOutcome);
   return { ...shared, status: 'duplicate', duplicateOf: d.duplicateOf, ...(shared.workflowId ? { attached: true } : {}) };
 }
 
-function rowResult(row: number, requestId: string | undefined, outcome: StartOutcome): RowResult {
-  const base = { row, ...(requestId ? { requestId } : {}) };
+function rowResult(row: number, requestId: string | undefined, tenant: string | undefined, outcome: StartOutcome): RowResult {
+  const base = { row, ...(requestId ? { requestId } : {}), ...(tenant ? { tenant } : {}) };
   switch (outcome.status) {
     case 'started':
     case 'attached':
       return { ...base, status: outcome.status, workflowId: outcome.workflowId, runId: outcome.runId, attached: outcome.status === 'attached' };
     case 'failed':
-      return { ...base, status: 'failed', error: outcome.error };
+      return { ...base, status: 'failed', ...(outcome.refused ? { refused: true } : {}), error: outcome.error };
     case 'not_started':
       return { ...base, status: 'not_started' };
   }
@@ -515,6 +542,7 @@ const bulkFlagsSchema = z.object({
   file: z.string().min(1, '--file needs a path, or - to read standard input'),
   mode: z.enum(MODES, { message: '--mode must be delete or pseudonymize' }).optional(),
   regulation: z.enum(REGULATIONS, { message: '--regulation must be gdpr or ccpa' }).optional(),
+  tenant: z.string().regex(TENANT_ID_PATTERN, `--tenant: ${TENANT_ID_RULE}`).optional(),
   'dry-run': z.boolean().default(false),
   'skip-invalid': z.boolean().default(false),
   concurrency: z
@@ -557,6 +585,7 @@ export async function eraseFromFile(flags: Flags, io: BulkIo, connect: () => Pro
       mode: options.mode,
       regulation: options.regulation,
       dryRun: options['dry-run'],
+      tenant: options.tenant,
     });
     listRows(plan.invalid.map((x) => `row ${x.row}: ${x.error}`), io);
     if (plan.invalid.length && !options['skip-invalid']) {

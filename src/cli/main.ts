@@ -27,19 +27,22 @@ import { runSandboxCommand } from '../sandbox/cli.js';
 import { describeQueueRate, type QueueRate } from '../rate-cap.js';
 import { eraseFromFile } from './bulk.js';
 import { runTenantCommand } from './tenant.js';
+import { TenantNotAcceptingError } from '../tenants/client.js';
 import { readDevEnv } from './dev-env.js';
 
 const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
 
 Usage:
-  dsar erase --email <address> [--mode delete|pseudonymize] [--regulation gdpr|ccpa]
+  dsar erase --email <address> [--tenant <id>] [--mode delete|pseudonymize] [--regulation gdpr|ccpa]
              [--request-id <id>] [--received-at <iso>] [--deadline <iso>] [--dry-run] [--wait]
   dsar erase --email-stdin ...          read the address from standard input (keeps it out of shell history)
-  dsar erase --file <subjects.csv|-> [--mode ...] [--regulation ...] [--dry-run] [--skip-invalid]
-             [--concurrency <n>] [--json] [--out <results.json>]
+  dsar erase --file <subjects.csv|-> [--tenant <id>] [--mode ...] [--regulation ...] [--dry-run]
+             [--skip-invalid] [--concurrency <n>] [--json] [--out <results.json>]
                                         one erasure per CSV row. Header row required: email, and optionally
-                                        mode, regulation, requestId, receivedAt, deadline, dryRun; --mode and
-                                        --regulation fill empty cells, --dry-run applies to every row.
+                                        tenant, mode, regulation, requestId, receivedAt, deadline, dryRun;
+                                        --tenant, --mode and --regulation fill empty cells (a tenant cell
+                                        other than --tenant is a bad row), --dry-run applies to every row.
+                                        Rows for a tenant that is unknown or not live are refused, the others go on.
                                         Every row is checked first: one bad row starts nothing (exit 2)
                                         unless --skip-invalid. Rows for the same person start one request.
                                         Re-running the file after an interruption is safe: requests already
@@ -72,6 +75,7 @@ const OPTIONS = {
   out: { type: 'string' },
   mode: { type: 'string' },
   regulation: { type: 'string' },
+  tenant: { type: 'string' },
   'request-id': { type: 'string' },
   'received-at': { type: 'string' },
   deadline: { type: 'string' },
@@ -221,7 +225,7 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
       io.err(closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).');
       return 1;
     }
-    if (err instanceof ErasureConflictError) {
+    if (err instanceof ErasureConflictError || err instanceof TenantNotAcceptingError) {
       io.err(`dsar ${command} refused (${err.code}): ${err.message}`);
       return 1;
     }
@@ -251,6 +255,7 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
   if (v['email-stdin']) email = (io.stdin ?? (() => readFileSync(0, 'utf8')))().trim();
   if (!email) throw new UsageError('dsar erase needs --email <address>, --email-stdin or --file <subjects.csv>');
   const request: ErasureInput = {
+    ...(v.tenant !== undefined ? { tenant: v.tenant as string } : {}),
     email,
     mode: v.mode as never,
     regulation: v.regulation as never,

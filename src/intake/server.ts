@@ -3,8 +3,9 @@
  *   POST /v1/erasures        start (or join) an erasure; `requestId` is the idempotency key
  *   GET  /v1/erasures/{id}   where it stands, and its outcome and receipt once finished
  *   GET  /healthz            liveness (no auth)
- * Named bearer tokens authenticate callers; a caller reads only its own requests (admin tokens: all),
- * and dry runs are rate-limited per caller. Bodies are validated with zod and refused with a 4xx that says
+ * Named bearer tokens authenticate callers. Each caller token belongs to one tenant: it starts requests
+ * for that tenant only and reads only its own requests there; admin tokens read every request of every
+ * tenant and may start one for any tenant. Dry runs are rate-limited per caller. Bodies are validated with zod and refused with a 4xx that says
  * what to fix and never quotes the values. Nothing here logs or returns the email.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -14,6 +15,8 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { z } from 'zod';
 import { addressKindPhrase, callbackTargetProblem } from '../callbacks/address-policy.js';
 import { erasureHandle, ErasureConflictError, erasureWorkflowId, InvalidErasureRequestError, startErasure, type StartOptions } from '../client.js';
+import { TenantNotAcceptingError } from '../tenants/client.js';
+import { DEFAULT_TENANT_ID, isTenantId, TENANT_ID_PATTERN, TENANT_ID_RULE } from '../tenants/model.js';
 import { CALLER_PATTERN, type RegisteredRequest } from '../requests.js';
 import { answerUnparsedRequests, HttpError, parseTarget, readBody } from '../http/requests.js';
 import {
@@ -26,10 +29,12 @@ import {
   DsarMode,
   DsarPhase,
   DsarRequestIds,
+  isKeyedWorkflowId,
   MODES,
   REGULATIONS,
   REQUESTS_MEMO,
   requestIdSchema,
+  tenantOfWorkflowId,
   type ErasureResult,
   type ErasureStatus,
 } from '../shared.js';
@@ -37,10 +42,11 @@ import { statusQuery } from '../workflows/index.js';
 
 /** Far above any real request (an email is ≤ 254 characters): larger bodies are refused unread. */
 export const MAX_BODY_BYTES = 16 * 1024;
-const ID_PATTERN = /^dsar-[0-9a-f]{32}$/;
 
 export const intakeRequestSchema = z
   .object({
+    /** Whose Comeet account: a tenant token's own tenant (naming another is 403); admin tokens choose, default `default`. */
+    tenant: z.string({ message: 'tenant must be a string' }).regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
     email: z.string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') }),
     mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).optional(),
     regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).optional(),
@@ -62,6 +68,8 @@ export interface IntakeLogEntry {
   durationMs: number;
   /** The caller's name (never its token). */
   caller?: string;
+  /** The tenant the request is for (a tenant id, never a name). */
+  tenant?: string;
   requestId?: string;
   workflowId?: string;
   error?: string;
@@ -70,7 +78,7 @@ export interface IntakeLogEntry {
 export interface IntakeOptions {
   client: Client;
   start: StartOptions;
-  /** Named bearer tokens accepted; `admin` ones read every request. */
+  /** Named bearer tokens accepted; each non-admin one belongs to a tenant (default `default`), `admin` ones read every request. */
   tokens: IntakeCaller[];
   /** Dry runs each caller may ask for per hour (token bucket, in this process); default 20. */
   dryRunsPerHour?: number;
@@ -102,6 +110,8 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { headersTimeoutMs: 10_000, r
 export interface IntakeCaller {
   name: string;
   token: string;
+  /** The tenant whose requests this token starts and reads; default `default`. Admin tokens have none: they see every tenant. */
+  tenant?: string;
   admin?: boolean;
 }
 
@@ -117,8 +127,10 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     if (!CALLER_PATTERN.test(t.name)) throw new Error('each intake token needs a name of 1-32 characters among a-z, 0-9, _ and - (name:token)');
     if (names.has(t.name)) throw new Error(`the intake caller name ${t.name} is given twice: each token gets its own name`);
     names.add(t.name);
+    if (t.admin && t.tenant !== undefined) throw new Error(`the intake admin token ${t.name} names a tenant: admin tokens read every tenant's requests, so they name none`);
+    if (t.tenant !== undefined && !isTenantId(t.tenant)) throw new Error(`the intake token ${t.name} has an invalid tenant: ${TENANT_ID_RULE}`);
   }
-  const callers = options.tokens.map((t) => ({ name: t.name, admin: t.admin === true, digest: digest(t.token) }));
+  const callers = options.tokens.map((t) => ({ name: t.name, admin: t.admin === true, tenant: t.admin ? undefined : (t.tenant ?? DEFAULT_TENANT_ID), digest: digest(t.token) }));
   const callbackPolicy = { allowedHosts: options.allowedCallbackHosts ?? [], allowedNetworks: options.allowedCallbackNetworks ?? [] };
   const dryRuns = new TokenBuckets(options.dryRunsPerHour ?? 20, 3_600_000);
 
@@ -132,10 +144,22 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     if (!found) {
       throw new HttpError(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="comeet-dsar"' });
     }
-    return { name: found.name, admin: found.admin };
+    return { name: found.name, admin: found.admin, tenant: found.tenant };
   }
 
-  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string; caller?: string }> {
+  /**
+   * The tenant a POST is for. A tenant token's is fixed (a body naming another is refused, whether or
+   * not that tenant exists, so the answer says nothing about other tenants); an admin token chooses.
+   */
+  function tenantFor(caller: Principal, asked: string | undefined): string {
+    if (caller.admin) return asked ?? DEFAULT_TENANT_ID;
+    if (asked !== undefined && asked !== caller.tenant) {
+      throw new HttpError(403, 'tenant_forbidden', `this token belongs to tenant ${caller.tenant}: it starts requests for that tenant only (leave out tenant, or use a token of the tenant you mean)`);
+    }
+    return caller.tenant!;
+  }
+
+  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string; caller?: string; tenant?: string }> {
     const caller = authenticate(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send the request as JSON (Content-Type: application/json)');
@@ -149,7 +173,8 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new HttpError(422, 'invalid_request', 'the body must be a JSON object');
     const parsed = intakeRequestSchema.safeParse(json);
     if (!parsed.success) throw new HttpError(422, 'invalid_request', describeIssues(parsed.error));
-    const body = parsed.data;
+    const { tenant: askedTenant, ...body } = parsed.data;
+    const tenant = tenantFor(caller, askedTenant);
     // The worker checks again at delivery, with the resolved address; here only what needs no DNS.
     const callbackProblem = body.callbackUrl ? callbackTargetProblem(body.callbackUrl, callbackPolicy) : undefined;
     if (callbackProblem?.code === 'CallbackHostNotAllowed') {
@@ -162,7 +187,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     const requestId = body.requestId;
     const full = erasureRequestSchema.safeParse(body);
     if (!full.success) throw new HttpError(422, 'invalid_request', describeIssues(full.error));
-    const workflowId = erasureWorkflowId(full.data.email, options.start.idKey);
+    const workflowId = erasureWorkflowId(full.data.email, options.start.idKey, tenant);
     if (full.data.dryRun) {
       // A dry run answers "is this email in Comeet" at no cost to the caller: ration it.
       const wait = dryRuns.take(caller.name);
@@ -173,28 +198,41 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     let started;
     try {
       // The rules for a request meeting another for the same person (replay, join, queue, refuse) are the workflow's.
-      started = await startErasure(options.client, { ...body, requestId, caller: caller.name }, options.start);
+      // The default tenant's requests go in exactly as before tenants (no tenant field at all).
+      started = await startErasure(options.client, { ...body, ...(tenant !== DEFAULT_TENANT_ID ? { tenant } : {}), requestId, caller: caller.name }, options.start);
     } catch (err) {
+      // 422: no such tenant here (the request cannot be made as sent); 409: it exists but takes no
+      // erasures yet (or any more), a state that changes with its onboarding, not with the request.
+      if (err instanceof TenantNotAcceptingError) throw new HttpError(err.code === 'tenant_unknown' ? 422 : 409, err.code, err.message);
       if (err instanceof InvalidErasureRequestError) throw new HttpError(422, 'invalid_request', err.message.replace(/^Invalid (erasure )?request: /, ''));
       if (err instanceof ErasureConflictError) throw new HttpError(409, err.code, err.message, err.retryable ? { 'retry-after': '60' } : {});
       throw err;
     }
     // A caller learns only about its own requests: whether someone else asked for this person is not its business.
     const told = caller.admin || !started.otherCallers;
-    const base = { id: started.workflowId, runId: started.runId, requestId, links: links(started.workflowId) };
-    if (started.replayed) return { status: 200, requestId, workflowId, caller: caller.name, body: { ...base, status: started.runStatus, replayed: true } };
+    const base = { id: started.workflowId, runId: started.runId, requestId, tenant, links: links(started.workflowId) };
+    if (started.replayed) return { status: 200, requestId, workflowId, caller: caller.name, tenant, body: { ...base, status: started.runStatus, replayed: true } };
     return {
       status: 202,
       requestId,
       workflowId,
       caller: caller.name,
+      tenant,
       body: { ...base, status: 'RUNNING', attached: told && started.attached, ...(started.queued && told ? { queued: true } : {}) },
     };
   }
 
-  async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string; caller?: string }> {
+  async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string; caller?: string; tenant?: string }> {
     const caller = authenticate(req);
-    if (!ID_PATTERN.test(id)) throw new HttpError(400, 'invalid_id', 'the id is the `id` returned by POST /v1/erasures (dsar- and 32 hex characters)');
+    if (!isKeyedWorkflowId(id)) {
+      throw new HttpError(400, 'invalid_id', 'the id is the `id` returned by POST /v1/erasures (dsar-, then the tenant and - for a tenant other than default, then 32 hex characters)');
+    }
+    const tenant = tenantOfWorkflowId(id);
+    // Decided from the id alone, before Temporal is asked: the same 403 whether or not such a request
+    // exists, and the id already names its tenant, so the caller learns nothing it did not send.
+    if (!caller.admin && tenant !== caller.tenant) {
+      throw new HttpError(403, 'tenant_forbidden', `this id is of a request for another tenant; this token reads requests of tenant ${caller.tenant} only`);
+    }
     const handle = erasureHandle(options.client, id);
     let d;
     try {
@@ -213,6 +251,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
       : (registrations ?? []).filter((r) => r.caller === caller.name && r.requestId).map((r) => r.requestId!);
     const view: Record<string, unknown> = {
       id,
+      tenant,
       runId: d.runId,
       status: d.status.name,
       phase: sa.get(DsarPhase),
@@ -236,7 +275,7 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         (err) => (err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : 'the erasure failed'),
       );
     }
-    return { status: 200, body: view, workflowId: id, caller: caller.name };
+    return { status: 200, body: view, workflowId: id, caller: caller.name, tenant };
   }
 
   const limits = { ...DEFAULT_INTAKE_LIMITS, ...options.limits };
@@ -268,12 +307,12 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         if (!match[1]) {
           if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
           const r = await create(req);
-          return done(r.status, r.body, { caller: r.caller, requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
+          return done(r.status, r.body, { caller: r.caller, tenant: r.tenant, requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
         }
         if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
         // The id is the third segment of /v1/erasures/{id}, already percent-decoded.
         const r = await show(req, target.segments[2]!);
-        return done(r.status, r.body, { caller: r.caller, workflowId: r.workflowId });
+        return done(r.status, r.body, { caller: r.caller, tenant: r.tenant, workflowId: r.workflowId });
       })()
         .catch((err: unknown) => {
           if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
@@ -310,6 +349,8 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
 interface Principal {
   name: string;
   admin: boolean;
+  /** A caller token's tenant; undefined for admin tokens (every tenant). */
+  tenant: string | undefined;
 }
 
 /**

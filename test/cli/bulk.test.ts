@@ -83,6 +83,33 @@ describe('planBulkErasure', () => {
     ]);
   });
 
+  it('takes the tenant from its column or --tenant; a cell other than --tenant is a bad row; one request per person and tenant', () => {
+    const text = ['email,tenant', 'a@example.com,acme', 'a@example.com,Globex', 'a@example.com,', 'b@example.com,default', 'A@example.com,ACME', 'c@example.com,Acme Co'].join('\n');
+    const plan = planBulkErasure(text, NO_DEFAULTS);
+    expect(plan.requests).toEqual([
+      { row: 2, request: expect.objectContaining({ email: 'a@example.com', tenant: 'acme' }) },
+      { row: 3, request: expect.objectContaining({ email: 'a@example.com', tenant: 'globex' }) },
+      { row: 4, request: expect.not.objectContaining({ tenant: expect.anything() }) },
+      // `default` is the single-account setup: its requests go in as before tenants, with no tenant field.
+      { row: 5, request: expect.not.objectContaining({ tenant: expect.anything() }) },
+    ]);
+    expect(plan.duplicates).toEqual([{ row: 6, duplicateOf: 2 }]);
+    expect(plan.invalid).toEqual([{ row: 7, error: 'tenant: a tenant id is 2-31 characters of a-z, 0-9 and -, starting with a letter (e.g. acme), or empty' }]);
+
+    const scoped = planBulkErasure(text, { ...NO_DEFAULTS, tenant: 'acme' });
+    // Row 4's empty cell is --tenant's acme: the same person as row 2 there.
+    expect(scoped.requests.map((r) => [r.row, r.request.tenant])).toEqual([[2, 'acme']]);
+    expect(scoped.invalid).toEqual([
+      { row: 3, error: 'tenant names another tenant than --tenant acme; leave the cell empty or make the two agree' },
+      { row: 5, error: 'tenant names another tenant than --tenant acme; leave the cell empty or make the two agree' },
+      { row: 7, error: expect.stringMatching(/^tenant: a tenant id is/) },
+    ]);
+    expect(scoped.duplicates).toEqual([
+      { row: 4, duplicateOf: 2 },
+      { row: 6, duplicateOf: 2 },
+    ]);
+  });
+
   it('makes every row a dry run under --dry-run, whatever its dryRun cell says', () => {
     const plan = planBulkErasure('email,dryRun\na@example.com,false\nb@example.com,\n', { dryRun: true });
     expect(plan.requests.map((r) => r.request.dryRun)).toEqual([true, true]);
