@@ -771,7 +771,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         p.blockingCandidateUids = [];
         p.expectedClearAt = undefined;
         p.erasedAt = r.erasedAt;
-        if (p.firstBlockedAt !== undefined) workflowMetrics().blockedDuration.record((now() - p.firstBlockedAt) / 1000, { mode: input.mode });
+        if (p.firstBlockedAt !== undefined) workflowMetrics().blockedDuration.record((now() - p.firstBlockedAt) / 1000, { mode: input.mode, tenant });
         p.alreadyGone = r.alreadyGone;
         // A 404 may follow our own delete whose answer was lost: the candidates the lookup found are
         // gone either way, and the verifying lookup below proves it; report them rather than none.
@@ -914,8 +914,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   function recordFinished(outcome: Outcome | 'failed'): void {
     const m = workflowMetrics();
-    m.erasuresFinished.add(1, { outcome, mode: input.mode });
-    m.erasureDuration.record((now() - startedAt.getTime()) / 1000, { outcome });
+    m.erasuresFinished.add(1, { outcome, mode: input.mode, tenant });
+    m.erasureDuration.record((now() - startedAt.getTime()) / 1000, { outcome, tenant });
   }
 
   /** Tells every caller that asked for a callback how the request ended; never fails the request. */
@@ -1304,7 +1304,7 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
   const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
   const message = `The follow-up lookup of ${input.erasureWorkflowId} failed after its retries: ${reason}. Look the subject up again (dsar erase) once the cause is fixed`;
   upsertSearchAttributes([{ key: DsarPhase, value: 'failed' satisfies Phase }, { key: DsarMode, value: input.mode }]);
-  workflowMetrics().followUpsFailed.add(1, { mode: input.mode });
+  workflowMetrics().followUpsFailed.add(1, { mode: input.mode, tenant: tenantOfWorkflowId(info.workflowId) });
   log.error('Follow-up failed', { erasureWorkflowId: input.erasureWorkflowId, error: reason });
   if (input.callbackUrl && !(err instanceof ChildWorkflowFailure)) {
     const tuning = tuningSchema.parse(input.tuning ?? {});

@@ -105,11 +105,13 @@ describe('worker observability', () => {
       const byKey = Object.fromEntries(calls.map((c) => [`${c.labels.endpoint} ${c.labels.status}`, c.value]));
       const total = calls.reduce((n, c) => n + c.value, 0);
       expect(total).toBe(sim.stats().total);
+      // Every series names its tenant (an id): the single-account setup is the default tenant.
+      expect(new Set(calls.map((c) => c.labels.tenant))).toEqual(new Set(['default']));
       expect(byKey['DELETE /person/:uid 200']).toBe(2);
       expect(byKey['DELETE /person/:uid 400']).toBeGreaterThanOrEqual(1); // blocked by the interview
       expect(Object.keys(byKey).some((k) => k.endsWith(' 429'))).toBe(true);
       expect(samples(text, 'dsar_comeet_rate_limited_total').reduce((n, s) => n + s.value, 0)).toBe(1);
-      expect(samples(text, 'dsar_erasures_finished_total')).toContainEqual(expect.objectContaining({ labels: expect.objectContaining({ outcome: 'completed', mode: 'delete' }), value: 2 }));
+      expect(samples(text, 'dsar_erasures_finished_total')).toContainEqual(expect.objectContaining({ labels: expect.objectContaining({ outcome: 'completed', mode: 'delete', tenant: 'default' }), value: 2 }));
       expect(samples(text, 'dsar_blocked_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(1);
       expect(samples(text, 'dsar_erasure_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(2);
       // The SDK's own metrics come through the same exporter.
