@@ -10,6 +10,7 @@ import { createDataConverter } from '../codec/data-converter.js';
 import { nudgeTenantErasures } from '../client.js';
 import { addTenant, InvalidTenantError, listTenants, setTenantCredentials, tenantStatus, tenantStep, tenantUpdate, TenantExistsError } from '../tenants/client.js';
 import { CredentialsError } from '../tenants/credentials.js';
+import { tenantUsage, type TenantUsage } from '../tenants/usage.js';
 import { ArgsError, commandHelp, parseCommand, type CommandSpec, type OptionSpec, type Values } from './args.js';
 import { isTenantId, TENANT_ID_RULE, type StepAnswer, type TenantStatus } from '../tenants/model.js';
 
@@ -204,8 +205,11 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
         return report(answer);
       }
       case 'show': {
-        const s = await tenantStatus(await connect(), tenant);
-        io.out(v.json ? JSON.stringify(s, null, 2) : formatTenant(s));
+        const client = await connect();
+        const s = await tenantStatus(client, tenant);
+        // What it uses is shown when Temporal can tell; the tenant's own status is the answer either way.
+        const usage = await tenantUsage(client, { id: tenant, ratePerMinute: s.settings.ratePerMinute }, config.TEMPORAL_TASK_QUEUE).catch((err: unknown) => ({ unavailable: causes(err) }));
+        io.out(v.json ? JSON.stringify({ ...s, state: tenantState(s), usage }, null, 2) : formatTenant(s, usage));
         return 0;
       }
       case 'list': {
@@ -268,18 +272,39 @@ function printCheck(s: TenantStatus, io: TenantCliIo): void {
   if (c.lookupWorks.length) io.out(`  lookup works: ${c.lookupWorks.join(', ')}${c.recommendedLookup ? ` (recommended: ${c.recommendedLookup})` : ''}`);
 }
 
-export function formatTenant(s: TenantStatus): string {
+/** Whether it takes erasures and calls Comeet: live, paused (requests wait), or not live (none taken). */
+export function tenantState(s: TenantStatus): 'live' | 'paused' | 'not_live' {
+  return s.step === 'live' ? 'live' : s.step === 'paused' ? 'paused' : 'not_live';
+}
+
+export function formatTenant(s: TenantStatus, usage?: TenantUsage | { unavailable: string }): string {
+  const state = tenantState(s);
   const lines = [
     `Tenant ${s.id} (${s.name})`,
+    `  state:       ${state === 'live' ? 'LIVE' : state === 'paused' ? 'PAUSED: no Comeet call is made; requests wait for the resume' : 'not live: takes no erasures'}`,
     `  step:        ${s.step}${s.pausedFrom ? ` (from ${s.pausedFrom})` : ''}`,
     `  base URL:    ${s.settings.baseUrl}   lookup: ${s.settings.lookup}   rate: ${s.settings.ratePerMinute}/min`,
     `  policy:      ${s.settings.policy.mode}, ${s.settings.policy.regulation}`,
     `  sandbox:     ${s.credentials.sandbox.set ? `credentials set (sealing key ${s.credentials.sandbox.keyId})` : 'no credentials'}${s.sandboxValidatedAt ? `, validated ${s.sandboxValidatedAt}` : ''}`,
     `  production:  ${s.credentials.production.set ? `key set (sealing key ${s.credentials.production.keyId})` : 'no key'}${s.credentials.production.staged ? ', a new key staged' : ''}${s.liveSince ? `, live since ${s.liveSince}` : ''}`,
   ];
+  if (usage) lines.push(...formatUsage(usage));
   if (s.lookupWorks?.length) lines.push(`  lookup works: ${s.lookupWorks.join(', ')}`);
   if (s.missing.length) lines.push('  missing:', ...s.missing.map((m) => `    - ${m}`));
   if (s.lastCheck) lines.push(`  last check:  ${s.lastCheck.environment} ${s.lastCheck.ok ? 'passed' : 'FAILED'} at ${s.lastCheck.at}`);
   lines.push('  events:', ...s.events.slice(-20).map((e) => `    ${e.at}  ${e.kind.padEnd(26)} by ${e.actor}${e.detail ? `: ${e.detail}` : ''}`));
   return lines.join('\n');
+}
+
+function formatUsage(usage: TenantUsage | { unavailable: string }): string[] {
+  if ('unavailable' in usage) return [`  budget:      unavailable (${usage.unavailable})`];
+  const { budget: b, requests: r } = usage;
+  const cap =
+    b.capPerMinute !== undefined
+      ? `${b.capPerMinute}/min of the account's ${b.ratePerMinute}/min (${b.percentOfLimit}%), set through the API${b.setBy ? ` by ${b.setBy}` : ''}${b.setAt ? ` at ${b.setAt}` : ''}${b.source === 'api' || b.source === 'system' ? '' : ` (but the server applies the ${b.source}'s rate)`}`
+      : `no rate set through the API on ${b.taskQueue}: no worker has capped it yet (account limit ${b.ratePerMinute}/min)`;
+  const lines = [`  budget:      ${cap}`, `               queue ${b.taskQueue}${b.backlog ? `, backlog ${b.backlog.count} task(s)${b.backlog.count ? `, oldest ${Math.round(b.backlog.ageSeconds)} s` : ''}` : ''}`];
+  const phases = Object.entries(r.byPhase).map(([p, n]) => `${p} ${n}`);
+  lines.push(`  requests:    ${r.running} running${phases.length ? ` (${phases.join(', ')})` : ''}; ${r.atRisk} at risk of missing their deadline`);
+  return lines;
 }
