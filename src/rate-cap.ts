@@ -24,14 +24,27 @@ export interface QueueRate {
   source: RateSource;
   /** The rate set through the API, if any, with who set it and why. */
   api?: { perSecond: number; reason?: string; identity?: string; at?: string };
+  /** With `{ stats: true }`: the queue's backlog, as the server estimates it (same call, no extra round trip). */
+  backlog?: QueueBacklog;
 }
 
-export async function describeQueueRate(service: TaskQueueConfigService, namespace: string, taskQueue: string): Promise<QueueRate> {
+export interface QueueBacklog {
+  /** Activity tasks waiting to be dispatched (approximate). */
+  count: number;
+  /** How long the oldest has waited, in seconds. */
+  ageSeconds: number;
+  /** Tasks added and dispatched per second, lately. */
+  addPerSecond: number;
+  dispatchPerSecond: number;
+}
+
+export async function describeQueueRate(service: TaskQueueConfigService, namespace: string, taskQueue: string, options: { stats?: boolean } = {}): Promise<QueueRate> {
   const d = await service.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
     taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     reportConfig: true,
+    ...(options.stats ? { reportStats: true } : {}),
   });
   const eff = d.effectiveRateLimit;
   const source: RateSource =
@@ -56,6 +69,16 @@ export async function describeQueueRate(service: TaskQueueConfigService, namespa
           at: seconds ? new Date(seconds * 1000).toISOString() : undefined,
         }
       : undefined,
+    ...(options.stats && d.stats
+      ? {
+          backlog: {
+            count: Number(d.stats.approximateBacklogCount ?? 0),
+            ageSeconds: Number(d.stats.approximateBacklogAge?.seconds ?? 0) + (d.stats.approximateBacklogAge?.nanos ?? 0) / 1e9,
+            addPerSecond: d.stats.tasksAddRate ?? 0,
+            dispatchPerSecond: d.stats.tasksDispatchRate ?? 0,
+          },
+        }
+      : {}),
   };
 }
 

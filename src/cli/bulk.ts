@@ -22,6 +22,14 @@ export const GIVE_UP_AFTER_FAILURES_IN_A_ROW = 50;
 /** Beyond this many, row errors are counted rather than printed; --json and --out list them all. */
 const MAX_ROWS_LISTED = 100;
 
+/**
+ * What `connect` throws when the requests must not start at all (e.g. the tenant is not live): the
+ * message becomes the summary's reason, instead of "could not connect".
+ */
+export class BulkStartRefusedError extends Error {
+  override name = 'BulkStartRefusedError';
+}
+
 /** The file or the flags cannot be used as given: exit code 2, nothing started. */
 export class BulkInputError extends Error {
   override name = 'BulkInputError';
@@ -612,7 +620,7 @@ async function startPlanned(plan: BulkPlan, options: BulkFlags, io: BulkIo, conn
   try {
     start = await connect();
   } catch (err) {
-    const reason = `could not connect to Temporal: ${redactEmails(err instanceof Error ? err.message : String(err))}`;
+    const reason = err instanceof BulkStartRefusedError ? err.message : `could not connect to Temporal: ${redactEmails(err instanceof Error ? err.message : String(err))}`;
     return { outcomes: plan.requests.map(() => ({ status: 'not_started' })), stoppedBecause: reason };
   }
   io.err(`Starting ${plan.requests.length} request(s), ${options.concurrency} at a time${options['dry-run'] ? ' (dry run: nothing will be erased)' : ''}.`);

@@ -3,7 +3,6 @@
  * API; prints workflow ids, phases and uids, never the subject's email.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
@@ -21,78 +20,41 @@ import {
 } from '../client.js';
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { comeetTaskQueue, describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { comeetTaskQueue, describeIssues, DsarTenant, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { ensureTenantAccepts, TenantNotAcceptingError } from '../tenants/client.js';
+import { isTenantId, TENANT_ID_RULE } from '../tenants/model.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
 import { describeQueueRate, type QueueRate } from '../rate-cap.js';
-import { eraseFromFile } from './bulk.js';
+import { ArgsError, commandHelp, commandList, parseCommand, type CommandSpec, type OptionSpecs, type Parsed, type Values } from './args.js';
+import { BulkStartRefusedError, eraseFromFile } from './bulk.js';
+import { CANCEL, COMMANDS, ERASE, EXTEND_DEADLINE, LIST, OTHER_COMMANDS, RECEIPT, RECEIPT_KEYS, RECHECK, STATUS, VERIFY_RECEIPT } from './commands.js';
 import { runTenantCommand } from './tenant.js';
-import { TenantNotAcceptingError } from '../tenants/client.js';
 import { readDevEnv } from './dev-env.js';
 
-const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
+export const USAGE = `dsar: erase people from Comeet (GDPR/CCPA), durably, on Temporal
 
-Usage:
-  dsar erase --email <address> [--tenant <id>] [--mode delete|pseudonymize] [--regulation gdpr|ccpa]
-             [--request-id <id>] [--received-at <iso>] [--deadline <iso>] [--dry-run] [--wait]
-  dsar erase --email-stdin ...          read the address from standard input (keeps it out of shell history)
-  dsar erase --file <subjects.csv|-> [--tenant <id>] [--mode ...] [--regulation ...] [--dry-run]
-             [--skip-invalid] [--concurrency <n>] [--json] [--out <results.json>]
-                                        one erasure per CSV row. Header row required: email, and optionally
-                                        tenant, mode, regulation, requestId, receivedAt, deadline, dryRun;
-                                        --tenant, --mode and --regulation fill empty cells (a tenant cell
-                                        other than --tenant is a bad row), --dry-run applies to every row.
-                                        Rows for a tenant that is unknown or not live are refused, the others go on.
-                                        Every row is checked first: one bad row starts nothing (exit 2)
-                                        unless --skip-invalid. Rows for the same person start one request.
-                                        Re-running the file after an interruption is safe: requests already
-                                        running are joined, not started twice. Output names rows by number.
-  dsar status <workflow-id> [--json]
-  dsar list [--phase <phase>] [--at-risk] [--query <visibility query>] [--limit <n>] [--json]
-  dsar recheck <workflow-id>            re-check a waiting request now
-  dsar cancel <workflow-id> --reason <text>
-  dsar extend-deadline <workflow-id> --deadline <iso> [--reason <text>]
-  dsar receipt <workflow-id> [--json]   the signed proof of erasure of a finished request
-  dsar verify-receipt <file|-> (--jwks <file> | --public-key <file>)
-  dsar receipt-keys [--alg EdDSA|ES256] a new receipt signing key (DSAR_RECEIPT_KEY) and its public JWKS
-  dsar doctor [--probe-email <e>]       read-only check of the Comeet integration (COMEET_* settings)
-  dsar sandbox-check --position <uid> --test-email <e> [--mode delete|pseudonymize]
-                                        the whole flow on a SANDBOX account before going live
-  dsar tenant add|set-credentials|validate|go-live|pause|resume|offboard|show|list ...
-                                        onboard a customer's Comeet account (dsar tenant --help)
+Usage: dsar <command> [options]     dsar <command> --help shows a command's options
+
+Commands:
+${commandList([...COMMANDS, ...OTHER_COMMANDS])}
 
 Operator actions are recorded with --actor <name> (default: $DSAR_ACTOR or $USER).
 Configuration comes from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
 DSAR_ID_KEY, ...; the connection also from a temporal CLI profile, TEMPORAL_PROFILE); in dev mode,
-from .data/dev.env written by \`npm run dev\`.`;
+from .data/dev.env written by \`npm run dev\`.
+Exit codes: 0 done, 1 refused or failed, 2 bad usage, input or configuration.`;
 
-const OPTIONS = {
-  email: { type: 'string' },
-  'email-stdin': { type: 'boolean' },
-  file: { type: 'string' },
-  'skip-invalid': { type: 'boolean' },
-  concurrency: { type: 'string' },
-  out: { type: 'string' },
-  mode: { type: 'string' },
-  regulation: { type: 'string' },
-  tenant: { type: 'string' },
-  'request-id': { type: 'string' },
-  'received-at': { type: 'string' },
-  deadline: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  wait: { type: 'boolean' },
-  reason: { type: 'string' },
-  actor: { type: 'string' },
-  phase: { type: 'string' },
-  'at-risk': { type: 'boolean' },
-  query: { type: 'string' },
-  limit: { type: 'string' },
-  json: { type: 'boolean' },
-  jwks: { type: 'string' },
-  'public-key': { type: 'string' },
-  alg: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
+/** Every command's values: an option has one type in every command that takes it. */
+type AllValues = Values<typeof ERASE.options> &
+  Values<typeof STATUS.options> &
+  Values<typeof LIST.options> &
+  Values<typeof RECHECK.options> &
+  Values<typeof CANCEL.options> &
+  Values<typeof EXTEND_DEADLINE.options> &
+  Values<typeof RECEIPT.options> &
+  Values<typeof VERIFY_RECEIPT.options> &
+  Values<typeof RECEIPT_KEYS.options>;
 
 /** A mistake the user can fix; printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
@@ -115,15 +77,33 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   }
   // Tenant commands have their own flags (secrets from files, never argv).
   if (first === 'tenant') return runTenantCommand(argv.slice(1), { out: io.out, err: io.err, stdin: io.stdin, env: io.env ?? { ...readDevEnv(), ...process.env } });
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    io.err(`${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+  if (first === undefined) {
+    io.out(USAGE);
     return 2;
   }
-  const { values: v, positionals } = parsed;
-  const [command, ...rest] = positionals;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const about = argv[1] === undefined ? undefined : COMMANDS.find((c) => c.name === argv[1]);
+    if (argv[1] !== undefined && !about) return unknownCommand(argv[1], io);
+    io.out(about ? commandHelp(about) : USAGE);
+    return 0;
+  }
+  const spec = COMMANDS.find((c) => c.name === first);
+  if (!spec) return unknownCommand(first, io);
+  let parsed: Parsed<OptionSpecs>;
+  try {
+    parsed = parseCommand(spec as CommandSpec, argv.slice(1));
+  } catch (err) {
+    if (!(err instanceof ArgsError)) throw err;
+    io.err(err.message);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(commandHelp(spec));
+    return 0;
+  }
+  const v = parsed.values as AllValues;
+  const command = spec.name;
+  const rest = parsed.positionals;
   if (command === 'verify-receipt') return verifyReceiptCommand(rest[0], v, io);
   if (command === 'receipt-keys') {
     const alg = v.alg ?? 'EdDSA';
@@ -135,10 +115,6 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
     io.out(`# Worker settings (keep the private key secret):\nDSAR_RECEIPT_KEY_ID=${k.keyId}\nDSAR_RECEIPT_ALG=${alg}\nDSAR_RECEIPT_KEY=${k.privateJwk}\n`);
     io.out(`# Public JWKS for auditors (dsar verify-receipt --jwks):\n${JSON.stringify(k.publicJwks, null, 2)}`);
     return 0;
-  }
-  if (v.help || !command) {
-    io.out(USAGE);
-    return command || v.help ? 0 : 2;
   }
   let client: Client | undefined;
   let connection: Connection | undefined;
@@ -167,7 +143,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
         if (v.phase && !(PHASES as readonly string[]).includes(v.phase)) throw new UsageError(`--phase must be one of ${PHASES.join(', ')}`);
         const limit = v.limit === undefined ? 100 : Number(v.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
-        const clauses = [v.phase ? `DsarPhase="${v.phase}"` : '', v['at-risk'] ? 'DsarAtRisk=true' : '', v.query ? `(${v.query})` : ''].filter(Boolean);
+        if (v.tenant !== undefined && !isTenantId(v.tenant)) throw new UsageError(`--tenant: ${TENANT_ID_RULE}`);
+        const clauses = [v.tenant ? `${DsarTenant.name}="${v.tenant}"` : '', v.phase ? `DsarPhase="${v.phase}"` : '', v['at-risk'] ? 'DsarAtRisk=true' : '', v.query ? `(${v.query})` : ''].filter(Boolean);
         const items = await listErasures(await connect(), clauses.join(' AND ') || undefined, limit);
         if (v.json) io.out(JSON.stringify(items, null, 2));
         else if (!items.length) io.out('No erasures match.');
@@ -211,9 +188,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
         io.out(`Deadline of ${id()} is now ${d}.`);
         return 0;
       }
-      default:
-        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
+    return 2; // not reached: every command of COMMANDS has its case
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError || err instanceof InvalidErasureRequestError) {
       io.err(err.message);
@@ -225,7 +201,11 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
       io.err(closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).');
       return 1;
     }
-    if (err instanceof ErasureConflictError || err instanceof TenantNotAcceptingError) {
+    if (err instanceof TenantNotAcceptingError) {
+      io.err(`dsar ${command} refused (${err.code}): ${err.message}`);
+      return 1;
+    }
+    if (err instanceof ErasureConflictError) {
       io.err(`dsar ${command} refused (${err.code}): ${err.message}`);
       return 1;
     }
@@ -241,15 +221,26 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
   }
 }
 
-async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+async function erase(connect: () => Promise<Client>, config: ClientConfig, v: AllValues, io: CliIo): Promise<number> {
   const startOptions = startOptionsFromConfig(config, tuningFromConfig(config));
+  if (v.tenant !== undefined && !isTenantId(v.tenant)) throw new UsageError(`--tenant: ${TENANT_ID_RULE}`);
+  const tenant = v.tenant;
   if (v.file !== undefined) {
     return eraseFromFile(v, io, async () => {
       const client = await connect();
-      return (request) => startErasure(client, request, startOptions);
+      // Once for the file, not once a row: an unknown or not-live tenant starts nothing.
+      if (tenant) {
+        try {
+          await ensureTenantAccepts(client, tenant);
+        } catch (err) {
+          if (err instanceof TenantNotAcceptingError) throw new BulkStartRefusedError(`${err.message} (${err.code})`);
+          throw err;
+        }
+      }
+      return (request) => startErasure(client, { ...request, ...(tenant ? { tenant } : {}) }, startOptions);
     });
   }
-  const bulkOnly = ['skip-invalid', 'concurrency', 'out'].filter((f) => v[f] !== undefined);
+  const bulkOnly = (['skip-invalid', 'concurrency', 'out'] as const).filter((f) => v[f] !== undefined);
   if (bulkOnly.length) throw new UsageError(`${bulkOnly.map((f) => `--${f}`).join(', ')} can only be used with --file`);
   let email = v.email as string | undefined;
   if (v['email-stdin']) email = (io.stdin ?? (() => readFileSync(0, 'utf8')))().trim();
@@ -257,6 +248,7 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
   const request: ErasureInput = {
     ...(v.tenant !== undefined ? { tenant: v.tenant as string } : {}),
     email,
+    ...(tenant ? { tenant } : {}),
     mode: v.mode as never,
     regulation: v.regulation as never,
     requestId: v['request-id'] as string | undefined,
@@ -282,9 +274,16 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Re
   return 0;
 }
 
-async function verifyReceiptCommand(file: string | undefined, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
-  const jwksFile = v.jwks as string | undefined;
-  const keyFile = v['public-key'] as string | undefined;
+function unknownCommand(name: string, io: CliIo): number {
+  // The first word may be anything, an address included: echo it only when it looks like a command.
+  const what = name.startsWith('-') ? 'the command comes first, then its options' : `unknown command ${/^[a-z][a-z-]{0,30}$/.test(name) ? `"${name}"` : '(not shown)'}`;
+  io.err(`dsar: ${what}\n\n${USAGE}`);
+  return 2;
+}
+
+async function verifyReceiptCommand(file: string | undefined, v: AllValues, io: CliIo): Promise<number> {
+  const jwksFile = v.jwks;
+  const keyFile = v['public-key'];
   if (!file || (!jwksFile && !keyFile) || (jwksFile && keyFile)) {
     io.err('usage: dsar verify-receipt <receipt file, or - for stdin> (--jwks <jwks.json> | --public-key <key.pem|jwk.json>)');
     return 2;

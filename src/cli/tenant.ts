@@ -4,13 +4,14 @@
  * with DSAR_CREDENTIALS_KEY, and never printed.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ConfigError, loadClientConfig, loadCredentialKeys, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { nudgeTenantErasures } from '../client.js';
 import { addTenant, InvalidTenantError, listTenants, setTenantCredentials, tenantStatus, tenantStep, tenantUpdate, TenantExistsError } from '../tenants/client.js';
 import { CredentialsError } from '../tenants/credentials.js';
+import { tenantUsage, type TenantUsage } from '../tenants/usage.js';
+import { ArgsError, commandHelp, parseCommand, type CommandSpec, type OptionSpec, type Values } from './args.js';
 import { isTenantId, TENANT_ID_RULE, type StepAnswer, type TenantStatus } from '../tenants/model.js';
 
 export const TENANT_USAGE = `dsar tenant: onboard a customer's Comeet account (sandbox check, then production)
@@ -28,25 +29,74 @@ export const TENANT_USAGE = `dsar tenant: onboard a customer's Comeet account (s
   dsar tenant show <id> [--json]
   dsar tenant list [--json]
 
-Needs DSAR_CREDENTIALS_KEY (set-credentials) besides the Temporal settings; --actor <name> records who.`;
+Needs DSAR_CREDENTIALS_KEY (set-credentials) besides the Temporal settings; --actor <name> records who.
+dsar tenant <command> --help shows a command's options.`;
 
-const OPTIONS = {
-  name: { type: 'string' },
-  'base-url': { type: 'string' },
-  lookup: { type: 'string' },
-  'rate-limit': { type: 'string' },
-  mode: { type: 'string' },
-  regulation: { type: 'string' },
-  environment: { type: 'string' },
-  'api-key-file': { type: 'string' },
-  'secret-file': { type: 'string' },
-  'test-email': { type: 'string' },
-  position: { type: 'string' },
-  reason: { type: 'string' },
-  actor: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const actor = { type: 'string', value: '<name>', help: 'who does this, recorded on the tenant (default: $DSAR_ACTOR or $USER)' } as const satisfies OptionSpec;
+const reason = { type: 'string', value: '<text>', help: 'why, recorded on the tenant' } as const satisfies OptionSpec;
+const ID_ARG = ['<id>'] as const;
+const step = (name: string, summary: string) => ({ name: `tenant ${name}`, summary, args: ID_ARG, options: { reason, actor } }) as const satisfies CommandSpec;
+
+/** What each `dsar tenant` command takes (parseCommand refuses the rest). */
+export const TENANT_COMMANDS = {
+  add: {
+    name: 'tenant add',
+    summary: "start onboarding a customer's Comeet account",
+    usage: ['tenant add <id> --name <name> --base-url <url> [--lookup <strategy>] [--rate-limit 100]', '           [--mode delete|pseudonymize] [--regulation gdpr|ccpa]'],
+    args: ID_ARG,
+    options: {
+      name: { type: 'string', value: '<name>', help: "the customer's name (required)" },
+      'base-url': { type: 'string', value: '<url>', help: 'their Comeet API, e.g. https://api.comeet.co (required)' },
+      lookup: { type: 'string', value: '<strategy>', help: 'how candidates are found by email (default candidates-filter)' },
+      'rate-limit': { type: 'string', value: '<per-minute>', help: "the account's Comeet limit (default 100)" },
+      mode: { type: 'string', value: 'delete|pseudonymize', help: 'default mode of their erasures' },
+      regulation: { type: 'string', value: 'gdpr|ccpa', help: 'default regulation of their erasures' },
+      actor,
+    },
+  },
+  'set-credentials': {
+    name: 'tenant set-credentials',
+    summary: 'seal and store a sandbox or production key (secrets from files or stdin, never argv)',
+    usage: ['tenant set-credentials <id> --environment sandbox --api-key-file <f|-> --secret-file <f|->', 'tenant set-credentials <id> --environment production --api-key-file <f|-> [--secret-file <f|->]'],
+    args: ID_ARG,
+    options: {
+      environment: { type: 'string', value: 'sandbox|production', help: 'which account the key is for (required)' },
+      'api-key-file': { type: 'string', value: '<file|->', help: 'file holding the API key (- for stdin)' },
+      'secret-file': { type: 'string', value: '<file|->', help: 'file holding the integration secret (- for stdin)' },
+      actor,
+    },
+  },
+  validate: {
+    name: 'tenant validate',
+    summary: 'creates, finds and erases a test candidate in the SANDBOX',
+    usage: ['tenant validate <id> --environment sandbox --test-email <e> --position <uid>'],
+    args: ID_ARG,
+    options: {
+      environment: { type: 'string', value: 'sandbox', help: 'the account checked (sandbox; production: go-live)' },
+      'test-email': { type: 'string', value: '<address>', help: "the customer's test candidate address" },
+      position: { type: 'string', value: '<uid>', help: 'an open position in the sandbox' },
+      actor,
+    },
+  },
+  'go-live': step('go-live', 'read-only check of the production key; live if it passes (also: a new key of a live tenant takes over)'),
+  pause: step('pause', 'stop every Comeet call of the tenant; its requests wait'),
+  resume: step('resume', 'go on after a pause (waiting requests are nudged)'),
+  offboard: step('offboard', 'end the tenant: it takes no more erasures'),
+  show: {
+    name: 'tenant show',
+    summary: 'step, settings, credentials, budget in use, requests by phase, at-risk count and events',
+    args: ID_ARG,
+    options: { json: { type: 'boolean', help: 'print JSON' } },
+  },
+  list: { name: 'tenant list', summary: 'every tenant and its step', options: { json: { type: 'boolean', help: 'print JSON' } } },
+} as const satisfies Record<string, CommandSpec>;
+
+type TenantCommand = keyof typeof TENANT_COMMANDS;
+type AllValues = Values<(typeof TENANT_COMMANDS)['add']['options']> &
+  Values<(typeof TENANT_COMMANDS)['set-credentials']['options']> &
+  Values<(typeof TENANT_COMMANDS)['validate']['options']> &
+  Values<(typeof TENANT_COMMANDS)['pause']['options']> &
+  Values<(typeof TENANT_COMMANDS)['show']['options']>;
 
 export interface TenantCliIo {
   out: (line: string) => void;
@@ -58,19 +108,31 @@ export interface TenantCliIo {
 class TenantUsageError extends Error {}
 
 export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    io.err(`${err instanceof Error ? err.message : err}\n\n${TENANT_USAGE}`);
+  const [command, ...args] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const about = args[0] !== undefined && Object.hasOwn(TENANT_COMMANDS, args[0]) ? TENANT_COMMANDS[args[0] as TenantCommand] : undefined;
+    io.out(about ? commandHelp(about) : TENANT_USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(TENANT_COMMANDS, command)) {
+    io.err(`unknown tenant command ${/^[a-z][a-z-]{0,30}$/.test(command) ? `"${command}"` : '(not shown)'}\n\n${TENANT_USAGE}`);
     return 2;
   }
-  const { values: v, positionals } = parsed;
-  const [command, id] = positionals;
-  if (v.help || !command) {
-    io.out(TENANT_USAGE);
-    return command || v.help ? 0 : 2;
+  const spec: CommandSpec = TENANT_COMMANDS[command as TenantCommand];
+  let parsed;
+  try {
+    parsed = parseCommand(spec, args);
+  } catch (err) {
+    if (!(err instanceof ArgsError)) throw err;
+    io.err(err.message);
+    return 2;
   }
+  if (parsed.values.help) {
+    io.out(commandHelp(spec));
+    return 0;
+  }
+  const v = parsed.values as AllValues;
+  const [id] = parsed.positionals;
   let connection: Connection | undefined;
   try {
     if (command !== 'list' && !isTenantId(id)) throw new TenantUsageError(`dsar tenant ${command} needs a tenant id: ${TENANT_ID_RULE}`);
@@ -143,8 +205,11 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
         return report(answer);
       }
       case 'show': {
-        const s = await tenantStatus(await connect(), tenant);
-        io.out(v.json ? JSON.stringify(s, null, 2) : formatTenant(s));
+        const client = await connect();
+        const s = await tenantStatus(client, tenant);
+        // What it uses is shown when Temporal can tell; the tenant's own status is the answer either way.
+        const usage = await tenantUsage(client, { id: tenant, ratePerMinute: s.settings.ratePerMinute }, config.TEMPORAL_TASK_QUEUE).catch((err: unknown) => ({ unavailable: causes(err) }));
+        io.out(v.json ? JSON.stringify({ ...s, state: tenantState(s), usage }, null, 2) : formatTenant(s, usage));
         return 0;
       }
       case 'list': {
@@ -154,9 +219,8 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
         else for (const i of items) io.out(`${i.id.padEnd(32)} ${(i.step ?? i.status).padEnd(30)} ${i.name ?? ''}`);
         return 0;
       }
-      default:
-        throw new TenantUsageError(`unknown tenant command "${command}"\n\n${TENANT_USAGE}`);
     }
+    return 2; // not reached: every command of TENANT_COMMANDS has its case
   } catch (err) {
     if (err instanceof TenantUsageError || err instanceof ConfigError || err instanceof InvalidTenantError || err instanceof CredentialsError) {
       io.err(err.message);
@@ -208,18 +272,39 @@ function printCheck(s: TenantStatus, io: TenantCliIo): void {
   if (c.lookupWorks.length) io.out(`  lookup works: ${c.lookupWorks.join(', ')}${c.recommendedLookup ? ` (recommended: ${c.recommendedLookup})` : ''}`);
 }
 
-export function formatTenant(s: TenantStatus): string {
+/** Whether it takes erasures and calls Comeet: live, paused (requests wait), or not live (none taken). */
+export function tenantState(s: TenantStatus): 'live' | 'paused' | 'not_live' {
+  return s.step === 'live' ? 'live' : s.step === 'paused' ? 'paused' : 'not_live';
+}
+
+export function formatTenant(s: TenantStatus, usage?: TenantUsage | { unavailable: string }): string {
+  const state = tenantState(s);
   const lines = [
     `Tenant ${s.id} (${s.name})`,
+    `  state:       ${state === 'live' ? 'LIVE' : state === 'paused' ? 'PAUSED: no Comeet call is made; requests wait for the resume' : 'not live: takes no erasures'}`,
     `  step:        ${s.step}${s.pausedFrom ? ` (from ${s.pausedFrom})` : ''}`,
     `  base URL:    ${s.settings.baseUrl}   lookup: ${s.settings.lookup}   rate: ${s.settings.ratePerMinute}/min`,
     `  policy:      ${s.settings.policy.mode}, ${s.settings.policy.regulation}`,
     `  sandbox:     ${s.credentials.sandbox.set ? `credentials set (sealing key ${s.credentials.sandbox.keyId})` : 'no credentials'}${s.sandboxValidatedAt ? `, validated ${s.sandboxValidatedAt}` : ''}`,
     `  production:  ${s.credentials.production.set ? `key set (sealing key ${s.credentials.production.keyId})` : 'no key'}${s.credentials.production.staged ? ', a new key staged' : ''}${s.liveSince ? `, live since ${s.liveSince}` : ''}`,
   ];
+  if (usage) lines.push(...formatUsage(usage));
   if (s.lookupWorks?.length) lines.push(`  lookup works: ${s.lookupWorks.join(', ')}`);
   if (s.missing.length) lines.push('  missing:', ...s.missing.map((m) => `    - ${m}`));
   if (s.lastCheck) lines.push(`  last check:  ${s.lastCheck.environment} ${s.lastCheck.ok ? 'passed' : 'FAILED'} at ${s.lastCheck.at}`);
   lines.push('  events:', ...s.events.slice(-20).map((e) => `    ${e.at}  ${e.kind.padEnd(26)} by ${e.actor}${e.detail ? `: ${e.detail}` : ''}`));
   return lines.join('\n');
+}
+
+function formatUsage(usage: TenantUsage | { unavailable: string }): string[] {
+  if ('unavailable' in usage) return [`  budget:      unavailable (${usage.unavailable})`];
+  const { budget: b, requests: r } = usage;
+  const cap =
+    b.capPerMinute !== undefined
+      ? `${b.capPerMinute}/min of the account's ${b.ratePerMinute}/min (${b.percentOfLimit}%), set through the API${b.setBy ? ` by ${b.setBy}` : ''}${b.setAt ? ` at ${b.setAt}` : ''}${b.source === 'api' || b.source === 'system' ? '' : ` (but the server applies the ${b.source}'s rate)`}`
+      : `no rate set through the API on ${b.taskQueue}: no worker has capped it yet (account limit ${b.ratePerMinute}/min)`;
+  const lines = [`  budget:      ${cap}`, `               queue ${b.taskQueue}${b.backlog ? `, backlog ${b.backlog.count} task(s)${b.backlog.count ? `, oldest ${Math.round(b.backlog.ageSeconds)} s` : ''}` : ''}`];
+  const phases = Object.entries(r.byPhase).map(([p, n]) => `${p} ${n}`);
+  lines.push(`  requests:    ${r.running} running${phases.length ? ` (${phases.join(', ')})` : ''}; ${r.atRisk} at risk of missing their deadline`);
+  return lines;
 }
