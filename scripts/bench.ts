@@ -25,7 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
@@ -546,7 +546,9 @@ async function runTenants(shared: Shared, client: Client) {
       };
     };
 
-    // 1. B's trickle with A idle: the baseline.
+    // 1. B's trickle with A idle: the baseline. The machine's load is printed: on a shared 2-CPU box the
+    // two halves can see different neighbours.
+    const loadIdle = loadavg()[0]!;
     const idle = await trickle(bIdle, b.id);
     await sleep(2_000);
 
@@ -562,6 +564,7 @@ async function runTenants(shared: Shared, client: Client) {
     const bBacklogFrom = Date.now();
     const bRun = bBacklogN >= 10 ? await backlog(bBacklogSeeded.slice(0, bBacklogN), b.id) : undefined;
     const [aCompleted, bCompleted] = await Promise.all([aRun.done, bRun?.done ?? 0]);
+    const loadBusy = loadavg()[0]!;
 
     const windowOf = (ts: number[]) => ({ from: ts[0]!, to: ts[ts.length - 1]!, n: ts.length, ms: ts[ts.length - 1]! - ts[0]! });
     const aWin = windowOf(calls[a.id]!.filter((t) => t >= busyFrom));
@@ -610,6 +613,7 @@ async function runTenants(shared: Shared, client: Client) {
       rateLimited: limited,
       callsByAccount: { [a.id]: stats[a.id]!.total, [b.id]: stats[b.id]!.total },
       goals,
+      loadAverage1m: { idle: loadIdle, busy: loadBusy },
     };
 
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
@@ -643,6 +647,7 @@ async function runTenants(shared: Shared, client: Client) {
     line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)}`);
     line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
     line('completed: A / B trickles / B backlog', `${aCompleted} of ${erasures} / ${idle.length + busy.length} of ${2 * trickleN} / ${bCompleted} of ${bBacklogN}`);
+    line('1-min load average, before idle / after busy', `${loadIdle.toFixed(2)} / ${loadBusy.toFixed(2)} (${cpus().length} CPUs)`);
     line('', `(share = calls answered by the tenant's account from its backlog's first call to its last, over its limit; the cap is ${pct(tenantCap / limitPerMinute)} of it)`);
     if (aCompleted !== erasures || bCompleted !== bBacklogN) throw new Error(`tenants: ${aCompleted} of ${erasures} (A) and ${bCompleted} of ${bBacklogN} (B) completed`);
   } finally {
