@@ -660,7 +660,7 @@ async function runTenants(shared: Shared, client: Client) {
 
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
     const row = (figure: string, measured: string, goal: string, ok: boolean | undefined | null) =>
-      console.log(`  ${figure.padEnd(46)} ${measured.padEnd(44)} ${goal.padEnd(10)} ${ok === null ? '' : ok === undefined ? 'n/a' : verdict(ok)}`);
+      console.log(`  ${figure.padEnd(50)} ${measured.padEnd(44)} ${goal.padEnd(10)} ${ok === null ? '' : ok === undefined ? 'n/a' : verdict(ok)}`);
     const rateText = queueRates.map((r) => (r === undefined ? 'none' : `${(r * 60).toFixed(0)}/min`)).join(' / ');
     console.log(
       `\n5. Tenants: A with a backlog of ${erasures}, B with ${trickleN} arriving meanwhile (one each ${sec(trickleGapMs)}), then a backlog of B's own; ` +
