@@ -11,16 +11,21 @@
  *   2. steady       requests arriving at 80% of capacity: start→completed p50/p95 without a queue
  *   3. plain script the backlog's workload with the same Comeet client, no Temporal: our overhead
  *   4. waiting      `--waiting` requests blocked by interviews at once: worker memory, then all resume
+ *   5. tenants      (only with --phases tenants) two tenants, each its own account at the scaled limit and
+ *                   its own queue capped at 96% of it: A gets `--erasures` at once; B, meanwhile, 30
+ *                   arriving one each 1.5 s (p95 against the same 30 with A idle, measured first), then
+ *                   a backlog of its own sized to end inside A's; each one's share of its own limit, 429s
  *
  *   npm run bench                       # the figures in README (about 10 minutes)
  *   npm run bench -- --quick            # a smoke run (about 2 minutes)
  *   npm run bench -- --json out.json    # also write the figures as JSON
+ *   npm run bench -- --phases tenants   # phase 5 alone (about 4 minutes; --quick about 1.5)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
@@ -32,10 +37,13 @@ import { createDataConverter } from '../src/codec/data-converter.js';
 import { ComeetClient } from '../src/comeet/index.js';
 import { mapPool } from '../src/pool.js';
 import { generateReceiptKeys } from '../src/receipt/index.js';
-import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
+import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE, SEARCH_ATTRIBUTES, type ErasureResult, type TuningInput } from '../src/shared.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
+import { describeQueueRate } from '../src/rate-cap.js';
+import { tenantQueueRate } from '../src/worker.js';
+import { bringTenantLive, TEST_CREDENTIALS_KEY, tenantAccounts } from '../test/helpers/tenants.js';
 
 const API_KEY = 'bench-api-key';
 const SECRET = 'bench-secret-0123456789abcdef';
@@ -73,7 +81,7 @@ const waiting = intArg('waiting', args.waiting, args.quick ? 1000 : 10_000, 10, 
 const workerCount = intArg('workers', args.workers, 2, 1, 8);
 const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
 
-const PHASES = ['backlog', 'steady', 'plain', 'waiting'] as const;
+const PHASES = ['backlog', 'steady', 'plain', 'waiting', 'tenants'] as const;
 const phases = new Set(args.phases!.split(',').map((p) => p.trim()));
 for (const p of phases) {
   if (!(PHASES as readonly string[]).includes(p)) {
@@ -149,7 +157,13 @@ interface Shared {
   bundlePath: string;
 }
 
-async function startWorker(shared: Shared, taskQueue: string, simUrl: string, perMinute: { limit: number; cap: number }): Promise<WorkerProc> {
+async function startWorker(
+  shared: Shared,
+  taskQueue: string,
+  simUrl: string,
+  perMinute: { limit: number; cap: number },
+  extraEnv: Record<string, string> = {},
+): Promise<WorkerProc> {
   const healthPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     cwd: PROJECT_ROOT,
@@ -172,6 +186,7 @@ async function startWorker(shared: Shared, taskQueue: string, simUrl: string, pe
       DSAR_METRICS_BIND: 'off',
       DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
       DSAR_LOG_LEVEL: 'WARN',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -460,6 +475,232 @@ async function runWaiting(shared: Shared, client: Client) {
   }
 }
 
+/**
+ * Where an erasure's time went waiting: the sum of its workflow tasks' and its activities' schedule →
+ * start gaps (from the history), the median over `runs`. Tells the shared workflow queue from the
+ * tenant's own Comeet queue when one tenant's requests wait during another's backlog.
+ */
+async function queueWaits(runs: StartedErasure[]): Promise<{ workflowTasks: number; activities: number }> {
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const per = await mapPool(runs, 10, async (run) => {
+    const events = (await run.handle.fetchHistory()).events ?? [];
+    const at = new Map(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
+    let workflowTasks = 0;
+    let activities = 0;
+    for (const e of events) {
+      const w = e.workflowTaskStartedEventAttributes;
+      if (w) workflowTasks += ms(e.eventTime) - (at.get(Number(w.scheduledEventId)) ?? ms(e.eventTime));
+      const a = e.activityTaskStartedEventAttributes;
+      if (a) activities += ms(e.eventTime) - (at.get(Number(a.scheduledEventId)) ?? ms(e.eventTime));
+    }
+    return { workflowTasks, activities };
+  });
+  const median = (xs: number[]) => percentile(xs.sort((x, y) => x - y), 50);
+  return { workflowTasks: median(per.map((p) => p.workflowTasks)), activities: median(per.map((p) => p.activities)) };
+}
+
+/**
+ * Two tenants, each its own Comeet account at `limitPerMinute` and its own capped queue: tenant A gets
+ * a backlog of `--erasures`, tenant B first a trickle (its p95, against the same trickle with A idle),
+ * then a backlog of its own sized to end inside A's (B's share of its limit while both saturate).
+ * B's trickle cannot measure B's share: 30 requests are 90 calls, a fraction of what its cap allows.
+ */
+async function runTenants(shared: Shared, client: Client) {
+  if (limitPerMinute > 1000) throw new Error(`--phases tenants: a tenant's rate is at most 1000/min; use --scale 10 or lower (now ${limitPerMinute})`);
+  const tenantCap = tenantQueueRate(limitPerMinute); // per minute, what each tenant's queue is capped at
+  const capPerMs = tenantCap / 60_000;
+  const limitPerMs = limitPerMinute / 60_000;
+  const trickleN = args.quick ? 10 : 30;
+  const trickleGapMs = args.quick ? 500 : 1_500;
+  const aPeople = subjects('tenant-a', erasures);
+  const bIdle = subjects('tenant-b-idle', trickleN);
+  const bBusy = subjects('tenant-b-busy', trickleN);
+  const bBacklogSeeded = subjects('tenant-b-backlog', erasures);
+  const rate = { limit: limitPerMinute, windowMs: 60_000 };
+  const a = tenantAccounts('bench-a', seedFor(aPeople).candidates, rate);
+  const b = tenantAccounts('bench-b', seedFor([...bIdle, ...bBusy, ...bBacklogSeeded]).candidates, rate);
+  // Every answered API request of a tenant's production account, by the time it was answered.
+  const calls: Record<string, number[]> = { [a.id]: [], [b.id]: [] };
+  const sim = await startSimulator({
+    apiKey: API_KEY,
+    secret: SECRET,
+    rateLimit: rate,
+    seed: { candidates: [] },
+    accounts: [...a.accounts, ...b.accounts],
+    log: (l) => {
+      const account = / account=(\S+)$/.exec(l)?.[1];
+      if (account && calls[account]) calls[account]!.push(Date.now());
+    },
+  });
+  const taskQueue = `bench-tenants-${Date.now()}`;
+  const idKey = randomBytes(32).toString('hex');
+  const workers = await Promise.all(
+    Array.from({ length: workerCount }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute }, { DSAR_CREDENTIALS_KEY: TEST_CREDENTIALS_KEY })),
+  );
+  try {
+    // Onboarding (sandbox check, go-live) as an operator would; its checks run on the tenants' own queues.
+    await Promise.all([a, b].map((t) => bringTenantLive(client, taskQueue, sim.url, t, limitPerMinute)));
+    const queueRates = await Promise.all(
+      [a, b].map(async (t) => (await describeQueueRate(shared.env.connection.workflowService, 'default', comeetTaskQueue(taskQueue, t.id))).effectivePerSecond),
+    );
+
+    const trickle = async (people: { email: string }[], tenant: string) => {
+      const latencies: number[] = [];
+      const starts: number[] = [];
+      const pending: Promise<StartedErasure>[] = [];
+      for (const p of people) {
+        const started = Date.now();
+        pending.push(
+          startErasure(client, { email: p.email, tenant }, { taskQueue, idKey, tuning: TUNING }).then(async (run) => {
+            starts.push(Date.now() - started);
+            const r = await run.handle.result();
+            if (r.outcome !== 'completed') throw new Error(`a trickle erasure of ${tenant} ended ${r.outcome}`);
+            latencies.push(Date.now() - started);
+            return run;
+          }),
+        );
+        await sleep(trickleGapMs);
+      }
+      const runs = await Promise.all(pending);
+      // startErasure's own time: the tenant check (describe + status query of its onboarding workflow) and the start.
+      const startMs = percentile(starts.sort((x, y) => x - y), 50);
+      return { latencies: latencies.sort((x, y) => x - y), waits: { ...(await queueWaits(runs)), startErasure: startMs } };
+    };
+    const backlog = async (people: { email: string }[], tenant: string) => {
+      const runs = await mapPool(people, 64, (p) => startErasure(client, { email: p.email, tenant }, { taskQueue, idKey, tuning: TUNING }));
+      return {
+        started: Date.now(),
+        done: Promise.all(runs.map((r) => r.handle.result())).then((rs) => rs.filter((r) => r.outcome === 'completed').length),
+      };
+    };
+
+    // 1. B's trickle with A idle: the baseline. The machine's load is printed: on a shared 2-CPU box the
+    // two halves can see different neighbours.
+    const loadIdle = loadavg()[0]!;
+    const { latencies: idle, waits: idleWaits } = await trickle(bIdle, b.id);
+    await sleep(2_000);
+
+    // 2. A's backlog; once it is all started, B's trickle again, then B's own backlog.
+    const busyFrom = Date.now();
+    const aRun = await backlog(aPeople, a.id);
+    await sleep(2_000);
+    const { latencies: busy, waits: busyWaits } = await trickle(bBusy, b.id);
+    // B's backlog must end before A's does, so both queues are saturated all through B's window: size
+    // it from A's calls still to make, at the cap, less a margin for B's last verifications.
+    const aLeftMs = (erasures * 3 - calls[a.id]!.filter((t) => t >= busyFrom).length) / capPerMs;
+    const bBacklogN = Math.max(0, Math.min(erasures, Math.floor(((aLeftMs - 5_000) * 0.9 * capPerMs) / 3)));
+    const bBacklogFrom = Date.now();
+    const bRun = bBacklogN >= 10 ? await backlog(bBacklogSeeded.slice(0, bBacklogN), b.id) : undefined;
+    const [aCompleted, bCompleted] = await Promise.all([aRun.done, bRun?.done ?? 0]);
+    const loadBusy = loadavg()[0]!;
+
+    // Share of a tenant's limit over its backlog's window (first call to last), counted in the middle 80%
+    // of it, as phase 1 does: the server's limiter lets one second's burst through at the start, which
+    // over a short window would count as more than the cap; the drain at the end is the last verifications.
+    const windowOf = (all: number[]) => {
+      const from = all[0]!;
+      const to = all[all.length - 1]!;
+      const ms = to - from;
+      const mid = all.filter((t) => t >= from + ms * 0.1 && t < from + ms * 0.9).length;
+      return { from, to, ms, n: all.length, share: mid / (ms * 0.8 * limitPerMs), whole: all.length / (ms * limitPerMs) };
+    };
+    const MIN_WINDOW_MS = 10_000;
+    const aWin = windowOf(calls[a.id]!.filter((t) => t >= busyFrom));
+    const bCalls = calls[b.id]!.filter((t) => t >= bBacklogFrom);
+    const bWin = bRun && bCalls.length > 1 && bCalls[bCalls.length - 1]! - bCalls[0]! >= MIN_WINDOW_MS ? windowOf(bCalls) : undefined;
+    const aShare = aWin.share;
+    const bShare = bWin ? bWin.share : NaN;
+    const bInsideA = bWin ? bWin.to <= aWin.to : false;
+    // A while B's backlog ran too: B's window, A's account.
+    const aDuringB = bWin ? calls[a.id]!.filter((t) => t >= bWin.from && t <= bWin.to).length / (bWin.ms * limitPerMs) : NaN;
+    const stats = sim.statsByAccount();
+    const limited = { a: stats[a.id]!.rateLimited, b: stats[b.id]!.rateLimited };
+    const p95 = { idle: percentile(idle, 95), busy: percentile(busy, 95) };
+    const p50 = { idle: percentile(idle, 50), busy: percentile(busy, 50) };
+    const ratio = p95.busy / p95.idle;
+
+    const goals = {
+      aShare: aShare >= 0.95,
+      bShare: bWin ? bShare >= 0.95 && bInsideA : undefined,
+      noLimited: limited.a === 0 && limited.b === 0,
+      bP95: ratio <= 1.1,
+    };
+    figures.tenants = {
+      limitPerMinute,
+      tenantCapPerMinute: tenantCap,
+      queueRatesPerSecond: queueRates,
+      workers: workerCount,
+      aBacklog: erasures,
+      aCompleted,
+      aCalls: aWin.n,
+      aWindowMs: aWin.ms,
+      aShare,
+      aShareWholeWindow: aWin.whole,
+      bTrickle: trickleN,
+      bTrickleGapMs: trickleGapMs,
+      bIdleP50Ms: p50.idle,
+      bIdleP95Ms: p95.idle,
+      bBusyP50Ms: p50.busy,
+      bBusyP95Ms: p95.busy,
+      bP95Ratio: ratio,
+      bQueueWaitsMedianMs: { idle: idleWaits, busy: busyWaits },
+      bBacklog: bBacklogN,
+      bCompleted,
+      bCalls: bWin?.n,
+      bWindowMs: bWin?.ms,
+      bShare,
+      bShareWholeWindow: bWin?.whole,
+      bWindowInsideA: bInsideA,
+      aShareDuringBBacklog: aDuringB,
+      rateLimited: limited,
+      callsByAccount: { [a.id]: stats[a.id]!.total, [b.id]: stats[b.id]!.total },
+      goals,
+      loadAverage1m: { idle: loadIdle, busy: loadBusy },
+    };
+
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+    const row = (figure: string, measured: string, goal: string, ok: boolean | undefined | null) =>
+      console.log(`  ${figure.padEnd(50)} ${measured.padEnd(44)} ${goal.padEnd(10)} ${ok === null ? '' : ok === undefined ? 'n/a' : verdict(ok)}`);
+    const rateText = queueRates.map((r) => (r === undefined ? 'none' : `${(r * 60).toFixed(0)}/min`)).join(' / ');
+    console.log(
+      `\n5. Tenants: A with a backlog of ${erasures}, B with ${trickleN} arriving meanwhile (one each ${sec(trickleGapMs)}), then a backlog of B's own; ` +
+        `each account ${limitPerMinute} calls/60 s, each queue capped at ${tenantCap}/min (server: ${rateText}), ${workerCount} worker process(es)`,
+    );
+    row('figure', 'measured', 'goal', null);
+    row(
+      "A's share of its limit (backlog, middle 80%)",
+      `${pct(aShare)} (${pct(aWin.whole)}: ${aWin.n} calls in ${sec(aWin.ms)})`,
+      '≥ 95%',
+      goals.aShare,
+    );
+    row(
+      `B's share of its limit (backlog of ${bBacklogN}, mid 80%)`,
+      bWin ? `${pct(bShare)} (${pct(bWin.whole)}: ${bWin.n} calls in ${sec(bWin.ms)}${bInsideA ? '' : ', ended after A'})` : `not measured (B's window under ${sec(MIN_WINDOW_MS)})`,
+      '≥ 95%',
+      goals.bShare,
+    );
+    row('429s received, A / B', `${limited.a} / ${limited.b}`, '0', goals.noLimited);
+    row(
+      "B's trickle start→completed p95, idle / A busy",
+      `${sec(p95.idle)} / ${sec(p95.busy)} (×${ratio.toFixed(3)})`,
+      '≤ ×1.10',
+      goals.bP95,
+    );
+    line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)}`);
+    line("B's trickle medians, idle", `startErasure ${sec(idleWaits.startErasure)}, workflow tasks ${sec(idleWaits.workflowTasks)}, Comeet activities ${sec(idleWaits.activities)}`);
+    line("B's trickle medians, A busy", `startErasure ${sec(busyWaits.startErasure)}, workflow tasks ${sec(busyWaits.workflowTasks)}, Comeet activities ${sec(busyWaits.activities)}`);
+    line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
+    line('completed: A / B trickles / B backlog', `${aCompleted} of ${erasures} / ${idle.length + busy.length} of ${2 * trickleN} / ${bCompleted} of ${bBacklogN}`);
+    line('1-min load average, before idle / after busy', `${loadIdle.toFixed(2)} / ${loadBusy.toFixed(2)} (${cpus().length} CPUs)`);
+    line('', `(share: calls the tenant's account answered in the middle 80% of its backlog's window, first call to last,`);
+    line('', ` over its limit ${limitPerMinute}/60 s; in brackets over the whole window, with the limiter's first burst; the cap is ${pct(tenantCap / limitPerMinute)})`);
+    if (aCompleted !== erasures || bCompleted !== bBacklogN) throw new Error(`tenants: ${aCompleted} of ${erasures} (A) and ${bCompleted} of ${bBacklogN} (B) completed`);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await sim.close();
+  }
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cli = resolveTemporalCli();
@@ -484,6 +725,7 @@ async function main(): Promise<void> {
     if (phases.has('steady')) await runSteady(shared, client);
     if (backlog && phases.has('plain')) await runPlain(backlog.wall);
     if (phases.has('waiting')) await runWaiting(shared, client);
+    if (phases.has('tenants')) await runTenants(shared, client);
     console.log(`\nDone in ${sec(Date.now() - t0)}.`);
     if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2) + '\n');
   } finally {
