@@ -21,7 +21,10 @@ import {
 } from '../client.js';
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { comeetTaskQueue, describeIssues, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { describeIssues } from '../describe-issues.js';
+import { erasureRequestSchema, type ErasureInput } from '../erasure-request.js';
+import { PHASES, type ErasureStatus } from '../erasure-status.js';
+import { comeetTaskQueue } from '../task-queues.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';
 import { runSandboxCommand } from '../sandbox/cli.js';
 import { describeQueueRate, type QueueRate } from '../rate-cap.js';

@@ -40,50 +40,17 @@ import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetai
 import { groupByPerson, pagedLookup, transientRetry } from './lookup.js';
 import type { TenantStateActivities } from '../tenants/state-activities.js';
 import { DEFAULT_TENANT_ID, TENANT_PAUSED } from '../tenants/model.js';
-import {
-  DsarAtRisk,
-  DsarCallers,
-  DsarDeadline,
-  DsarMode,
-  DsarPhase,
-  DsarRequestIds,
-  ERASURE_WORKFLOW_ID,
-  MAX_EVENTS,
-  REQUESTS_MEMO,
-  REQUESTS_MEMO_TOTAL,
-  attachRequestSchema,
-  comeetTaskQueue,
-  deadlinePriority,
-  describeIssues,
-  erasureInputSchema,
-  isKeyedWorkflowId,
-  tenantOfWorkflowId,
-  maxExtendedDeadline,
-  priorityDeadline,
-  regulationDeadline,
-  tuningSchema,
-  type Attention,
-  type AttachAnswer,
-  type AttachRequest,
-  type CallbackPayload,
-  type CancelRequest,
-  type CancelResult,
-  type ErasedPerson,
-  type ErasureInput,
-  type ErasureResult,
-  type ErasureStatus,
-  type ExtendDeadlineRequest,
-  type FollowUpInput,
-  type FollowUpResult,
-  type Outcome,
-  type Phase,
-  type PersonStatus,
-  type RecheckRequest,
-  type RequestRefusalDetails,
-  type RequestRegistration,
-  type ResumeState,
-  type StatusEvent,
-} from '../shared.js';
+import type { CallbackPayload } from '../callbacks/payload.js';
+import { maxExtendedDeadline, regulationDeadline } from '../deadlines.js';
+import { describeIssues } from '../describe-issues.js';
+import type { AttachAnswer, CancelRequest, CancelResult, ExtendDeadlineRequest, RecheckRequest, RequestRefusalDetails } from '../erasure-messages.js';
+import { MAX_EVENTS, attachRequestSchema, erasureInputSchema, tuningSchema, type AttachRequest, type ErasureInput, type ResumeState } from '../erasure-request.js';
+import type { Attention, ErasedPerson, ErasureResult, ErasureStatus, Outcome, Phase, PersonStatus, RequestRegistration, StatusEvent } from '../erasure-status.js';
+import type { FollowUpInput, FollowUpResult } from '../follow-up.js';
+import { deadlinePriority, priorityDeadline } from '../priorities.js';
+import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO, REQUESTS_MEMO_TOTAL } from '../search-attributes.js';
+import { comeetTaskQueue } from '../task-queues.js';
+import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
