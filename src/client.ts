@@ -11,29 +11,13 @@ import proto from '@temporalio/proto';
 import type { ClientConfig } from './config.js';
 import { normalizeEmail } from './email.js';
 import { CONFLICT_CODES, differingParameters, sameRequest, type ConflictCode, type RegisteredRequest } from './requests.js';
-import {
-  DsarAtRisk,
-  DsarCallers,
-  DsarDeadline,
-  DsarMode,
-  DsarPhase,
-  DsarRequestIds,
-  DsarTenant,
-  describeIssues,
-  erasureRequestSchema,
-  regulationDeadline,
-  REQUESTS_MEMO,
-  SEARCH_ATTRIBUTES,
-  WORKFLOW_TYPE,
-  type CancelResult,
-  type AttachAnswer,
-  type AttachRequest,
-  type ErasureInput,
-  type ErasureResult,
-  type ErasureStatus,
-  type Phase,
-  type TuningInput,
-} from './shared.js';
+import { regulationDeadline } from './deadlines.js';
+import { describeIssues } from './describe-issues.js';
+import type { CancelResult, AttachAnswer } from './erasure-messages.js';
+import { erasureRequestSchema, type AttachRequest, type ErasureInput, type TuningInput } from './erasure-request.js';
+import type { ErasureResult, ErasureStatus, Phase } from './erasure-status.js';
+import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, DsarTenant, REQUESTS_MEMO, SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { WORKFLOW_TYPE } from './workflow-ids.js';
 import { ensureTenantAccepts } from './tenants/client.js';
 import { DEFAULT_TENANT_ID, isTenantId, TENANT_ID_RULE } from './tenants/model.js';
 import { attachRequestSignal, attachRequestUpdate, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';

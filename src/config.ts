@@ -10,7 +10,8 @@ import { LOOKUP_STRATEGIES, type ComeetClientOptions } from './comeet/index.js';
 import { loadTemporalSettings, type TemporalSettings } from './connection.js';
 import { CredentialsError, parseCredentialKeys, type CredentialKeys } from './tenants/credentials.js';
 import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/model.js';
-import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE, type TuningInput } from './shared.js';
+import type { TuningInput } from './erasure-request.js';
+import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE, DEFAULT_TASK_QUEUE } from './task-queues.js';
 
 /** The Worker Deployment the worker's versions belong to (DSAR_DEPLOYMENT_NAME). */
 export const DEFAULT_DEPLOYMENT_NAME = 'comeet-dsar';

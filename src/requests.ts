@@ -4,7 +4,8 @@
  * the same answer) and by the client for a run that has already closed. No Node APIs: the workflow
  * bundle imports it.
  */
-import type { Mode, Regulation } from './shared.js';
+import type { Regulation } from './deadlines.js';
+import type { Mode } from './erasure-request.js';
 
 /** A caller's name, from its intake token (`name:token`). */
 export const CALLER_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;

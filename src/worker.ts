@@ -12,7 +12,7 @@ import { createWorkerDataConverter } from './codec/data-converter.js';
 import { refuseUnencryptedArgs } from './codec/unencrypted.js';
 import { ComeetClient, type ComeetCallInfo } from './comeet/index.js';
 import { comeetClientOptions, ConfigError, deploymentVersionFromConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
-import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './shared.js';
+import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from './task-queues.js';
 import { TenantDirectory } from './tenants/directory.js';
 import { isTenantId, TENANT_WORKFLOW_TYPE, type TenantAccess } from './tenants/model.js';
 import { createTenantStateActivities } from './tenants/state-activities.js';
@@ -127,7 +127,7 @@ export class ErasureWorker {
   }
 }
 
-/** A tenant's Comeet rate on its queue: 96% of its own limit, as for the single account (see shared.ts). */
+/** A tenant's Comeet rate on its queue: 96% of its own limit, as for the single account (see task-queues.ts). */
 export function tenantQueueRate(ratePerMinute: number): number {
   return (ratePerMinute * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE;
 }

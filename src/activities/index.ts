@@ -25,7 +25,9 @@ import {
 } from '../comeet/index.js';
 import { CallbackDeliveryError, deliverCallback, type CallbackSettings } from '../callbacks/deliver.js';
 import { InvalidReceiptClaimsError, type ReceiptClaims, type ReceiptSigner } from '../receipt/index.js';
-import type { CallbackPayload, ErasedPerson, Mode } from '../shared.js';
+import type { CallbackPayload } from '../callbacks/payload.js';
+import type { Mode } from '../erasure-request.js';
+import type { ErasedPerson } from '../erasure-status.js';
 
 /** When Comeet says 429 without `Retry-After`, wait a whole rate-limit window. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;

@@ -6,7 +6,7 @@
  * the address it is about to connect to (see connector.ts); the intake checks IP-literal hosts early.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { callbackHostAllowed, callbackUrlSchema } from '../shared.js';
+import { callbackHostAllowed, callbackUrlSchema } from '../erasure-request.js';
 
 /** What an address is, in words an operator reads in an error ("a link-local address"). */
 export type AddressKind =

@@ -3,7 +3,7 @@
  * CallbackDeliveryError whose `retryable` says whether trying again can help.
  */
 import { Agent, request } from 'undici';
-import type { CallbackPayload } from '../shared.js';
+import type { CallbackPayload } from './payload.js';
 import { CallbackAddressError, callbackTargetProblem, type CallbackTargetPolicy } from './address-policy.js';
 import { guardedConnector, type ResolveAll } from './connector.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';

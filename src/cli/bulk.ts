@@ -10,7 +10,9 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { normalizeEmail } from '../email.js';
-import { describeIssues, erasureRequestSchema, MODES, REGULATIONS, type ErasureInput, type ParsedErasureInput } from '../shared.js';
+import { REGULATIONS } from '../deadlines.js';
+import { describeIssues } from '../describe-issues.js';
+import { erasureRequestSchema, MODES, type ErasureInput, type ParsedErasureInput } from '../erasure-request.js';
 import { DEFAULT_TENANT_ID, TENANT_ID_PATTERN, TENANT_ID_RULE } from '../tenants/model.js';
 
 export const MAX_ROWS = 100_000;

@@ -2,7 +2,7 @@
  * What each `dsar` command takes: its options and help. main.ts runs them; parseCommand (args.ts)
  * refuses whatever a command does not take.
  */
-import { PHASES } from '../shared.js';
+import { PHASES } from '../erasure-status.js';
 import type { CommandSpec, OptionSpec } from './args.js';
 
 const actor = { type: 'string', value: '<name>', help: 'who does this, recorded on the request (default: $DSAR_ACTOR or $USER)' } as const satisfies OptionSpec;

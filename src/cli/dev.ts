@@ -20,7 +20,8 @@ import { createDataConverter, createWorkerDataConverter } from '../codec/data-co
 import { startCodecServer } from '../codec/server.js';
 import { ComeetClient } from '../comeet/index.js';
 import { loadClientConfig, loadCredentialKeys, tuningFromConfig } from '../config.js';
-import { comeetTaskQueue, SEARCH_ATTRIBUTES } from '../shared.js';
+import { SEARCH_ATTRIBUTES } from '../search-attributes.js';
+import { comeetTaskQueue } from '../task-queues.js';
 import { loadDemoSeed, DEMO_API_KEY, DEMO_SECRET } from '../simulator/main.js';
 import { startSimulator } from '../simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';

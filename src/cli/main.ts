@@ -20,7 +20,11 @@ import {
 } from '../client.js';
 import { ConfigError, loadClientConfig, tuningFromConfig, type ClientConfig, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
-import { comeetTaskQueue, describeIssues, DsarTenant, erasureRequestSchema, PHASES, type ErasureInput, type ErasureStatus } from '../shared.js';
+import { describeIssues } from '../describe-issues.js';
+import { erasureRequestSchema, type ErasureInput } from '../erasure-request.js';
+import { PHASES, type ErasureStatus } from '../erasure-status.js';
+import { DsarTenant } from '../search-attributes.js';
+import { comeetTaskQueue } from '../task-queues.js';
 import { ensureTenantAccepts, TenantNotAcceptingError } from '../tenants/client.js';
 import { isTenantId, TENANT_ID_RULE } from '../tenants/model.js';
 import { generateReceiptKeys, ReceiptKeyError, ReceiptVerificationError, verifyReceipt } from '../receipt/index.js';

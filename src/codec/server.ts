@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { answerUnparsedRequests, HttpError, parseTarget, readBody } from '../http/requests.js';
-import { describeIssues } from '../shared.js';
+import { describeIssues } from '../describe-issues.js';
 import { AesGcmPayloadCodec, type EncryptionKeys } from './aes-gcm.js';
 
 export interface CodecServerOptions {

@@ -19,25 +19,12 @@ import { TenantNotAcceptingError } from '../tenants/client.js';
 import { DEFAULT_TENANT_ID, isTenantId, TENANT_ID_PATTERN, TENANT_ID_RULE } from '../tenants/model.js';
 import { CALLER_PATTERN, type RegisteredRequest } from '../requests.js';
 import { answerUnparsedRequests, HttpError, parseTarget, readBody } from '../http/requests.js';
-import {
-  callbackUrlSchema,
-  describeIssues,
-  erasureRequestSchema,
-  DsarAtRisk,
-  DsarCallers,
-  DsarDeadline,
-  DsarMode,
-  DsarPhase,
-  DsarRequestIds,
-  isKeyedWorkflowId,
-  MODES,
-  REGULATIONS,
-  REQUESTS_MEMO,
-  requestIdSchema,
-  tenantOfWorkflowId,
-  type ErasureResult,
-  type ErasureStatus,
-} from '../shared.js';
+import { REGULATIONS } from '../deadlines.js';
+import { describeIssues } from '../describe-issues.js';
+import { callbackUrlSchema, erasureRequestSchema, MODES, requestIdSchema } from '../erasure-request.js';
+import type { ErasureResult, ErasureStatus } from '../erasure-status.js';
+import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO } from '../search-attributes.js';
+import { isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
 import { statusQuery } from '../workflows/index.js';
 
 /** Far above any real request (an email is ≤ 254 characters): larger bodies are refused unread. */

@@ -5,7 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { describeIssues } from '../shared.js';
+import { describeIssues } from '../describe-issues.js';
 import { sealCredentials, type ComeetCredentials, type CredentialKeys } from './credentials.js';
 import {
   DEFAULT_TENANT_ID,

@@ -5,7 +5,10 @@
  */
 import type { Client } from '@temporalio/client';
 import { describeQueueRate, type QueueBacklog, type RateSource } from '../rate-cap.js';
-import { comeetTaskQueue, DsarAtRisk, DsarPhase, DsarTenant, PHASES, WORKFLOW_TYPE, type Phase } from '../shared.js';
+import { PHASES, type Phase } from '../erasure-status.js';
+import { DsarAtRisk, DsarPhase, DsarTenant } from '../search-attributes.js';
+import { comeetTaskQueue } from '../task-queues.js';
+import { WORKFLOW_TYPE } from '../workflow-ids.js';
 import { isTenantId, TENANT_ID_RULE } from './model.js';
 
 export interface TenantUsage {

@@ -3,7 +3,6 @@
  * durable across restarts, steerable by operators through the messages defined at the top.
  */
 import {
-  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -20,7 +19,6 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
-  metricMeter,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -33,57 +31,26 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ReceiptClaims } from '../receipt/schema.js';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
-import type { Activities, FoundCandidate, FoundPerson, InterviewsInProgressDetails, NoPermissionDetails } from '../activities/index.js';
-import { groupByPerson, pagedLookup, transientRetry } from './lookup.js';
-import type { TenantStateActivities } from '../tenants/state-activities.js';
+import type { Activities, FoundCandidate, FoundPerson, NoPermissionDetails } from '../activities/index.js';
+import { groupByPerson, pagedLookup } from './lookup.js';
+import { callbackActivities, comeetActivities, FOLLOW_UP_PRIORITY, signingActivities, tenantState } from './activity-profiles.js';
+import { interviewBlock, invalidWorkflowIdFailure, refusal } from './failures.js';
+import { workflowMetrics } from './metrics.js';
+import { receiptClaims } from './receipt-claims.js';
 import { DEFAULT_TENANT_ID, TENANT_PAUSED } from '../tenants/model.js';
-import {
-  DsarAtRisk,
-  DsarCallers,
-  DsarDeadline,
-  DsarMode,
-  DsarPhase,
-  DsarRequestIds,
-  ERASURE_WORKFLOW_ID,
-  MAX_EVENTS,
-  REQUESTS_MEMO,
-  REQUESTS_MEMO_TOTAL,
-  attachRequestSchema,
-  comeetTaskQueue,
-  deadlinePriority,
-  describeIssues,
-  erasureInputSchema,
-  isKeyedWorkflowId,
-  tenantOfWorkflowId,
-  maxExtendedDeadline,
-  priorityDeadline,
-  regulationDeadline,
-  tuningSchema,
-  type Attention,
-  type AttachAnswer,
-  type AttachRequest,
-  type CallbackPayload,
-  type CancelRequest,
-  type CancelResult,
-  type ErasedPerson,
-  type ErasureInput,
-  type ErasureResult,
-  type ErasureStatus,
-  type ExtendDeadlineRequest,
-  type FollowUpInput,
-  type FollowUpResult,
-  type Outcome,
-  type Phase,
-  type PersonStatus,
-  type RecheckRequest,
-  type RequestRefusalDetails,
-  type RequestRegistration,
-  type ResumeState,
-  type StatusEvent,
-} from '../shared.js';
+import type { CallbackPayload } from '../callbacks/payload.js';
+import { maxExtendedDeadline, regulationDeadline } from '../deadlines.js';
+import { describeIssues } from '../describe-issues.js';
+import type { AttachAnswer, CancelRequest, CancelResult, ExtendDeadlineRequest, RecheckRequest } from '../erasure-messages.js';
+import { MAX_EVENTS, attachRequestSchema, erasureInputSchema, tuningSchema, type AttachRequest, type ErasureInput, type ResumeState } from '../erasure-request.js';
+import type { Attention, ErasedPerson, ErasureResult, ErasureStatus, Outcome, Phase, PersonStatus, RequestRegistration, StatusEvent } from '../erasure-status.js';
+import type { FollowUpInput, FollowUpResult } from '../follow-up.js';
+import { deadlinePriority, priorityDeadline } from '../priorities.js';
+import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO, REQUESTS_MEMO_TOTAL } from '../search-attributes.js';
+import { comeetTaskQueue } from '../task-queues.js';
+import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
@@ -133,66 +100,6 @@ function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningB
   return workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {};
 }
 
-// ---------------------------------------------------------------------------------------------
-// Activity profiles, sized for Comeet's 100 calls a minute
-// ---------------------------------------------------------------------------------------------
-
-// Transient faults retry ~10 times over ~10 minutes (transientRetry), then the request moves to
-// `needs_attention` and keeps trying on its own: a request is never dropped.
-/**
- * Comeet calls run on the rate-capped Comeet queue, ordered by the deadline. They heartbeat, so an
- * attempt lost with its worker (SIGKILL, OOM) is retried after 30 s, not after its whole timeout.
- */
-function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
-  return proxyActivities<Activities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue, tenantOfWorkflowId(workflowInfo().workflowId)),
-    // A lookup may page through many results (a scan), so it gets more time than one erase.
-    // Erasing is idempotent on Comeet's side (a repeat answers 404 = already gone), so it may retry.
-    startToCloseTimeout: kind === 'read' ? '10 minutes' : '1 minute',
-    heartbeatTimeout: '30 seconds',
-    retry: transientRetry,
-    priority: { priorityKey: deadlinePriority(deadlineMs, Date.now()) },
-    // A Temporal cancel must not report "nothing erased" while a DELETE it sent may still land: the
-    // workflow waits for the erase's own outcome. (No command changes: replay is unaffected.)
-    ...(kind === 'erase' ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
-  });
-}
-
-/**
- * Follow-up lookups are a second proof, days after the erasure: they take the lowest priority key
- * (the same as erasures with more than three weeks left, FIFO among them) so they never run ahead of
- * a request nearer its deadline on the shared Comeet budget.
- */
-const FOLLOW_UP_PRIORITY = 5;
-
-/** Whether the tenant is still paused: the worker answers from its tenant directory, off the Comeet queue. */
-const tenantState = proxyActivities<TenantStateActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
-
-/** Signing is local CPU work: quick timeout, a few retries; it spends no Comeet budget. */
-const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });
-
-/**
- * A caller's endpoint may be down for a while: retry for three days, backing off to hourly. It
- * runs on the workflow's queue, outside the Comeet budget.
- */
-function callbackActivities(initialRetryMs: number) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    scheduleToCloseTimeout: '3 days',
-    retry: { initialInterval: initialRetryMs, backoffCoefficient: 2, maximumInterval: '1 hour' },
-  });
-}
-
-/** Our metrics, made when a workflow runs (the meter is bound to the running workflow, not the module); not emitted on replay. */
-function workflowMetrics() {
-  return {
-    erasuresFinished: metricMeter.createCounter('dsar_erasures_finished', 'requests', 'Erasure requests finished, by outcome'),
-    erasureDuration: metricMeter.createHistogram('dsar_erasure_duration_seconds', 'float', 's', 'From start to end of an erasure request, by outcome'),
-    blockedDuration: metricMeter.createHistogram('dsar_blocked_duration_seconds', 'float', 's', 'How long a person stayed blocked by interviews before Comeet erased them'),
-    followUpsFailed: metricMeter.createCounter('dsar_follow_ups_failed', 'follow-ups', 'Follow-up lookups that failed after their retries'),
-  };
-}
-
 /** Registrations mirrored into the memo on each attach (added with the request rules). */
 const REQUESTS_MEMO_PATCH = 'requests-memo-on-attach';
 const RECEIPT_PATCH = 'proof-of-erasure-receipt';
@@ -229,20 +136,6 @@ interface PersonRecord extends PersonStatus {
   backoffStep: number;
   /** Blocked before in the current round: a new block means the known schedule is stale. */
   blockedBefore?: boolean;
-}
-
-/**
- * Only our callers derive the id from the keyed hash; any other id may carry the email. Never quotes
- * the id. (Every recorded history runs under a keyed id: no patch needed for this refusal.)
- */
-function invalidWorkflowIdFailure(): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'InvalidWorkflowId',
-    nonRetryable: true,
-    message:
-      'The workflow id is not the keyed hash of a subject (dsar- and 32 hex characters), and any other id may carry the email; nothing was looked up or erased. ' +
-      'Start erasures with `dsar erase`, the dsar client (startErasure) or the intake API, which derive the id; if this id names the subject, delete this history (temporal workflow delete -w <workflow id>).',
-  });
 }
 
 /** Erases one person from Comeet on request (GDPR/CCPA), waiting out interviews and proving absence. */
@@ -956,24 +849,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
       return undefined;
     }
-    const claims: ReceiptClaims = {
-      ...(r.requestId ? { requestId: r.requestId } : {}),
-      workflowId: info.workflowId,
-      runId: info.runId,
-      subjectHash,
-      outcome: r.outcome as 'completed' | 'no_data',
-      mode: r.mode,
-      regulation: r.regulation,
-      dryRun: input.dryRun,
-      receivedAt: r.receivedAt,
-      deadline: r.deadline,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      verifiedAbsentAt: r.verifiedAbsentAt,
-      persons: r.persons,
-      totals: r.totals,
-      lookups: r.lookups,
-    };
+    const claims = receiptClaims(r, r.verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun });
     const { jws, keyId } = await withAttention('sign the receipt', () => signingActivities.signReceipt(claims), false);
     addEvent('receipt_signed', `key ${keyId}`);
     return { receipt: jws, receiptKeyId: keyId };
@@ -1328,15 +1204,4 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
     }
   }
   return ApplicationFailure.create({ type: 'FollowUpFailed', nonRetryable: true, message, cause: err instanceof Error ? err : undefined });
-}
-
-function refusal(d: RequestRefusalDetails & { message: string }): ApplicationFailure {
-  return ApplicationFailure.create({ type: d.code, nonRetryable: true, message: d.message, details: [{ code: d.code, retryable: d.retryable } satisfies RequestRefusalDetails] });
-}
-
-function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
-  if (err.cause.type !== 'InterviewsInProgress') return undefined;
-  const d = err.cause.details?.[0] as InterviewsInProgressDetails | undefined;
-  return { personUid: d?.personUid ?? '', blockingCandidateUids: Array.isArray(d?.blockingCandidateUids) ? d.blockingCandidateUids : [] };
 }

@@ -17,7 +17,8 @@ import {
 import type { Activities, FoundCandidate, FoundPerson } from '../activities/index.js';
 import type { LookupProgress } from '../comeet/client.js';
 import { isUnencrypted, unencryptedStartFailure } from '../codec/unencrypted.js';
-import { comeetTaskQueue, isKeyedWorkflowId, tenantOfWorkflowId } from '../shared.js';
+import { comeetTaskQueue } from '../task-queues.js';
+import { isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
 
 /** Transient faults (5xx, resets, 429 with its own delay) retry ~10 times over ~10 minutes. */
 export const transientRetry: ActivityOptions['retry'] = {

@@ -6,7 +6,7 @@
  */
 import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, patched, proxyActivities, setHandler, setWorkflowOptions, sleep, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { isUnencrypted, NOT_ENCRYPTED } from '../codec/unencrypted.js';
-import { comeetTaskQueue } from '../shared.js';
+import { comeetTaskQueue } from '../task-queues.js';
 import type { TenantActivities } from '../tenants/activities.js';
 import {
   isTenantId,

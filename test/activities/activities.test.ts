@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_LIMIT_WAIT_MS, createActivities, type Activities } from '../../src/activities/index.js';
 import { ComeetClient, type ComeetClientOptions, type LookupStrategy } from '../../src/comeet/index.js';
 import { startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import type { ErasedPerson, Mode } from '../../src/shared.js';
+import type { Mode } from '../../src/erasure-request.js';
+import type { ErasedPerson } from '../../src/erasure-status.js';
 import { jsonServer, type RawServer } from '../comeet/raw-server.js';
 
 const API_KEY = 'acct-key-a1b2c3';

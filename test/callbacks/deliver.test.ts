@@ -11,7 +11,7 @@ import { CallbackAddressError } from '../../src/callbacks/address-policy.js';
 import { guardedConnector } from '../../src/callbacks/connector.js';
 import { CallbackDeliveryError, deliverCallback, type CallbackSettings } from '../../src/callbacks/deliver.js';
 import { SIGNATURE_HEADER, verifyCallbackSignature } from '../../src/callbacks/signature.js';
-import type { CallbackPayload } from '../../src/shared.js';
+import type { CallbackPayload } from '../../src/callbacks/payload.js';
 
 const SECRET = 'callback-secret-0123456789abcdef0123456789';
 const PAYLOAD: CallbackPayload = { event: 'erasure.finished', id: 'dsar-0123', runId: 'run-1', requestId: 'R-1', outcome: 'completed', mode: 'delete', regulation: 'gdpr', dryRun: false, finishedAt: '2026-05-01T09:00:00.000Z' };

@@ -29,7 +29,7 @@ import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
 import { AesGcmPayloadCodec, parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
-import type { ErasureInput } from '../../src/shared.js';
+import type { ErasureInput } from '../../src/erasure-request.js';
 import { TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
 import { startDevServer, taskQueueFor } from '../helpers/temporal.js';
 

@@ -17,7 +17,8 @@ import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
 import * as configModule from '../../src/config.js';
 import { ConfigError, loadIntakeConfig, loadWorkerConfig, type Env } from '../../src/config.js';
 import { ReceiptKeyError } from '../../src/receipt/index.js';
-import { comeetTaskQueue, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
+import { comeetTaskQueue, DEFAULT_TASK_QUEUE } from '../../src/task-queues.js';
 import { tracingFromEnv } from '../../src/observability.js';
 import { PROJECT_ROOT } from '../../src/temporal-binaries.js';
 import { loadRequiredReceiptSigner } from '../../src/worker.js';
@@ -404,7 +405,7 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it('registers exactly the search attributes of src/shared.ts (names and types)', () => {
+  it('registers exactly the search attributes of src/search-attributes.ts (names and types)', () => {
     const admin = service('temporal-admin-tools');
     const env = envOf(admin);
     const registered = (env.DSAR_SEARCH_ATTRIBUTES ?? '')

@@ -1,7 +1,7 @@
 /** A loopback receiver of completion callbacks, and the worker settings that let callbacks reach it. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CallbackPayload } from '../../src/shared.js';
+import type { CallbackPayload } from '../../src/callbacks/payload.js';
 
 export const CALLBACK_SECRET = 'callback-secret-0123456789abcdef0123456789';
 /** runScenario options: callbacks are signed, and loopback is allowed (it is refused by default). */

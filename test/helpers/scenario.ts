@@ -9,7 +9,8 @@ import { getStatus, startErasure, type StartedErasure } from '../../src/client.j
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter, createWorkerDataConverter } from '../../src/codec/data-converter.js';
 import { ComeetClient, type ComeetCallInfo } from '../../src/comeet/index.js';
-import type { ErasureInput, ErasureStatus, Phase, TuningInput } from '../../src/shared.js';
+import type { ErasureInput, TuningInput } from '../../src/erasure-request.js';
+import type { ErasureStatus, Phase } from '../../src/erasure-status.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { testReceiptKeys } from './receipts.js';
 import { createErasureWorker, type ErasureWorker, type ErasureWorkerOptions } from '../../src/worker.js';

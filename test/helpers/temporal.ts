@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { registerSearchAttributes } from '../../src/client.js';
 import { FAILURE_CONVERTER_PATH } from '../../src/codec/data-converter.js';
-import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli, resolveTestServer } from '../../src/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CompactSign, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { ErasureResult } from '../../src/shared.js';
+import type { ErasureResult } from '../../src/erasure-status.js';
 import {
   createReceiptSigner,
   generateReceiptKeys,
@@ -711,7 +711,7 @@ describe('arguments', () => {
     for (const f of files) {
       const src = readFileSync(dir + f, 'utf8');
       expect(src, f).not.toMatch(/from ['"]@temporalio\//);
-      // shared.ts pulls in @temporalio/common.
+      // src/search-attributes.ts pulls in @temporalio/common.
       expect(src, f).not.toMatch(/from ['"]\.\.\//);
     }
   });

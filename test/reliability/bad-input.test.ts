@@ -21,7 +21,7 @@ import { erasureWorkflowId, InvalidErasureRequestError, startErasure } from '../
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { startCodecServer, type CodecServer } from '../../src/codec/server.js';
 import { sameEmail } from '../../src/email.js';
-import type { ErasureInput } from '../../src/shared.js';
+import type { ErasureInput } from '../../src/erasure-request.js';
 import { resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { bystanders, interviewing, person, runScenario, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
 import { encryptedWorkflowBundle, startDevServer } from '../helpers/temporal.js';

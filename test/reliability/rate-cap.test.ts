@@ -11,12 +11,12 @@ import { createDataConverter, createWorkerDataConverter } from '../../src/codec/
 import { describe, expect, it } from 'vitest';
 import { startErasure } from '../../src/client.js';
 import { ComeetClient } from '../../src/comeet/index.js';
-import type { ErasureResult } from '../../src/shared.js';
+import type { ErasureResult } from '../../src/erasure-status.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { createErasureWorker, type ErasureWorker } from '../../src/worker.js';
 import { createActivities } from '../../src/activities/index.js';
 import { describeQueueRate, ensureQueueRate } from '../../src/rate-cap.js';
-import { comeetTaskQueue } from '../../src/shared.js';
+import { comeetTaskQueue } from '../../src/task-queues.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';

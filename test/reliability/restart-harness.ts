@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
 import { generateReceiptKeys } from '../../src/receipt/index.js';
-import { DsarPhase } from '../../src/shared.js';
+import { DsarPhase } from '../../src/search-attributes.js';
 import { sleep } from './restart-processes.js';
 
 export const API_KEY = 'restart-test-api-key';

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { INSTALL_HINT } from '../../src/temporal-binaries.js';
 
@@ -147,7 +147,7 @@ const CLI_SEARCH_ATTRIBUTE_TYPES: Record<string, string> = {
   KEYWORD_LIST: 'KeywordList',
 };
 
-/** Every search attribute the workflows set (src/shared.ts), registered when the dev server starts. */
+/** Every search attribute the workflows set (src/search-attributes.ts), registered when the dev server starts. */
 export const SEARCH_ATTRIBUTE_ARGS = SEARCH_ATTRIBUTES.flatMap((k) => {
   const type = CLI_SEARCH_ATTRIBUTE_TYPES[k.type];
   if (!type) throw new Error(`no CLI type for search attribute ${k.name} (${k.type})`);

@@ -29,7 +29,8 @@ import { erasureHandle, getStatus, recheckNow, startErasure } from '../../src/cl
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { createDataConverter } from '../../src/codec/data-converter.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
-import type { ErasureResult, Mode, TuningInput } from '../../src/shared.js';
+import type { Mode, TuningInput } from '../../src/erasure-request.js';
+import type { ErasureResult } from '../../src/erasure-status.js';
 import { ALL_PERMISSIONS, startSimulator, type SimCandidateSeed } from '../../src/simulator/server.js';
 import {
   API_KEY,

@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listErasures } from '../../src/client.js';
 import { parseEncryptionKeys } from '../../src/codec/aes-gcm.js';
 import { startCodecServer, type CodecServer } from '../../src/codec/server.js';
-import { SEARCH_ATTRIBUTES } from '../../src/shared.js';
+import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
 import { INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../../src/temporal-binaries.js';
 import { interviewing, person, runScenario, TEST_ENCRYPTION_KEYS } from '../helpers/scenario.js';
 import { installQuietRuntime } from '../helpers/temporal.js';

@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { ErasureConflictError, erasureHandle, recheckNow } from '../../src/client.js';
-import { DsarCallers, DsarRequestIds } from '../../src/shared.js';
+import { DsarCallers, DsarRequestIds } from '../../src/search-attributes.js';
 import { interviewing, runScenario } from '../helpers/scenario.js';
 import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
 import { useDevServer } from '../helpers/temporal.js';

@@ -17,7 +17,7 @@ import { testReceiptKeys } from '../helpers/receipts.js';
 import { bystanders, FAST_TUNING, interviewing, person, runScenario } from '../helpers/scenario.js';
 import { eventually } from '../helpers/eventually.js';
 import { useDevServer } from '../helpers/temporal.js';
-import { DsarRequestIds } from '../../src/shared.js';
+import { DsarRequestIds } from '../../src/search-attributes.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));

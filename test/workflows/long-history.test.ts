@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { extendDeadline, recheckNow } from '../../src/client.js';
 import { verifyReceipt } from '../../src/receipt/index.js';
-import { addMonths } from '../../src/shared.js';
+import { addMonths } from '../../src/deadlines.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { person, runScenario } from '../helpers/scenario.js';
