@@ -67,7 +67,12 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
+  console.log(
+    readFileSync(new URL(import.meta.url), 'utf8')
+      .split('*/')[0]!
+      .replace(/^\/\*\*\n/, '')
+      .replace(/^ \* ?/gm, ''),
+  );
   process.exit(0);
 }
 function intArg(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -203,7 +208,10 @@ async function startWorker(
   const until = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`worker exited before it was ready:\n${output}`);
-    const ok = await fetch(healthUrl).then((r) => r.ok, () => false);
+    const ok = await fetch(healthUrl).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > until) throw new Error(`worker not healthy after 60 s:\n${output}`);
     await sleep(200);
@@ -253,7 +261,9 @@ async function runBacklog(shared: Shared, client: Client) {
   });
   const taskQueue = `bench-backlog-${Date.now()}`;
   const idKey = randomBytes(32).toString('hex');
-  const workers = await Promise.all(Array.from({ length: workerCount }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute })));
+  const workers = await Promise.all(
+    Array.from({ length: workerCount }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute })),
+  );
   try {
     const t0 = Date.now();
     const latencies: number[] = [];
@@ -310,7 +320,10 @@ async function runBacklog(shared: Shared, client: Client) {
     line('Comeet calls / per erasure', `${stats.total} / ${out.callsPerErasure.toFixed(2)}`);
     line('share of the allowed Comeet rate used', `${pct(sustainedShare)} sustained (middle 80% of the run); ${pct(share)} over the whole run`);
     line('', `(${stats.total} calls in ${sec(span)}; allowed ${limitPerMinute}/min, cap ${capPerMinute}/min)`);
-    line('most calls in any 60 s window', `${stats.peakInWindow} of ${limitPerMinute}${busiestWindowShare !== undefined ? ` (${pct(busiestWindowShare)})` : ' (the run was shorter than 60 s)'}`);
+    line(
+      'most calls in any 60 s window',
+      `${stats.peakInWindow} of ${limitPerMinute}${busiestWindowShare !== undefined ? ` (${pct(busiestWindowShare)})` : ' (the run was shorter than 60 s)'}`,
+    );
     line('429s received', String(stats.rateLimited));
     line('start → completed p50 / p95 (queued)', `${sec(out.p50Ms)} / ${sec(out.p95Ms)}`);
     line('history events per erasure', out.historyEventsPerErasure.toFixed(1));
@@ -345,7 +358,13 @@ async function runSteady(shared: Shared, client: Client) {
     }
     await Promise.all(pending);
     latencies.sort((a, b) => a - b);
-    figures.steady = { erasures: n, arrivalsPerSecond: 1000 / gapMs, p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), rateLimited: sim.stats().rateLimited };
+    figures.steady = {
+      erasures: n,
+      arrivalsPerSecond: 1000 / gapMs,
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      rateLimited: sim.stats().rateLimited,
+    };
     console.log(`\n2. Steady arrivals: ${n} erasures at 80% of capacity (${(1000 / gapMs).toFixed(2)}/s), 1 worker`);
     line('start → completed p50 / p95', `${sec(percentile(latencies, 50))} / ${sec(percentile(latencies, 95))}`);
     line('429s received', String(sim.stats().rateLimited));
@@ -398,7 +417,14 @@ async function runPlain(temporalWallMs: number) {
     });
     const wall = Date.now() - t0;
     const stats = sim.stats();
-    figures.plain = { erasures, completed, wallMs: wall, comeetCalls: stats.total, rateLimited: stats.rateLimited, temporalOverheadRatio: temporalWallMs / wall };
+    figures.plain = {
+      erasures,
+      completed,
+      wallMs: wall,
+      comeetCalls: stats.total,
+      rateLimited: stats.rateLimited,
+      temporalOverheadRatio: temporalWallMs / wall,
+    };
     console.log(`\n3. Plain script: the same ${erasures} erasures with the same client and pacing, no Temporal`);
     line('completed', `${completed} / ${erasures}`);
     line('wall time', sec(wall));
@@ -498,7 +524,11 @@ async function queueWaits(runs: StartedErasure[]): Promise<{ workflowTasks: numb
     }
     return { workflowTasks, activities };
   });
-  const median = (xs: number[]) => percentile(xs.sort((x, y) => x - y), 50);
+  const median = (xs: number[]) =>
+    percentile(
+      xs.sort((x, y) => x - y),
+      50,
+    );
   return { workflowTasks: median(per.map((p) => p.workflowTasks)), activities: median(per.map((p) => p.activities)) };
 }
 
@@ -538,7 +568,9 @@ async function runTenants(shared: Shared, client: Client) {
   const taskQueue = `bench-tenants-${Date.now()}`;
   const idKey = randomBytes(32).toString('hex');
   const workers = await Promise.all(
-    Array.from({ length: workerCount }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute }, { DSAR_CREDENTIALS_KEY: TEST_CREDENTIALS_KEY })),
+    Array.from({ length: workerCount }, () =>
+      startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: capPerMinute }, { DSAR_CREDENTIALS_KEY: TEST_CREDENTIALS_KEY }),
+    ),
   );
   try {
     // Onboarding (sandbox check, go-live) as an operator would; its checks run on the tenants' own queues.
@@ -566,7 +598,10 @@ async function runTenants(shared: Shared, client: Client) {
       }
       const runs = await Promise.all(pending);
       // startErasure's own time: the tenant check (describe + status query of its onboarding workflow) and the start.
-      const startMs = percentile(starts.sort((x, y) => x - y), 50);
+      const startMs = percentile(
+        starts.sort((x, y) => x - y),
+        50,
+      );
       return { latencies: latencies.sort((x, y) => x - y), waits: { ...(await queueWaits(runs)), startErasure: startMs } };
     };
     const backlog = async (people: { email: string }[], tenant: string) => {
@@ -670,34 +705,39 @@ async function runTenants(shared: Shared, client: Client) {
         `each account ${limitPerMinute} calls/60 s, each queue capped at ${tenantCap}/min (server: ${rateText}), ${workerCount} worker process(es)`,
     );
     row('figure', 'measured', 'goal', null);
-    row(
-      "A's share of its limit (backlog, middle 80%)",
-      `${pct(aShare)} (${pct(aWin.whole)}: ${aWin.n} calls in ${sec(aWin.ms)})`,
-      '≥ 95%',
-      goals.aShare,
-    );
+    row("A's share of its limit (backlog, middle 80%)", `${pct(aShare)} (${pct(aWin.whole)}: ${aWin.n} calls in ${sec(aWin.ms)})`, '≥ 95%', goals.aShare);
     row(
       `B's share of its limit (backlog of ${bBacklogN}, mid 80%)`,
-      bWin ? `${pct(bShare)} (${pct(bWin.whole)}: ${bWin.n} calls in ${sec(bWin.ms)}${bInsideA ? '' : ', ended after A'})` : `not measured (B's window under ${sec(MIN_WINDOW_MS)})`,
+      bWin
+        ? `${pct(bShare)} (${pct(bWin.whole)}: ${bWin.n} calls in ${sec(bWin.ms)}${bInsideA ? '' : ', ended after A'})`
+        : `not measured (B's window under ${sec(MIN_WINDOW_MS)})`,
       '≥ 95%',
       goals.bShare,
     );
     row('429s received, A / B', `${limited.a} / ${limited.b}`, '0', goals.noLimited);
-    row(
-      "B's trickle start→completed p95, idle / A busy",
-      `${sec(p95.idle)} / ${sec(p95.busy)} (×${ratio.toFixed(3)})`,
-      '≤ ×1.10',
-      goals.bP95,
-    );
+    row("B's trickle start→completed p95, idle / A busy", `${sec(p95.idle)} / ${sec(p95.busy)} (×${ratio.toFixed(3)})`, '≤ ×1.10', goals.bP95);
     line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)}`);
-    line("B's trickle medians, idle", `startErasure ${sec(idleWaits.startErasure)}, workflow tasks ${sec(idleWaits.workflowTasks)}, Comeet activities ${sec(idleWaits.activities)}`);
-    line("B's trickle medians, A busy", `startErasure ${sec(busyWaits.startErasure)}, workflow tasks ${sec(busyWaits.workflowTasks)}, Comeet activities ${sec(busyWaits.activities)}`);
+    line(
+      "B's trickle medians, idle",
+      `startErasure ${sec(idleWaits.startErasure)}, workflow tasks ${sec(idleWaits.workflowTasks)}, Comeet activities ${sec(idleWaits.activities)}`,
+    );
+    line(
+      "B's trickle medians, A busy",
+      `startErasure ${sec(busyWaits.startErasure)}, workflow tasks ${sec(busyWaits.workflowTasks)}, Comeet activities ${sec(busyWaits.activities)}`,
+    );
     line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
-    line('completed: A / B trickles / B backlog', `${aCompleted} of ${erasures} / ${idle.length + busy.length} of ${2 * trickleN} / ${bCompleted} of ${bBacklogN}`);
+    line(
+      'completed: A / B trickles / B backlog',
+      `${aCompleted} of ${erasures} / ${idle.length + busy.length} of ${2 * trickleN} / ${bCompleted} of ${bBacklogN}`,
+    );
     line('1-min load average, before idle / after busy', `${loadIdle.toFixed(2)} / ${loadBusy.toFixed(2)} (${cpus().length} CPUs)`);
     line('', `(share: calls the tenant's account answered in the middle 80% of its backlog's window, first call to last,`);
-    line('', ` over its limit ${limitPerMinute}/60 s; in brackets over the whole window, with the limiter's first burst; the cap is ${pct(tenantCap / limitPerMinute)})`);
-    if (aCompleted !== erasures || bCompleted !== bBacklogN) throw new Error(`tenants: ${aCompleted} of ${erasures} (A) and ${bCompleted} of ${bBacklogN} (B) completed`);
+    line(
+      '',
+      ` over its limit ${limitPerMinute}/60 s; in brackets over the whole window, with the limiter's first burst; the cap is ${pct(tenantCap / limitPerMinute)})`,
+    );
+    if (aCompleted !== erasures || bCompleted !== bBacklogN)
+      throw new Error(`tenants: ${aCompleted} of ${erasures} (A) and ${bCompleted} of ${bBacklogN} (B) completed`);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await sim.close();
@@ -717,7 +757,13 @@ async function main(): Promise<void> {
     const bundle = await buildWorkflowBundle(join(dir, 'workflow-bundle.js'));
     const receipt = await generateReceiptKeys('EdDSA');
     const encryptionKeys = `bench:${randomBytes(32).toString('base64')}`;
-    const shared: Shared = { env, address: env.address, encryptionKeys, receipt: { privateJwk: receipt.privateJwk, keyId: receipt.keyId }, bundlePath: bundle.path };
+    const shared: Shared = {
+      env,
+      address: env.address,
+      encryptionKeys,
+      receipt: { privateJwk: receipt.privateJwk, keyId: receipt.keyId },
+      bundlePath: bundle.path,
+    };
     const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(encryptionKeys)) });
     console.log(
       `comeet-dsar benchmark: Temporal dev server (${cli.source}), Comeet simulator at ${limitPerMinute} calls/60 s (Comeet's 100 × ${scale}), ` +

@@ -48,4 +48,6 @@ function size(dir) {
   return { bytes, files };
 }
 const total = size(dist);
-console.log(`Built ${relative(process.cwd(), dist) || dist}/: ${total.files} files, ${(total.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+console.log(
+  `Built ${relative(process.cwd(), dist) || dist}/: ${total.files} files, ${(total.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+);

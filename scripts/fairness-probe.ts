@@ -23,7 +23,9 @@ import proto from '@temporalio/proto';
 import { DEV_SERVER_DYNAMIC_CONFIG, resolveTemporalCli } from '../src/temporal-binaries.js';
 import type { BatchInput } from '../test/helpers/dispatch-workflows.js';
 
-const { values: args } = parseArgs({ options: { modes: { type: 'string', default: 'fairness,new-matcher,classic' }, seconds: { type: 'string', default: '12' } } });
+const { values: args } = parseArgs({
+  options: { modes: { type: 'string', default: 'fairness,new-matcher,classic' }, seconds: { type: 'string', default: '12' } },
+});
 const SECONDS = Number(args.seconds);
 const ACTIVITY = proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
 
@@ -33,10 +35,21 @@ const MODES: Record<string, string[]> = {
   // The project's dev-server settings today: priority matcher, fairness off (the 1.32 default).
   'new-matcher': [...DEV_SERVER_DYNAMIC_CONFIG],
   // The classic matcher (before 1.31's default).
-  classic: ['--dynamic-config-value', 'matching.useNewMatcher=false', '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'],
+  classic: [
+    '--dynamic-config-value',
+    'matching.useNewMatcher=false',
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
+  ],
 };
 
-interface Started { tag: string; scheduled: number; started: number }
+interface Started {
+  tag: string;
+  scheduled: number;
+  started: number;
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,8 +71,19 @@ async function scenario(
   workflowQueue: string,
 ) {
   const activityQueue = `probe-${name}-${Math.random().toString(36).slice(2, 8)}`;
-  await env.connection.workflowService.updateTaskQueueConfig({ namespace: 'default', identity: 'fairness-probe', taskQueue: activityQueue, taskQueueType: ACTIVITY, ...config });
-  const described = await env.connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: activityQueue }, taskQueueType: ACTIVITY, reportConfig: true });
+  await env.connection.workflowService.updateTaskQueueConfig({
+    namespace: 'default',
+    identity: 'fairness-probe',
+    taskQueue: activityQueue,
+    taskQueueType: ACTIVITY,
+    ...config,
+  });
+  const described = await env.connection.workflowService.describeTaskQueue({
+    namespace: 'default',
+    taskQueue: { name: activityQueue },
+    taskQueueType: ACTIVITY,
+    reportConfig: true,
+  });
   const records: Started[] = [];
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -76,7 +100,11 @@ async function scenario(
     const handles = await Promise.all(
       batches.map(async (b) => {
         await new Promise((r) => setTimeout(r, b.delayMs));
-        return env.client.workflow.start('scheduleBatch', { taskQueue: workflowQueue, workflowId: `${activityQueue}-${b.tag}`, args: [{ ...b, activityQueue }] });
+        return env.client.workflow.start('scheduleBatch', {
+          taskQueue: workflowQueue,
+          workflowId: `${activityQueue}-${b.tag}`,
+          args: [{ ...b, activityQueue }],
+        });
       }),
     );
     await new Promise((r) => setTimeout(r, (SECONDS + 2) * 1000));
@@ -85,7 +113,10 @@ async function scenario(
   const rates = ratePerKey(records, t0 + 2000, t0 + (SECONDS + 2) * 1000);
   const waits = (tag: string) => records.filter((r) => r.tag === tag).map((r) => r.started - r.scheduled);
   // While b is being served (its first to its last start): each key's share of the dispatches.
-  const bStarts = records.filter((r) => r.tag === 'b').map((r) => r.started).sort((x, y) => x - y);
+  const bStarts = records
+    .filter((r) => r.tag === 'b')
+    .map((r) => r.started)
+    .sort((x, y) => x - y);
   const bSpan = bStarts.length > 1 ? ratePerKey(records, bStarts[0]!, bStarts.at(-1)! + 1) : {};
   const eff = described.effectiveRateLimit?.requestsPerSecond;
   return {
@@ -103,7 +134,10 @@ async function scenario(
 async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const { executable } = resolveTemporalCli();
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../test/helpers/dispatch-workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../test/helpers/dispatch-workflows.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
+  });
   for (const mode of args.modes!.split(',')) {
     const env = await TestWorkflowEnvironment.createLocal({ server: { executable, extraArgs: ['--log-level', 'error', ...MODES[mode]!] } });
     const workflowQueue = 'probe-workflows';

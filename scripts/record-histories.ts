@@ -29,7 +29,9 @@ async function save(name: string, s: Scenario, workflowId: string, runId?: strin
   // The CLI's JSON export is the format operators get from `temporal workflow show -o json`.
   const cli = resolveTemporalCli().executable;
   if (cli.type !== 'existing-path') throw new Error('recording needs the temporal CLI (npm run setup:temporal)');
-  const json = execFileSync(cli.path, ['workflow', 'show', '--address', env.address, '-w', workflowId, ...(runId ? ['-r', runId] : []), '-o', 'json'], { encoding: 'utf8' });
+  const json = execFileSync(cli.path, ['workflow', 'show', '--address', env.address, '-w', workflowId, ...(runId ? ['-r', runId] : []), '-o', 'json'], {
+    encoding: 'utf8',
+  });
   const history = JSON.parse(json) as { events: unknown[] };
   writeFileSync(join(OUT, `${name}.json`), JSON.stringify(history, null, 1) + '\n');
   index[`${name}.json`] = workflowId;
@@ -47,31 +49,41 @@ await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
 const CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/dsar`;
 
 try {
-  await runScenario(env, 'completed', { seed: { candidates: [...person('happy@example.com', 'P-H', 2), ...person('happy@example.com', 'P-H2')] } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'happy@example.com', requestId: 'rec-1' });
-    await handle.result();
-    await save('completed-delete', s, workflowId);
-  });
+  await runScenario(
+    env,
+    'completed',
+    { seed: { candidates: [...person('happy@example.com', 'P-H', 2), ...person('happy@example.com', 'P-H2')] } },
+    async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'happy@example.com', requestId: 'rec-1' });
+      await handle.result();
+      await save('completed-delete', s, workflowId);
+    },
+  );
   await runScenario(env, 'pseudonymize', { seed: { candidates: person('pseudo@example.com', 'P-P') } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'pseudo@example.com', mode: 'pseudonymize', regulation: 'ccpa' });
     await handle.result();
     await save('completed-pseudonymize', s, workflowId);
   });
-  await runScenario(env, 'blocked', { seed: { candidates: [...person('mixed@example.com', 'P-FREE'), interviewing('mixed@example.com', 'P-BUSY', '+1d')] } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'mixed@example.com' });
-    await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
-    // The cancel update is refused without a trace; the signal records its refusal.
-    await cancelErasure(env.client, workflowId, 'should be refused', 'recorder').catch((err: unknown) => {
-      if (!(err instanceof CancelRefusedError)) throw err;
-    });
-    await handle.signal('cancel', { reason: 'should be refused too', actor: 'recorder' });
-    await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
-    await handle.executeUpdate('extendDeadline', { args: [{ deadline: new Date(Date.now() + 40 * 86_400_000).toISOString(), actor: 'recorder' }] });
-    s.sim.completeInterviews('P-BUSY');
-    await recheckNow(env.client, workflowId, 'recorder');
-    await handle.result();
-    await save('blocked-recheck-completed', s, workflowId);
-  });
+  await runScenario(
+    env,
+    'blocked',
+    { seed: { candidates: [...person('mixed@example.com', 'P-FREE'), interviewing('mixed@example.com', 'P-BUSY', '+1d')] } },
+    async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'mixed@example.com' });
+      await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
+      // The cancel update is refused without a trace; the signal records its refusal.
+      await cancelErasure(env.client, workflowId, 'should be refused', 'recorder').catch((err: unknown) => {
+        if (!(err instanceof CancelRefusedError)) throw err;
+      });
+      await handle.signal('cancel', { reason: 'should be refused too', actor: 'recorder' });
+      await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
+      await handle.executeUpdate('extendDeadline', { args: [{ deadline: new Date(Date.now() + 40 * 86_400_000).toISOString(), actor: 'recorder' }] });
+      s.sim.completeInterviews('P-BUSY');
+      await recheckNow(env.client, workflowId, 'recorder');
+      await handle.result();
+      await save('blocked-recheck-completed', s, workflowId);
+    },
+  );
   await runScenario(env, 'auto', { seed: { candidates: [interviewing('auto@example.com', 'P-A', '+2s', 1 / 60)] } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'auto@example.com' }, { interviewMarginMs: 2500 });
     await handle.result();
@@ -85,18 +97,27 @@ try {
     await save('cancelled', s, workflowId);
   });
   await runScenario(env, 'deadline', { seed: { candidates: [interviewing('late@example.com', 'P-L', '+5d')] } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'late@example.com', receivedAt: new Date(Date.now() - 60_000).toISOString(), deadline: new Date(Date.now() + 2000).toISOString() });
+    const { handle, workflowId } = await s.start({
+      email: 'late@example.com',
+      receivedAt: new Date(Date.now() - 60_000).toISOString(),
+      deadline: new Date(Date.now() + 2000).toISOString(),
+    });
     await handle.result().catch(() => undefined);
     await save('failed-deadline', s, workflowId);
   });
-  await runScenario(env, 'attention', { permissions: ALL_PERMISSIONS.filter((p) => p !== 'persons:erase'), seed: { candidates: person('perm@example.com', 'P-PERM') } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'perm@example.com' });
-    await s.waitForPhase(workflowId, 'needs_attention');
-    s.sim.setPermissions([...ALL_PERMISSIONS]);
-    await recheckNow(env.client, workflowId, 'recorder');
-    await handle.result();
-    await save('needs-attention-completed', s, workflowId);
-  });
+  await runScenario(
+    env,
+    'attention',
+    { permissions: ALL_PERMISSIONS.filter((p) => p !== 'persons:erase'), seed: { candidates: person('perm@example.com', 'P-PERM') } },
+    async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'perm@example.com' });
+      await s.waitForPhase(workflowId, 'needs_attention');
+      s.sim.setPermissions([...ALL_PERMISSIONS]);
+      await recheckNow(env.client, workflowId, 'recorder');
+      await handle.result();
+      await save('needs-attention-completed', s, workflowId);
+    },
+  );
   await runScenario(env, 'verification', { pseudonymizeKeepsEmail: true, seed: { candidates: person('sticky@example.com', 'P-S') } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'sticky@example.com', mode: 'pseudonymize' }, { maxReerasures: 1 });
     await handle.result().catch(() => undefined);
@@ -120,17 +141,23 @@ try {
     await save('follow-up-clean', s, r.followUp!.workflowId);
   });
   // Paths added with the hardening and durability work.
-  await runScenario(env, 'attached', { seed: { candidates: [interviewing('joined@example.com', 'P-J', '+1d')] } }, async (s) => {
-    const first = await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL });
-    await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
-    const second = await s.start({ email: 'joined@example.com', requestId: 'att-2', callbackUrl: CALLBACK_URL });
-    if (second.status !== 'attached') throw new Error(`expected attached, got ${second.status}`);
-    await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL }); // a replay
-    s.sim.completeInterviews('P-J');
-    await recheckNow(env.client, first.workflowId, 'recorder');
-    await first.handle.result();
-    await save('attached-completed', s, first.workflowId);
-  }, callbackWorker);
+  await runScenario(
+    env,
+    'attached',
+    { seed: { candidates: [interviewing('joined@example.com', 'P-J', '+1d')] } },
+    async (s) => {
+      const first = await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL });
+      await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
+      const second = await s.start({ email: 'joined@example.com', requestId: 'att-2', callbackUrl: CALLBACK_URL });
+      if (second.status !== 'attached') throw new Error(`expected attached, got ${second.status}`);
+      await s.start({ email: 'joined@example.com', requestId: 'att-1', callbackUrl: CALLBACK_URL }); // a replay
+      s.sim.completeInterviews('P-J');
+      await recheckNow(env.client, first.workflowId, 'recorder');
+      await first.handle.result();
+      await save('attached-completed', s, first.workflowId);
+    },
+    callbackWorker,
+  );
   await runScenario(env, 'queued', { seed: { candidates: person('queued@example.com', 'P-Q') } }, async (s) => {
     // A slow lookup keeps the dry run open while the real request arrives and queues behind it.
     s.sim.setFaults({ latencyMs: 1500 });
@@ -143,7 +170,12 @@ try {
     const runs: string[] = [];
     for await (const wf of env.client.workflow.list({ query: `WorkflowId="${dry.workflowId}"` })) runs.push(wf.runId);
     await save('dry-run-continued-as-queued', s, dry.workflowId, dry.runId);
-    await save('queued-after-dry-run-completed', s, dry.workflowId, runs.find((id) => id !== dry.runId));
+    await save(
+      'queued-after-dry-run-completed',
+      s,
+      dry.workflowId,
+      runs.find((id) => id !== dry.runId),
+    );
   });
   await runScenario(env, 'cancel signal', { seed: { candidates: [interviewing('cancel.signal@example.com', 'P-CS', '+2d')] } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'cancel.signal@example.com' });
@@ -152,41 +184,76 @@ try {
     await handle.result();
     await save('cancelled-signal', s, workflowId);
   });
-  await runScenario(env, 'hard cancel', { seed: { candidates: [interviewing('hard.cancel@example.com', 'P-HC', '+2d')] } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'hard.cancel@example.com', requestId: 'hc-1', callbackUrl: CALLBACK_URL }, { callbackRetryMs: 1000 });
-    await s.waitForPhase(workflowId, 'waiting_for_interviews');
-    await handle.cancel();
-    await handle.result().catch(() => undefined);
-    await save('temporal-cancelled', s, workflowId);
-  }, callbackWorker);
-  await runScenario(env, 'emails hidden', { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('hidden@example.com', 'P-HID') } }, async (s) => {
-    const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
-    await s.waitForPhase(workflowId, 'needs_attention');
-    s.sim.setPermissions([...ALL_PERMISSIONS]);
-    await recheckNow(env.client, workflowId, 'recorder');
-    await handle.result();
-    await save('emails-hidden-completed', s, workflowId);
-  });
-  await runScenario(env, 'follow-up failed', { readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } }, async (s) => {
-    const { handle } = await s.start({ email: 'again.fail@example.com', requestId: 'ff-1', callbackUrl: CALLBACK_URL }, { followUpDelayMs: 1500, callbackRetryMs: 1000 });
-    const first = await handle.result();
-    s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
-    s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
-    await env.client.workflow.getHandle(first.followUp!.workflowId).result().catch(() => undefined);
-    await save('follow-up-failed', s, first.followUp!.workflowId);
-  }, callbackWorker);
-  await runScenario(env, 'long lookup', { pageSize: 1, emailFilter: 'ignored', seed: { candidates: [...person('paged@example.com', 'P-PG', 2), ...bystanders(6)] } }, async (s) => {
-    // Eight pages: past the five the erasure reads itself, so the rest go to a dsarLookup child.
-    const { handle, workflowId } = await s.start({ email: 'paged@example.com' });
-    await handle.result();
-    await save('long-lookup-completed', s, workflowId);
-    const children: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowType="dsarLookup"` })) if (wf.workflowId.startsWith(workflowId)) children.push(wf.workflowId);
-    if (children.length) await save('lookup-child', s, children.sort()[0]!);
-  });
+  await runScenario(
+    env,
+    'hard cancel',
+    { seed: { candidates: [interviewing('hard.cancel@example.com', 'P-HC', '+2d')] } },
+    async (s) => {
+      const { handle, workflowId } = await s.start(
+        { email: 'hard.cancel@example.com', requestId: 'hc-1', callbackUrl: CALLBACK_URL },
+        { callbackRetryMs: 1000 },
+      );
+      await s.waitForPhase(workflowId, 'waiting_for_interviews');
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      await save('temporal-cancelled', s, workflowId);
+    },
+    callbackWorker,
+  );
+  await runScenario(
+    env,
+    'emails hidden',
+    { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('hidden@example.com', 'P-HID') } },
+    async (s) => {
+      const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
+      await s.waitForPhase(workflowId, 'needs_attention');
+      s.sim.setPermissions([...ALL_PERMISSIONS]);
+      await recheckNow(env.client, workflowId, 'recorder');
+      await handle.result();
+      await save('emails-hidden-completed', s, workflowId);
+    },
+  );
+  await runScenario(
+    env,
+    'follow-up failed',
+    { readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } },
+    async (s) => {
+      const { handle } = await s.start(
+        { email: 'again.fail@example.com', requestId: 'ff-1', callbackUrl: CALLBACK_URL },
+        { followUpDelayMs: 1500, callbackRetryMs: 1000 },
+      );
+      const first = await handle.result();
+      s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
+      s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
+      await env.client.workflow
+        .getHandle(first.followUp!.workflowId)
+        .result()
+        .catch(() => undefined);
+      await save('follow-up-failed', s, first.followUp!.workflowId);
+    },
+    callbackWorker,
+  );
+  await runScenario(
+    env,
+    'long lookup',
+    { pageSize: 1, emailFilter: 'ignored', seed: { candidates: [...person('paged@example.com', 'P-PG', 2), ...bystanders(6)] } },
+    async (s) => {
+      // Eight pages: past the five the erasure reads itself, so the rest go to a dsarLookup child.
+      const { handle, workflowId } = await s.start({ email: 'paged@example.com' });
+      await handle.result();
+      await save('long-lookup-completed', s, workflowId);
+      const children: string[] = [];
+      for await (const wf of env.client.workflow.list({ query: `WorkflowType="dsarLookup"` }))
+        if (wf.workflowId.startsWith(workflowId)) children.push(wf.workflowId);
+      if (children.length) await save('lookup-child', s, children.sort()[0]!);
+    },
+  );
   await runScenario(env, 'continued', { seed: { candidates: [interviewing('long.wait@example.com', 'P-LW', '-1h', 600)] } }, async (s) => {
     // A short event budget: the waiting request continues as new after a few re-checks.
-    const { handle, workflowId, runId } = await s.start({ email: 'long.wait@example.com' }, { backoffInitialMs: 1000, backoffMaxMs: 1000, interviewMarginMs: 0, continueAfterEvents: 100 });
+    const { handle, workflowId, runId } = await s.start(
+      { email: 'long.wait@example.com' },
+      { backoffInitialMs: 1000, backoffMaxMs: 1000, interviewMarginMs: 0, continueAfterEvents: 100 },
+    );
     await s.waitForStatus(workflowId, (x) => (x.runsContinued ?? 0) >= 1, 120_000);
     s.sim.completeInterviews('P-LW');
     await recheckNow(env.client, workflowId, 'recorder');

@@ -17,7 +17,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DEV_SERVER_DYNAMIC_CONFIG, resolveTemporalCli } from '../src/temporal-binaries.js';
 
-const { values: args } = parseArgs({ options: { workers: { type: 'string', default: '200' }, pollers: { type: 'string', default: '1' }, 'idle-seconds': { type: 'string', default: '30' } } });
+const { values: args } = parseArgs({
+  options: { workers: { type: 'string', default: '200' }, pollers: { type: 'string', default: '1' }, 'idle-seconds': { type: 'string', default: '30' } },
+});
 const N = Number(args.workers);
 const IDLE_S = Number(args['idle-seconds']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,7 +99,9 @@ async function main() {
           taskQueue: `cost-comeet-tenant-${i}`,
           activities: { async noop() {} },
           // The SDK's defaults (100 slots, 10 polls) or a few slots and `--pollers` polls.
-          ...(args.pollers === 'default' ? {} : { maxConcurrentActivityTaskExecutions: 4, activityTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: Number(args.pollers) } }),
+          ...(args.pollers === 'default'
+            ? {}
+            : { maxConcurrentActivityTaskExecutions: 4, activityTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: Number(args.pollers) } }),
         }),
       );
     }
@@ -114,7 +118,9 @@ async function main() {
     await sleep(3000);
     const after = process.memoryUsage();
     console.log(`start-up: ${N} Worker.create in ${(created / 1000).toFixed(2)} s, all ${polls} activity polls open after ${(polling / 1000).toFixed(2)} s`);
-    console.log(`after: RSS ${mb(after.rss)} (+${mb(after.rss - before.rss)}, ${((after.rss - before.rss) / N / 1024).toFixed(0)} KB per worker), heap ${mb(after.heapUsed)}, activity polls in flight ${await activityPolls(metricsUrl)}`);
+    console.log(
+      `after: RSS ${mb(after.rss)} (+${mb(after.rss - before.rss)}, ${((after.rss - before.rss) / N / 1024).toFixed(0)} KB per worker), heap ${mb(after.heapUsed)}, activity polls in flight ${await activityPolls(metricsUrl)}`,
+    );
     console.log(`idle ${IDLE_S} s with ${N} workers: ${await idleCpu(IDLE_S, server)}`);
     console.log(`then: RSS ${mb(process.memoryUsage().rss)}, activity polls in flight ${await activityPolls(metricsUrl)}`);
     const t1 = performance.now();

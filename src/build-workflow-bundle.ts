@@ -59,11 +59,16 @@ export async function buildWorkflowBundle(outPath: string = DEFAULT_BUNDLE_PATH,
   return { path, bytes: Buffer.byteLength(code), ms: Math.round(performance.now() - started) };
 }
 
-const USAGE = 'usage: npm run build:workflows [-- [<plain bundle path>] [--tracing <tracing bundle path>]]\n  (no paths: dist/workflow-bundle.js and dist/workflow-bundle-tracing.js)';
+const USAGE =
+  'usage: npm run build:workflows [-- [<plain bundle path>] [--tracing <tracing bundle path>]]\n  (no paths: dist/workflow-bundle.js and dist/workflow-bundle-tracing.js)';
 
 /** The command line: which bundles to build where. Throws on a usage error. */
 export function bundleTargets(argv: string[]): { path: string; tracing: boolean }[] {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { tracing: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { tracing: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) return [];
   if (positionals.length > 1) throw new Error(`one plain bundle path at most, got ${positionals.length}`);
   if (positionals.length === 0 && values.tracing === undefined) {

@@ -4,7 +4,16 @@
  * running one and the email never appears in an id.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Connection, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Connection,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure, SearchAttributeType, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 // CommonJS package: Node's ESM loader only sees its default export.
 import proto from '@temporalio/proto';
@@ -16,11 +25,29 @@ import { describeIssues } from './describe-issues.js';
 import type { CancelResult, AttachAnswer } from './erasure-messages.js';
 import { erasureRequestSchema, type AttachRequest, type ErasureInput, type TuningInput } from './erasure-request.js';
 import type { ErasureResult, ErasureStatus, Phase } from './erasure-status.js';
-import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, DsarTenant, REQUESTS_MEMO, SEARCH_ATTRIBUTES } from './search-attributes.js';
+import {
+  DsarAtRisk,
+  DsarCallers,
+  DsarDeadline,
+  DsarMode,
+  DsarPhase,
+  DsarRequestIds,
+  DsarTenant,
+  REQUESTS_MEMO,
+  SEARCH_ATTRIBUTES,
+} from './search-attributes.js';
 import { WORKFLOW_TYPE } from './workflow-ids.js';
 import { ensureTenantAccepts } from './tenants/client.js';
 import { DEFAULT_TENANT_ID, isTenantId, TENANT_ID_RULE } from './tenants/model.js';
-import { attachRequestSignal, attachRequestUpdate, cancelUpdate, extendDeadlineUpdate, recheckNowSignal, statusQuery, type dsarErasure } from './workflows/index.js';
+import {
+  attachRequestSignal,
+  attachRequestUpdate,
+  cancelUpdate,
+  extendDeadlineUpdate,
+  recheckNowSignal,
+  statusQuery,
+  type dsarErasure,
+} from './workflows/index.js';
 
 export type ErasureHandle = WorkflowHandle<typeof dsarErasure>;
 
@@ -60,7 +87,13 @@ export const WORKFLOW_ID_PREFIX = 'dsar-';
 export function erasureWorkflowId(email: string, idKey: string, tenant: string = DEFAULT_TENANT_ID): string {
   if (tenant === DEFAULT_TENANT_ID) return WORKFLOW_ID_PREFIX + createHmac('sha256', idKey).update(normalizeEmail(email)).digest('hex').slice(0, 32);
   if (!isTenantId(tenant)) throw new InvalidErasureRequestError(`Invalid erasure request: ${TENANT_ID_RULE}`);
-  return `${WORKFLOW_ID_PREFIX}${tenant}-` + createHmac('sha256', idKey).update(`${tenant}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  return (
+    `${WORKFLOW_ID_PREFIX}${tenant}-` +
+    createHmac('sha256', idKey)
+      .update(`${tenant}\n${normalizeEmail(email)}`)
+      .digest('hex')
+      .slice(0, 32)
+  );
 }
 
 export interface StartOptions {
@@ -101,7 +134,8 @@ export async function startErasure(client: Client, request: ErasureInput, option
   const parsed = erasureRequestSchema.safeParse(request);
   if (!parsed.success) throw new InvalidErasureRequestError(`Invalid erasure request: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
-  if (input.requests || input.resume) throw new InvalidErasureRequestError('Invalid erasure request: requests and resume are set by the workflow itself, not by callers');
+  if (input.requests || input.resume)
+    throw new InvalidErasureRequestError('Invalid erasure request: requests and resume are set by the workflow itself, not by callers');
   const tuning = { ...options.tuning, ...input.tuning };
   const tenant = input.tenant ?? DEFAULT_TENANT_ID;
   await ensureTenantAccepts(client, tenant);
@@ -141,7 +175,12 @@ export async function startErasure(client: Client, request: ErasureInput, option
           false,
         );
       }
-      return outcome('replayed', closed.runId, closed.status, closed.requests.some((r) => r.caller !== input.caller));
+      return outcome(
+        'replayed',
+        closed.runId,
+        closed.status,
+        closed.requests.some((r) => r.caller !== input.caller),
+      );
     }
   }
 
@@ -204,7 +243,10 @@ export async function startErasure(client: Client, request: ErasureInput, option
     // run, or leave the request at the running one as a signal; the rules apply when a worker runs
     // it, and a refusal then shows only as an `attach_refused` event.
     try {
-      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, { ...startOptions, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL });
+      const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, {
+        ...startOptions,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      });
       return outcome('started', started.firstExecutionRunId, 'RUNNING', false);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -252,7 +294,11 @@ function workersPolling(client: Client, taskQueue: string): Promise<boolean> {
   const hit = pollerCache.get(key);
   if (hit && hit.until > Date.now()) return hit.polling;
   const polling = client.workflowService
-    .describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW })
+    .describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    })
     .then((r) => (r.pollers?.length ?? 0) > 0)
     .catch(() => true);
   // Only a yes is kept: a worker that has just started must be seen at once.
@@ -273,7 +319,11 @@ function conflictOf(err: unknown): ErasureConflictError | InvalidErasureRequestE
 }
 
 /** The latest run if it has closed, with the registrations it recorded (memo; older runs: search attributes and result). */
-async function closedRun(client: Client, workflowId: string, incoming: RegisteredRequest): Promise<{ runId: string; status: string; requests: RegisteredRequest[] } | undefined> {
+async function closedRun(
+  client: Client,
+  workflowId: string,
+  incoming: RegisteredRequest,
+): Promise<{ runId: string; status: string; requests: RegisteredRequest[] } | undefined> {
   let d;
   try {
     d = await client.workflow.getHandle<typeof dsarErasure>(workflowId).describe();
@@ -294,15 +344,13 @@ async function closedRun(client: Client, workflowId: string, incoming: Registere
   }
   // What the run did not record cannot differ: a failed legacy run is matched on its id and mode.
   const mode = result?.mode ?? (d.typedSearchAttributes.get(DsarMode) as RegisteredRequest['mode'] | undefined) ?? incoming.mode;
-  const legacy = (d.typedSearchAttributes.get(DsarRequestIds) ?? []).map(
-    (requestId): RegisteredRequest => ({
-      requestId,
-      mode,
-      regulation: result?.regulation ?? incoming.regulation,
-      dryRun: result ? result.outcome === 'dry_run' : incoming.dryRun,
-      legacy: true,
-    }),
-  );
+  const legacy = (d.typedSearchAttributes.get(DsarRequestIds) ?? []).map((requestId): RegisteredRequest => ({
+    requestId,
+    mode,
+    regulation: result?.regulation ?? incoming.regulation,
+    dryRun: result ? result.outcome === 'dry_run' : incoming.dryRun,
+    legacy: true,
+  }));
   return { runId: d.runId, status: d.status.name, requests: legacy };
 }
 

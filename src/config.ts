@@ -45,7 +45,11 @@ const duration = (hint: string) =>
   });
 
 const positiveInt = (hint: string) =>
-  z.string().regex(/^\d+$/, `must be a whole number (${hint})`).transform(Number).pipe(z.number().int().positive(`must be positive (${hint})`));
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number (${hint})`)
+    .transform(Number)
+    .pipe(z.number().int().positive(`must be positive (${hint})`));
 
 /** The port after the last colon of host:port is one a socket can use. */
 function validPort(hostPort: string): boolean {
@@ -88,9 +92,7 @@ const comeetShape = {
   COMEET_SECRET: z.string({ message: 'is required: the integration secret Comeet support issued' }).min(8, 'looks too short for an integration secret'),
   COMEET_LOOKUP: z.enum(LOOKUP_STRATEGIES, { message: `must be one of ${LOOKUP_STRATEGIES.join(', ')}` }).default('candidates-filter'),
   COMEET_PAGE_SIZE: positiveInt('items per page of list calls').default(100),
-  COMEET_TIMEOUT: duration('response timeout per Comeet call')
-    .pipe(z.number().min(100, 'must be at least 100ms (0 would turn timeouts off)'))
-    .default(30_000),
+  COMEET_TIMEOUT: duration('response timeout per Comeet call').pipe(z.number().min(100, 'must be at least 100ms (0 would turn timeouts off)')).default(30_000),
   COMEET_CONNECTIONS: positiveInt('HTTP connections to Comeet per worker').default(4),
   // Plain http would send the signed token and the subject's email in clear: only for a local simulator.
   COMEET_ALLOW_HTTP: bool.default(false),
@@ -164,7 +166,9 @@ const namedTokens = (requiredMessage: string, kind: 'caller' | 'admin') =>
               : `entry ${i + 1} has no valid name: write name:token or name@tenant:token (the name of the calling service, 1-32 of a-z 0-9 _ -), e.g. billing:<token> or billing@acme:<token>`,
           );
         } else if (tenant !== undefined && kind === 'admin') {
-          problem(`entry ${i + 1} (${name}) names a tenant: admin tokens read every tenant's requests, so write name:token (a tenant's own service goes in DSAR_INTAKE_TOKENS as name@tenant:token)`);
+          problem(
+            `entry ${i + 1} (${name}) names a tenant: admin tokens read every tenant's requests, so write name:token (a tenant's own service goes in DSAR_INTAKE_TOKENS as name@tenant:token)`,
+          );
         } else if (tenant !== undefined && !TENANT_ID_PATTERN.test(tenant)) {
           problem(`entry ${i + 1} (${name}) has an invalid tenant after @: ${TENANT_ID_RULE}; write name@tenant:token, or name:token for the default tenant`);
         } else if (token.length < 32) {
@@ -184,10 +188,10 @@ const logShape = {
 
 const callbackShape = {
   // Several secrets (comma-separated) during a rotation: each callback carries a signature per secret.
-  DSAR_CALLBACK_SECRET: commaList
-    .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters (e.g. `openssl rand -hex 32`)')))
+  DSAR_CALLBACK_SECRET: commaList.pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters (e.g. `openssl rand -hex 32`)'))).optional(),
+  DSAR_CALLBACK_HOSTS: commaList
+    .pipe(z.array(z.string().regex(/^\.?[a-z0-9.-]+$/i, 'must list host names, e.g. hooks.example.com,.internal.example.com')))
     .optional(),
-  DSAR_CALLBACK_HOSTS: commaList.pipe(z.array(z.string().regex(/^\.?[a-z0-9.-]+$/i, 'must list host names, e.g. hooks.example.com,.internal.example.com'))).optional(),
   // Callbacks reach public addresses only; these networks are allowed too (a sidecar, a receiver on loopback).
   DSAR_CALLBACK_ALLOW_NETWORKS: commaList
     .pipe(z.array(z.string().refine((v) => parseNetwork(v) !== undefined, 'must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8')))
@@ -208,7 +212,11 @@ const workerShape = {
   DSAR_WORKFLOW_BUNDLE_TRACING: z.string().min(1).optional(),
   // Requests sleep for hours or weeks: a cached one saves a short replay at wake-up, so a small cache
   // costs little and keeps memory flat however many requests wait.
-  DSAR_MAX_CACHED_WORKFLOWS: z.string().regex(/^\d+$/, 'must be a whole number (workflows kept in memory between tasks; 0 turns the cache off)').transform(Number).default(250),
+  DSAR_MAX_CACHED_WORKFLOWS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number (workflows kept in memory between tasks; 0 turns the cache off)')
+    .transform(Number)
+    .default(250),
   // Worker Versioning is opt-in: without a build id the worker runs unversioned (dev, tests, a
   // deployment that has not adopted it). The SDK writes a version as <deployment>.<build id>.
   DSAR_DEPLOYMENT_NAME: z
@@ -218,7 +226,10 @@ const workerShape = {
   DSAR_BUILD_ID: z
     .string()
     // Starting with a letter or digit also keeps out the server's reserved __unversioned__.
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/, 'must start with a letter or digit and hold only letters, digits and . _ + - (at most 200 characters), e.g. a git commit or image tag')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/,
+      'must start with a letter or digit and hold only letters, digits and . _ + - (at most 200 characters), e.g. a git commit or image tag',
+    )
     .optional(),
 };
 
@@ -229,7 +240,12 @@ const codecShape = {
   DSAR_CODEC_BIND: bindAddress('127.0.0.1:8081'),
   // The names before DSAR_CODEC_BIND, still read when it is not set.
   DSAR_CODEC_HOST: z.string().min(1).optional(),
-  DSAR_CODEC_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535, 'must be a port number')).optional(),
+  DSAR_CODEC_PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(65535, 'must be a port number'))
+    .optional(),
   DSAR_CODEC_CORS_ORIGINS: commaList.default(['http://localhost:8233']),
   ...logShape,
 };
@@ -241,7 +257,7 @@ const intakeSchema = z.object({
   DSAR_CALLBACK_HOSTS: callbackShape.DSAR_CALLBACK_HOSTS,
   DSAR_CALLBACK_ALLOW_NETWORKS: callbackShape.DSAR_CALLBACK_ALLOW_NETWORKS,
   DSAR_INTAKE_TOKENS: namedTokens(
-    'is required: comma-separated name:token pairs of the services allowed to call the intake (name@tenant:token for a tenant\'s service), e.g. billing:<token>,hr@acme:<token> (`openssl rand -hex 32` each)',
+    "is required: comma-separated name:token pairs of the services allowed to call the intake (name@tenant:token for a tenant's service), e.g. billing:<token>,hr@acme:<token> (`openssl rand -hex 32` each)",
     'caller',
   ).refine((t) => t.length > 0, 'must hold at least one name:token pair'),
   // Admin tokens read every request of every tenant; the others only the requests they made, in their tenant.
@@ -250,18 +266,21 @@ const intakeSchema = z.object({
   DSAR_INTAKE_BIND: bindAddress('0.0.0.0:8088'),
   ...logShape,
 });
-const workerSchema = z.object(workerShape).superRefine(requireHttps).transform((c, ctx) => {
-  const limit = c.COMEET_RATE_LIMIT_PER_MINUTE;
-  const rate = c.COMEET_RATE_PER_MINUTE ?? Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
-  if (rate > limit) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['COMEET_RATE_PER_MINUTE'],
-      message: `must not exceed COMEET_RATE_LIMIT_PER_MINUTE (${limit}): above the account's limit every worker meets 429s`,
-    });
-  }
-  return { ...c, COMEET_RATE_PER_MINUTE: rate };
-});
+const workerSchema = z
+  .object(workerShape)
+  .superRefine(requireHttps)
+  .transform((c, ctx) => {
+    const limit = c.COMEET_RATE_LIMIT_PER_MINUTE;
+    const rate = c.COMEET_RATE_PER_MINUTE ?? Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+    if (rate > limit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COMEET_RATE_PER_MINUTE'],
+        message: `must not exceed COMEET_RATE_LIMIT_PER_MINUTE (${limit}): above the account's limit every worker meets 429s`,
+      });
+    }
+    return { ...c, COMEET_RATE_PER_MINUTE: rate };
+  });
 const comeetSchema = z.object(comeetShape).superRefine(requireHttps);
 
 type WithEncryption<T> = T & { encryption: EncryptionKeys };
@@ -344,7 +363,14 @@ export function loadCodecConfig(env: Env = process.env): CodecConfig {
   const at = bind.lastIndexOf(':');
   const host = explicit ? bind.slice(0, at).replace(/^\[|\]$/g, '') : (c.DSAR_CODEC_HOST ?? bind.slice(0, at));
   const port = explicit ? Number(bind.slice(at + 1)) : (c.DSAR_CODEC_PORT ?? Number(bind.slice(at + 1)));
-  return { host, port, token: c.DSAR_CODEC_TOKEN, corsOrigins: c.DSAR_CODEC_CORS_ORIGINS, encryption: c.encryption, log: { format: c.DSAR_LOG_FORMAT, level: c.DSAR_LOG_LEVEL } };
+  return {
+    host,
+    port,
+    token: c.DSAR_CODEC_TOKEN,
+    corsOrigins: c.DSAR_CODEC_CORS_ORIGINS,
+    encryption: c.encryption,
+    log: { format: c.DSAR_LOG_FORMAT, level: c.DSAR_LOG_LEVEL },
+  };
 }
 
 /** What the worker needs: Temporal, payload keys and Comeet (and the tenants' credentials key, if set). */
@@ -365,7 +391,9 @@ export function loadCredentialKeys(env: Env, options: { required: boolean; paylo
   const text = env.DSAR_CREDENTIALS_KEY?.trim();
   if (!text) {
     if (!options.required) return undefined;
-    throw new ConfigError(['DSAR_CREDENTIALS_KEY is required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32), a key of its own, not one of DSAR_ENCRYPTION_KEYS']);
+    throw new ConfigError([
+      'DSAR_CREDENTIALS_KEY is required: id:base64key[,id:base64key] with 32-byte keys (openssl rand -base64 32), a key of its own, not one of DSAR_ENCRYPTION_KEYS',
+    ]);
   }
   let keys: CredentialKeys;
   try {
@@ -377,7 +405,9 @@ export function loadCredentialKeys(env: Env, options: { required: boolean; paylo
   const payload = [...(options.payloadKeys?.keys.values() ?? [])].map((k) => Buffer.from(k).toString('base64'));
   for (const [id, key] of keys.keys) {
     if (payload.includes(Buffer.from(key).toString('base64'))) {
-      throw new ConfigError([`DSAR_CREDENTIALS_KEY key "${id}" is also a payload key (DSAR_ENCRYPTION_KEYS): the codec server holds those, so it must be a key of its own`]);
+      throw new ConfigError([
+        `DSAR_CREDENTIALS_KEY key "${id}" is also a payload key (DSAR_ENCRYPTION_KEYS): the codec server holds those, so it must be a key of its own`,
+      ]);
     }
   }
   return keys;

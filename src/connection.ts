@@ -93,7 +93,9 @@ function tomlPosition(err: unknown): { line: number; column: number; reason: str
  * variable or `profile "<name>" <key>` at fault). Empty variables count as unset, as everywhere in
  * our configuration; TEMPORAL_GRPC_META_X= (empty) still removes header x from the profile, as in the CLI.
  */
-export function loadTemporalSettings(env: Record<string, string | undefined>): { settings: TemporalSettings; problems: [] } | { settings?: undefined; problems: string[] } {
+export function loadTemporalSettings(
+  env: Record<string, string | undefined>,
+): { settings: TemporalSettings; problems: [] } | { settings?: undefined; problems: string[] } {
   const problems: string[] = [];
   const given = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
   const vars: Record<string, string> = {};
@@ -111,7 +113,9 @@ export function loadTemporalSettings(env: Record<string, string | undefined>): {
   // The TypeScript SDK cannot skip host verification, and envconfig drops the setting without a word.
   const skipVerify = given('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION');
   if (skipVerify !== undefined && parseBool(skipVerify) !== false) {
-    problems.push('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the TypeScript SDK: name the certificate\'s host with TEMPORAL_TLS_SERVER_NAME, or its CA with TEMPORAL_TLS_SERVER_CA_CERT_PATH');
+    problems.push(
+      "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the TypeScript SDK: name the certificate's host with TEMPORAL_TLS_SERVER_NAME, or its CA with TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+    );
   }
 
   const file = vars.TEMPORAL_CONFIG_FILE;
@@ -132,8 +136,12 @@ export function loadTemporalSettings(env: Record<string, string | undefined>): {
     const both = /Cannot specify both (\w+)_path and \1_data/.exec(message);
     const tlsFile = TLS_FILES.find((f) => f.key === both?.[1]);
     if (toml) problems.push(`${fileText} is not valid TOML: ${toml.reason} (line ${toml.line}, column ${toml.column})`);
-    else if (/^Profile '.*' not found/.test(message)) problems.push(`TEMPORAL_PROFILE names profile "${profileName}", which ${fileText} does not define (or the file does not exist)`);
-    else if (tlsFile) problems.push(`${tlsFile.variable}_PATH and ${tlsFile.variable}_DATA (or the profile's ${tlsFile.key}_path and ${tlsFile.key}_data) are both set: give the ${tlsFile.what} one way`);
+    else if (/^Profile '.*' not found/.test(message))
+      problems.push(`TEMPORAL_PROFILE names profile "${profileName}", which ${fileText} does not define (or the file does not exist)`);
+    else if (tlsFile)
+      problems.push(
+        `${tlsFile.variable}_PATH and ${tlsFile.variable}_DATA (or the profile's ${tlsFile.key}_path and ${tlsFile.key}_data) are both set: give the ${tlsFile.what} one way`,
+      );
     else problems.push(`${fileText} could not be read: ${message}`);
     return { problems };
   }
@@ -146,13 +154,16 @@ export function loadTemporalSettings(env: Record<string, string | undefined>): {
     return undefined;
   };
   const address = text(profile.address, 'TEMPORAL_ADDRESS', 'address') ?? DEFAULT_TEMPORAL_ADDRESS;
-  if (!isHostPort(address)) problems.push(`${source('TEMPORAL_ADDRESS', 'address')} must be host:port, e.g. localhost:7233 or [::1]:7233 (a port between 1 and 65535)`);
+  if (!isHostPort(address))
+    problems.push(`${source('TEMPORAL_ADDRESS', 'address')} must be host:port, e.g. localhost:7233 or [::1]:7233 (a port between 1 and 65535)`);
   const namespace = text(profile.namespace, 'TEMPORAL_NAMESPACE', 'namespace') ?? DEFAULT_TEMPORAL_NAMESPACE;
   const apiKey = text(profile.apiKey, 'TEMPORAL_API_KEY', 'api_key');
   const tls = checkTls(profile.tls, source, problems);
   const metadata = grpcMetadata(profile.grpcMeta, env, profileName, problems);
   if (apiKey && metadata && 'authorization' in metadata) {
-    problems.push(`${source('TEMPORAL_API_KEY', 'api_key')} and an authorization header (TEMPORAL_GRPC_META_AUTHORIZATION or grpc_meta) are both set: the API key is sent as that header, so use one`);
+    problems.push(
+      `${source('TEMPORAL_API_KEY', 'api_key')} and an authorization header (TEMPORAL_GRPC_META_AUTHORIZATION or grpc_meta) are both set: the API key is sent as that header, so use one`,
+    );
   }
   if (problems.length) return { problems };
 
@@ -168,18 +179,15 @@ export function loadTemporalSettings(env: Record<string, string | undefined>): {
 }
 
 /** Reads the PEM files now (a missing one is named at start-up, not at the first connect) and checks the pair. */
-function checkTls(
-  tls: ClientConfigTLS | undefined,
-  source: (variable: string, key: string) => string,
-  problems: string[],
-): ClientConfigTLS | undefined {
+function checkTls(tls: ClientConfigTLS | undefined, source: (variable: string, key: string) => string, problems: string[]): ClientConfigTLS | undefined {
   if (tls === undefined) return undefined;
   if (tls.disabled !== undefined && typeof tls.disabled !== 'boolean') problems.push(`${source('TEMPORAL_TLS', 'tls.disabled')} must be true or false`);
   // TLS off: the files are not used, so not read (as before envconfig).
   if (tls.disabled === true) return { disabled: true };
   const out: ClientConfigTLS = { ...tls };
   const sources: Partial<Record<(typeof TLS_FILES)[number]['field'], string>> = {};
-  if (tls.serverName !== undefined && typeof tls.serverName !== 'string') problems.push(`${source('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')} must be a string`);
+  if (tls.serverName !== undefined && typeof tls.serverName !== 'string')
+    problems.push(`${source('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')} must be a string`);
   if (tls.serverName === '') delete out.serverName;
   for (const f of TLS_FILES) {
     const from: ConfigDataSource | undefined = tls[f.field];
@@ -212,18 +220,30 @@ function checkTls(
   }
   // mTLS needs both halves; envconfig would drop a lone one and connect without a client certificate.
   if (sources.clientCert && !sources.clientKey) {
-    problems.push(`${sources.clientCert} is set without TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA, or the profile's tls.client_key_path): mTLS needs the certificate's key`);
+    problems.push(
+      `${sources.clientCert} is set without TEMPORAL_TLS_CLIENT_KEY_PATH (or _DATA, or the profile's tls.client_key_path): mTLS needs the certificate's key`,
+    );
   } else if (sources.clientKey && !sources.clientCert) {
-    problems.push(`${sources.clientKey} is set without TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA, or the profile's tls.client_cert_path): mTLS needs the certificate too`);
+    problems.push(
+      `${sources.clientKey} is set without TEMPORAL_TLS_CLIENT_CERT_PATH (or _DATA, or the profile's tls.client_cert_path): mTLS needs the certificate too`,
+    );
   }
   return out;
 }
 
 /** The profile's grpc_meta, then TEMPORAL_GRPC_META_* over it (an empty one removes the header), as the CLI does. */
-function grpcMetadata(fromProfile: Record<string, string> | undefined, env: Record<string, string | undefined>, profileName: string, problems: string[]): Record<string, string> | undefined {
+function grpcMetadata(
+  fromProfile: Record<string, string> | undefined,
+  env: Record<string, string | undefined>,
+  profileName: string,
+  problems: string[],
+): Record<string, string> | undefined {
   const meta = new Map<string, { value: unknown; source: string }>();
-  for (const [name, value] of Object.entries(fromProfile ?? {})) meta.set(normalizeHeaderName(name), { value, source: `profile "${profileName}" grpc_meta.${name}` });
-  for (const variable of Object.keys(env).filter((k) => k.startsWith(GRPC_META_PREFIX)).sort()) {
+  for (const [name, value] of Object.entries(fromProfile ?? {}))
+    meta.set(normalizeHeaderName(name), { value, source: `profile "${profileName}" grpc_meta.${name}` });
+  for (const variable of Object.keys(env)
+    .filter((k) => k.startsWith(GRPC_META_PREFIX))
+    .sort()) {
     const name = normalizeHeaderName(variable.slice(GRPC_META_PREFIX.length));
     const value = env[variable];
     if (value === '' || value === undefined) meta.delete(name);

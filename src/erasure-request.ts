@@ -19,12 +19,32 @@ const DAY = 24 * HOUR;
 export const tuningSchema = z
   .object({
     /** Wake this long after the latest scheduled interview (Comeet gives start times, not ends). */
-    interviewMarginMs: z.number().int().min(0).max(7 * DAY).default(90 * MINUTE),
+    interviewMarginMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * DAY)
+      .default(90 * MINUTE),
     /** Back-off when Comeet blocks without a known schedule: first wait, doubled up to the max. */
-    backoffInitialMs: z.number().int().min(1000).max(7 * DAY).default(HOUR),
-    backoffMaxMs: z.number().int().min(1000).max(7 * DAY).default(DAY),
+    backoffInitialMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * DAY)
+      .default(HOUR),
+    backoffMaxMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * DAY)
+      .default(DAY),
     /** How often a request in `needs_attention` retries by itself. */
-    attentionRetryMs: z.number().int().min(1000).max(7 * DAY).default(4 * HOUR),
+    attentionRetryMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * DAY)
+      .default(4 * HOUR),
     /** Pause before re-reading when Comeet still returns an erased person (eventual consistency). */
     verifyRetryMs: z.number().int().min(0).max(DAY).default(MINUTE),
     /** Re-erasures of a person Comeet keeps returning before the request fails. */
@@ -32,7 +52,12 @@ export const tuningSchema = z
     /** First wait before retrying a callback the caller did not accept (doubling to hourly, for 3 days). */
     callbackRetryMs: z.number().int().min(1000).max(DAY).default(10_000),
     /** Second absent read, later; 0 turns the follow-up off. */
-    followUpDelayMs: z.number().int().min(0).max(90 * DAY).default(7 * DAY),
+    followUpDelayMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * DAY)
+      .default(7 * DAY),
     /** Pages a lookup child reads before it continues as new (bounds its history on a long scan). */
     lookupPagesPerRun: z.number().int().min(2).max(1000).default(200),
     /**
@@ -48,12 +73,10 @@ export type Tuning = z.output<typeof tuningSchema>;
 export type TuningInput = z.input<typeof tuningSchema>;
 
 // Years are bounded so every derived deadline (up to 3 months later) stays a date Temporal accepts.
-const isoDate = z.iso
-  .datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' })
-  .refine((v) => {
-    const year = new Date(v).getUTCFullYear();
-    return year >= 2000 && year <= 2999;
-  }, 'must be a date between the years 2000 and 2999');
+const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' }).refine((v) => {
+  const year = new Date(v).getUTCFullYear();
+  return year >= 2000 && year <= 2999;
+}, 'must be a date between the years 2000 and 2999');
 
 /** How far a caller's clock may run ahead of ours before its receivedAt counts as "in the future". */
 const CLOCK_SKEW_MS = 5 * MINUTE;
@@ -105,7 +128,9 @@ const workflowCallbackUrlSchema = z
 /** 32 hex characters, random per startErasure call: never derived from the request. */
 const startTokenSchema = z.string().regex(/^[0-9a-f]{32}$/, 'startToken must be 32 hex characters');
 
-export const callerSchema = z.string().regex(CALLER_PATTERN, 'caller must be a name of 1 to 32 characters among a-z, 0-9, _ and - (starting with a letter or digit)');
+export const callerSchema = z
+  .string()
+  .regex(CALLER_PATTERN, 'caller must be a name of 1 to 32 characters among a-z, 0-9, _ and - (starting with a letter or digit)');
 
 type CallbackUrlCheck = typeof callbackUrlSchema | typeof workflowCallbackUrlSchema;
 
@@ -180,63 +205,70 @@ const resumeSchema = z
       .optional(),
     lookups: z.number().int().min(0),
     eraseAttempts: z.number().int().min(0),
-    events: z.array(z.object({ at: stamp, kind: z.string().max(64), detail: z.string().max(4000).optional(), actor: z.string().max(128) }).strict()).max(MAX_EVENTS),
+    events: z
+      .array(z.object({ at: stamp, kind: z.string().max(64), detail: z.string().max(4000).optional(), actor: z.string().max(128) }).strict())
+      .max(MAX_EVENTS),
   })
   .strict();
 export type ResumeState = z.output<typeof resumeSchema>;
 
 /** An erasure request; `callbackUrl` is the check the caller or the workflow can run. */
-const erasureSchema = (callbackUrl: CallbackUrlCheck) => z
-  .object({
-    /** Whose Comeet account; default the single-account setup (`default`, from COMEET_* variables). */
-    tenant: z.string({ error: 'tenant must be a string' }).regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
-    email: z
-      .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
-      .trim()
-      .max(254, 'email is longer than 254 characters')
-      .pipe(z.email({ message: 'email is not a valid email address' })),
-    mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).default('delete'),
-    requestId: requestIdSchema.optional(),
-    regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).default('gdpr'),
-    receivedAt: isoDate.optional(),
-    deadline: isoDate.optional(),
-    dryRun: z.boolean().default(false),
-    /** Called (signed, retried durably) when the request ends. */
-    callbackUrl: callbackUrl.optional(),
-    tuning: tuningSchema.partial().optional(),
-    /** Who asked (the intake token's name); recorded on events and the DsarCallers search attribute. */
-    caller: callerSchema.optional(),
-    /** Registrations of the run this run continues (set by the workflow itself, not by callers). */
-    requests: z.array(registrationSchema(callbackUrl)).max(MAX_REQUESTS_PER_RUN).optional(),
-    /** Set by startErasure, and sent again with its attachRequest update: how the run tells its own start from a twin request. */
-    startToken: startTokenSchema.optional(),
-    /** Where the run this one continues stopped, when its history grew long (set by the workflow itself). */
-    resume: resumeSchema.optional(),
-  })
-  .strict()
-  .superRefine((v, ctx) => {
-    // Date.now() is the caller's clock in clients and the task's (deterministic) time in the workflow.
-    const now = Date.now();
-    const received = v.receivedAt ? Date.parse(v.receivedAt) : now;
-    if (v.receivedAt && received > now + CLOCK_SKEW_MS) {
-      ctx.addIssue({ code: 'custom', path: ['receivedAt'], message: 'receivedAt is in the future: it is when the data subject made the request' });
-    }
-    if (!v.deadline) return;
-    const deadline = Date.parse(v.deadline);
-    if (deadline <= received) {
-      ctx.addIssue({ code: 'custom', path: ['deadline'], message: v.receivedAt ? 'deadline must be after receivedAt' : 'deadline must be in the future (or give receivedAt)' });
-      return;
-    }
-    const regulation = v.regulation ?? 'gdpr';
-    const max = maxExtendedDeadline(regulation, new Date(received)).getTime();
-    if (deadline > max) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['deadline'],
-        message: `deadline is later than ${regulation.toUpperCase()} allows (${new Date(max).toISOString()}: ${EXTENSION_RULE[regulation]} after receivedAt)`,
-      });
-    }
-  });
+const erasureSchema = (callbackUrl: CallbackUrlCheck) =>
+  z
+    .object({
+      /** Whose Comeet account; default the single-account setup (`default`, from COMEET_* variables). */
+      tenant: z.string({ error: 'tenant must be a string' }).regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
+      email: z
+        .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
+        .trim()
+        .max(254, 'email is longer than 254 characters')
+        .pipe(z.email({ message: 'email is not a valid email address' })),
+      mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).default('delete'),
+      requestId: requestIdSchema.optional(),
+      regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).default('gdpr'),
+      receivedAt: isoDate.optional(),
+      deadline: isoDate.optional(),
+      dryRun: z.boolean().default(false),
+      /** Called (signed, retried durably) when the request ends. */
+      callbackUrl: callbackUrl.optional(),
+      tuning: tuningSchema.partial().optional(),
+      /** Who asked (the intake token's name); recorded on events and the DsarCallers search attribute. */
+      caller: callerSchema.optional(),
+      /** Registrations of the run this run continues (set by the workflow itself, not by callers). */
+      requests: z.array(registrationSchema(callbackUrl)).max(MAX_REQUESTS_PER_RUN).optional(),
+      /** Set by startErasure, and sent again with its attachRequest update: how the run tells its own start from a twin request. */
+      startToken: startTokenSchema.optional(),
+      /** Where the run this one continues stopped, when its history grew long (set by the workflow itself). */
+      resume: resumeSchema.optional(),
+    })
+    .strict()
+    .superRefine((v, ctx) => {
+      // Date.now() is the caller's clock in clients and the task's (deterministic) time in the workflow.
+      const now = Date.now();
+      const received = v.receivedAt ? Date.parse(v.receivedAt) : now;
+      if (v.receivedAt && received > now + CLOCK_SKEW_MS) {
+        ctx.addIssue({ code: 'custom', path: ['receivedAt'], message: 'receivedAt is in the future: it is when the data subject made the request' });
+      }
+      if (!v.deadline) return;
+      const deadline = Date.parse(v.deadline);
+      if (deadline <= received) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deadline'],
+          message: v.receivedAt ? 'deadline must be after receivedAt' : 'deadline must be in the future (or give receivedAt)',
+        });
+        return;
+      }
+      const regulation = v.regulation ?? 'gdpr';
+      const max = maxExtendedDeadline(regulation, new Date(received)).getTime();
+      if (deadline > max) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deadline'],
+          message: `deadline is later than ${regulation.toUpperCase()} allows (${new Date(max).toISOString()}: ${EXTENSION_RULE[regulation]} after receivedAt)`,
+        });
+      }
+    });
 /** What callers (client, CLI, intake) check before starting an erasure: the full callback URL check. */
 export const erasureRequestSchema = erasureSchema(callbackUrlSchema);
 /** What the workflow checks of its input: the same rules, but nothing that depends on the host (see workflowCallbackUrlSchema). */

@@ -23,9 +23,7 @@ export function installRuntime(settings: RuntimeSettings): Runtime {
   const logger = createLogger({ format: settings.logFormat, level: settings.logLevel });
   return Runtime.install({
     logger,
-    telemetryOptions: settings.metricsBind
-      ? { metrics: { prometheus: { bindAddress: settings.metricsBind, countersTotalSuffix: true } } }
-      : undefined,
+    telemetryOptions: settings.metricsBind ? { metrics: { prometheus: { bindAddress: settings.metricsBind, countersTotalSuffix: true } } } : undefined,
   });
 }
 
@@ -66,7 +64,14 @@ export async function startHealthServer(bind: string, source: HealthSource, deta
     }
     const state = source.getState();
     const mem = process.memoryUsage();
-    const body = { status: state === 'RUNNING' ? 'ok' : 'unavailable', state, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, uptimeSeconds: Math.round(process.uptime()), ...details() };
+    const body = {
+      status: state === 'RUNNING' ? 'ok' : 'unavailable',
+      state,
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      uptimeSeconds: Math.round(process.uptime()),
+      ...details(),
+    };
     res.writeHead(state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve, reject) => {

@@ -13,7 +13,9 @@ const { TaskQueueType, RateLimitSource } = proto.temporal.api.enums.v1;
 /** What `connection.workflowService` offers for this (NativeConnection and Connection alike). */
 export interface TaskQueueConfigService {
   updateTaskQueueConfig(req: proto.temporal.api.workflowservice.v1.IUpdateTaskQueueConfigRequest): Promise<unknown>;
-  describeTaskQueue(req: proto.temporal.api.workflowservice.v1.IDescribeTaskQueueRequest): Promise<proto.temporal.api.workflowservice.v1.IDescribeTaskQueueResponse>;
+  describeTaskQueue(
+    req: proto.temporal.api.workflowservice.v1.IDescribeTaskQueueRequest,
+  ): Promise<proto.temporal.api.workflowservice.v1.IDescribeTaskQueueResponse>;
 }
 
 export type RateSource = 'api' | 'worker' | 'system' | 'none';
@@ -38,7 +40,12 @@ export interface QueueBacklog {
   dispatchPerSecond: number;
 }
 
-export async function describeQueueRate(service: TaskQueueConfigService, namespace: string, taskQueue: string, options: { stats?: boolean } = {}): Promise<QueueRate> {
+export async function describeQueueRate(
+  service: TaskQueueConfigService,
+  namespace: string,
+  taskQueue: string,
+  options: { stats?: boolean } = {},
+): Promise<QueueRate> {
   const d = await service.describeTaskQueue({
     namespace,
     taskQueue: { name: taskQueue },
@@ -111,7 +118,9 @@ export async function ensureQueueRate(
   const rate = await describeQueueRate(service, options.namespace, options.taskQueue);
   // The server reports its own limit as the source when that is as low as ours (1,000/s by default).
   if (!(rate.source === 'api' || rate.source === 'system') || !rate.api || Math.abs(rate.api.perSecond - wanted) > 1e-6) {
-    throw new Error(`the server did not take the rate for task queue ${options.taskQueue} (source ${rate.source}, ${rate.effectivePerSecond ?? 'no'} per second)`);
+    throw new Error(
+      `the server did not take the rate for task queue ${options.taskQueue} (source ${rate.source}, ${rate.effectivePerSecond ?? 'no'} per second)`,
+    );
   }
   return { rate, action: 'set' };
 }

@@ -67,11 +67,13 @@ export function differingParameters(existing: RegisteredRequest, incoming: Reque
   if (existing.mode !== incoming.mode) out.push(`mode (it was ${existing.mode})`);
   if (existing.regulation !== incoming.regulation) out.push(`regulation (it was ${existing.regulation})`);
   if (existing.dryRun !== incoming.dryRun) out.push(`dryRun (it was ${existing.dryRun})`);
-  if (!existing.legacy && (existing.callbackUrl ?? '') !== (incoming.callbackUrl ?? '')) out.push(existing.callbackUrl ? 'callbackUrl' : 'callbackUrl (it had none)');
+  if (!existing.legacy && (existing.callbackUrl ?? '') !== (incoming.callbackUrl ?? ''))
+    out.push(existing.callbackUrl ? 'callbackUrl' : 'callbackUrl (it had none)');
   return out;
 }
 
-const describeRun = (r: Pick<RequestParams, 'mode' | 'regulation' | 'dryRun'>) => `${r.dryRun ? 'dry run of a ' : ''}${r.mode} ${r.regulation.toUpperCase()} request`;
+const describeRun = (r: Pick<RequestParams, 'mode' | 'regulation' | 'dryRun'>) =>
+  `${r.dryRun ? 'dry run of a ' : ''}${r.mode} ${r.regulation.toUpperCase()} request`;
 
 /** Replay, join, queue or refuse: never merge requests that ask for different things. */
 export function compareRequest(run: RunFacts, incoming: RegisteredRequest): Decision {
@@ -88,24 +90,40 @@ export function compareRequest(run: RunFacts, incoming: RegisteredRequest): Deci
   }
   const refuse = (code: ConflictCode, message: string, retryable = true): Decision => ({ action: 'refuse', code, message, retryable });
   if (run.requests.length >= MAX_REQUESTS_PER_RUN) {
-    return refuse('too_many_requests', `the request under way for this person already has ${MAX_REQUESTS_PER_RUN} callers, the most one run keeps: retry after it ends`);
+    return refuse(
+      'too_many_requests',
+      `the request under way for this person already has ${MAX_REQUESTS_PER_RUN} callers, the most one run keeps: retry after it ends`,
+    );
   }
   if (incoming.callbackUrl && run.requests.filter((r) => r.callbackUrl).length >= MAX_CALLBACKS_PER_RUN) {
-    return refuse('too_many_requests', `the request under way for this person already has ${MAX_CALLBACKS_PER_RUN} callbacks, the most one run keeps: join it without a callbackUrl and follow it (GET it), or retry after it ends`);
+    return refuse(
+      'too_many_requests',
+      `the request under way for this person already has ${MAX_CALLBACKS_PER_RUN} callbacks, the most one run keeps: join it without a callbackUrl and follow it (GET it), or retry after it ends`,
+    );
   }
   if (run.dryRun && !incoming.dryRun && run.acceptsQueue) {
     const queued = run.requests.find((r) => r.queued);
     if (queued && (queued.mode !== incoming.mode || queued.regulation !== incoming.regulation)) {
-      return refuse('request_in_progress', `a ${describeRun(queued)} for this person is already queued; this ${describeRun(incoming)} is not merged into it: retry after it ends`);
+      return refuse(
+        'request_in_progress',
+        `a ${describeRun(queued)} for this person is already queued; this ${describeRun(incoming)} is not merged into it: retry after it ends`,
+      );
     }
     return { action: 'queue' };
   }
-  if (run.ended) return refuse('request_finishing', 'the previous request for this person has just ended and is delivering its callbacks: retry in a few seconds');
+  if (run.ended)
+    return refuse('request_finishing', 'the previous request for this person has just ended and is delivering its callbacks: retry in a few seconds');
   if (!run.dryRun && incoming.dryRun) {
-    return refuse('erasure_in_progress', 'a real erasure for this person is under way, so a dry run has nothing to tell: follow that request (GET it) or retry the dry run after it ends');
+    return refuse(
+      'erasure_in_progress',
+      'a real erasure for this person is under way, so a dry run has nothing to tell: follow that request (GET it) or retry the dry run after it ends',
+    );
   }
   if (run.mode !== incoming.mode || run.regulation !== incoming.regulation) {
-    return refuse('request_in_progress', `a ${describeRun(run)} for this person is under way; this ${describeRun(incoming)} is not merged into it: retry after it ends`);
+    return refuse(
+      'request_in_progress',
+      `a ${describeRun(run)} for this person is under way; this ${describeRun(incoming)} is not merged into it: retry after it ends`,
+    );
   }
   return { action: 'attach' };
 }

@@ -98,10 +98,14 @@ export class ErasureWorker {
     const stopAll = () => this.shutdown();
     const runs = [this.workflows.run().finally(stopAll), this.comeetCalls.run().finally(stopAll), ...(this.tenants ? [this.tenants.run()] : [])];
     try {
-      await Promise.all(runs.map((r) => r.catch((err) => {
-        this.shutdown();
-        throw err;
-      })));
+      await Promise.all(
+        runs.map((r) =>
+          r.catch((err) => {
+            this.shutdown();
+            throw err;
+          }),
+        ),
+      );
     } finally {
       await Promise.allSettled(runs);
     }
@@ -168,13 +172,18 @@ export class TenantQueues {
 
   private async doRefresh(): Promise<void> {
     const running = new Map<string, number>();
-    for await (const w of this.client.workflow.list({ query: `WorkflowType="${TENANT_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.taskQueue}"` })) {
+    for await (const w of this.client.workflow.list({
+      query: `WorkflowType="${TENANT_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.taskQueue}"`,
+    })) {
       const id = w.workflowId.replace(/^tenant-/, '');
       if (!isTenantId(id) || this.queues.has(id) || running.has(id)) {
         running.set(id, this.queues.get(id)?.ratePerMinute ?? 0);
         continue;
       }
-      const access = await this.client.workflow.getHandle(w.workflowId).query<TenantAccess>('workerAccess').catch(() => undefined);
+      const access = await this.client.workflow
+        .getHandle(w.workflowId)
+        .query<TenantAccess>('workerAccess')
+        .catch(() => undefined);
       if (access && access.step !== 'offboarded') running.set(id, access.settings.ratePerMinute);
     }
     if (this.stopped) return;
@@ -217,8 +226,17 @@ export class TenantQueues {
 
 export async function createErasureWorker(options: ErasureWorkerOptions): Promise<ErasureWorker> {
   // Workers ask tenants' onboarding workflows for their accounts, through a client on their own connection.
-  const tenantClient = new Client({ connection: options.connection, namespace: options.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) });
-  const directory = new TenantDirectory({ client: tenantClient, credentials: options.tenants?.credentials, comeet: options.tenants?.comeet, onCall: options.tenantCallMetrics });
+  const tenantClient = new Client({
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+  });
+  const directory = new TenantDirectory({
+    client: tenantClient,
+    credentials: options.tenants?.credentials,
+    comeet: options.tenants?.comeet,
+    onCall: options.tenantCallMetrics,
+  });
   const activities = refuseUnencryptedArgs(createActivities({ comeet: options.comeet, receipts: options.receipts, callbacks: options.callbacks }));
   // Comeet calls only on the capped queue: one registered on the main queue too would spend the
   // budget outside the cap. Local work (receipts, callbacks, the paused check) stays off the Comeet queue.
@@ -285,7 +303,9 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     async (tenantId, tenantRate) => {
       const perMinute = tenantQueueRate(tenantRate);
       const tenantCap = await capQueue(comeetTaskQueue(options.taskQueue, tenantId), perMinute, `tenant ${tenantId}: ${tenantRate}/min`);
-      const own = refuseUnencryptedArgs(createActivities({ comeet: () => directory.comeetFor(tenantId), receipts: options.receipts, callbacks: options.callbacks }));
+      const own = refuseUnencryptedArgs(
+        createActivities({ comeet: () => directory.comeetFor(tenantId), receipts: options.receipts, callbacks: options.callbacks }),
+      );
       const { signReceipt: _sign, deliverCallback: _deliver, ...tenantComeet } = own;
       const worker = await Worker.create({
         connection: options.connection,
@@ -324,7 +344,9 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
   const prebuilt = tracing ? config.DSAR_WORKFLOW_BUNDLE_TRACING : config.DSAR_WORKFLOW_BUNDLE;
   const bundle = prebuilt ? { workflowBundle: { codePath: prebuilt } } : {};
   if (config.DSAR_WORKFLOW_BUNDLE && tracing && !prebuilt) {
-    log.warn('Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE (set DSAR_WORKFLOW_BUNDLE_TRACING to a bundle built with them)');
+    log.warn(
+      'Tracing is on: bundling the workflows with its interceptors at start-up instead of loading DSAR_WORKFLOW_BUNDLE (set DSAR_WORKFLOW_BUNDLE_TRACING to a bundle built with them)',
+    );
   }
   const deployment = deploymentVersionFromConfig(config);
   const connection = await NativeConnection.connect(config.temporal.connection);
@@ -336,7 +358,11 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       comeet,
       receipts,
-      callbacks: { secrets: config.DSAR_CALLBACK_SECRET ?? [], allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [], allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [] },
+      callbacks: {
+        secrets: config.DSAR_CALLBACK_SECRET ?? [],
+        allowedHosts: config.DSAR_CALLBACK_HOSTS ?? [],
+        allowedNetworks: config.DSAR_CALLBACK_ALLOW_NETWORKS ?? [],
+      },
       tenants: { credentials: config.credentials, comeet: { responseTimeoutMs: config.COMEET_TIMEOUT, connections: 1 } },
       tenantCallMetrics: (tenant) => comeetCallMetrics(runtime.metricMeter, tenant),
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
@@ -354,11 +380,15 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
     const cap = worker.rateCap;
     const capCommand = `temporal task-queue config set --task-queue ${comeetTaskQueue(config.TEMPORAL_TASK_QUEUE)} --task-queue-type activity --queue-rps-limit <per-second> --queue-rps-limit-reason <why>`;
     if (cap.action === 'fallback') {
-      log.warn(`Could not set the Comeet queue's rate through the API (${cap.error}); relying on each worker's poll option, which a poller without it clears. Set it by hand: ${capCommand}`);
+      log.warn(
+        `Could not set the Comeet queue's rate through the API (${cap.error}); relying on each worker's poll option, which a poller without it clears. Set it by hand: ${capCommand}`,
+      );
     } else if (cap.action === 'kept') {
       const perMinute = Math.round(cap.rate.api!.perSecond * 60 * 100) / 100;
       if (perMinute < config.COMEET_RATE_PER_MINUTE) {
-        log.warn(`The Comeet queue's API rate is ${perMinute}/min, below COMEET_RATE_PER_MINUTE=${config.COMEET_RATE_PER_MINUTE}: kept (set by ${cap.rate.api!.identity ?? 'unknown'}${cap.rate.api!.reason ? `: ${cap.rate.api!.reason}` : ''}). To raise it: ${capCommand}`);
+        log.warn(
+          `The Comeet queue's API rate is ${perMinute}/min, below COMEET_RATE_PER_MINUTE=${config.COMEET_RATE_PER_MINUTE}: kept (set by ${cap.rate.api!.identity ?? 'unknown'}${cap.rate.api!.reason ? `: ${cap.rate.api!.reason}` : ''}). To raise it: ${capCommand}`,
+        );
       }
     }
     if (!config.DSAR_CALLBACK_SECRET?.length) log.warn('DSAR_CALLBACK_SECRET is not set: completion callbacks wait (retrying) until it is');
@@ -367,7 +397,10 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       namespace: config.temporal.namespace,
       ...(config.temporal.profile ? { temporalProfile: config.temporal.profile } : {}),
       comeetRatePerMinute: config.COMEET_RATE_PER_MINUTE,
-      comeetRateSource: worker.rateCap.action === 'fallback' ? 'worker poll option' : `API (${worker.rateCap.action}, ${Math.round((worker.rateCap.rate.effectivePerSecond ?? 0) * 60 * 100) / 100}/min)`,
+      comeetRateSource:
+        worker.rateCap.action === 'fallback'
+          ? 'worker poll option'
+          : `API (${worker.rateCap.action}, ${Math.round((worker.rateCap.rate.effectivePerSecond ?? 0) * 60 * 100) / 100}/min)`,
       lookup: config.COMEET_LOOKUP,
       payloadKeyId: config.encryption.currentKeyId,
       credentialsKeyId: config.credentials?.currentKeyId ?? 'unset (tenant onboarding checks fail until DSAR_CREDENTIALS_KEY is set)',
@@ -379,7 +412,9 @@ export async function runWorker(config: WorkerConfig, receipts: ReceiptSigner, s
       versioning: deployment ? `${deployment.deploymentName} build ${deployment.buildId}` : 'unversioned',
     });
     if (deployment) {
-      log.info(`Worker Deployment Version ${deployment.deploymentName}/${deployment.buildId}: it gets new requests once current (temporal worker deployment set-current-version --deployment-name ${deployment.deploymentName} --build-id ${deployment.buildId})`);
+      log.info(
+        `Worker Deployment Version ${deployment.deploymentName}/${deployment.buildId}: it gets new requests once current (temporal worker deployment set-current-version --deployment-name ${deployment.deploymentName} --build-id ${deployment.buildId})`,
+      );
     }
     await worker.run();
   } finally {

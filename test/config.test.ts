@@ -3,7 +3,18 @@
  * and never the offending value (it may be a secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, deploymentVersionFromConfig, loadClientConfig, loadCodecConfig, loadComeetConfig, loadIntakeConfig, loadWorkerConfig, parseDuration, tuningFromConfig, type Env } from '../src/config.js';
+import {
+  ConfigError,
+  deploymentVersionFromConfig,
+  loadClientConfig,
+  loadCodecConfig,
+  loadComeetConfig,
+  loadIntakeConfig,
+  loadWorkerConfig,
+  parseDuration,
+  tuningFromConfig,
+  type Env,
+} from '../src/config.js';
 
 const ENC = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const WORKER_MIN: Env = {
@@ -59,10 +70,18 @@ describe('loadWorkerConfig', () => {
 
   it('runs unversioned unless DSAR_BUILD_ID names the build, and refuses names the server cannot take', () => {
     expect(deploymentVersionFromConfig(loadWorkerConfig(WORKER_MIN))).toBeUndefined();
-    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '1.4.2+3f2a9c1' }))).toEqual({ deploymentName: 'comeet-dsar', buildId: '1.4.2+3f2a9c1' });
-    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'dsar-eu' }))).toEqual({ deploymentName: 'dsar-eu', buildId: 'v2' });
+    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '1.4.2+3f2a9c1' }))).toEqual({
+      deploymentName: 'comeet-dsar',
+      buildId: '1.4.2+3f2a9c1',
+    });
+    expect(deploymentVersionFromConfig(loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'dsar-eu' }))).toEqual({
+      deploymentName: 'dsar-eu',
+      buildId: 'v2',
+    });
     // The SDK writes a version as <deployment>.<build id>: a dot in the name would be ambiguous.
-    expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'comeet.dsar' })).toThrow(/DSAR_DEPLOYMENT_NAME must be letters, digits, - and _ \(no dot/);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'v2', DSAR_DEPLOYMENT_NAME: 'comeet.dsar' })).toThrow(
+      /DSAR_DEPLOYMENT_NAME must be letters, digits, - and _ \(no dot/,
+    );
     expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: 'build 7' })).toThrow(/DSAR_BUILD_ID must start with a letter or digit/);
     expect(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_BUILD_ID: '__unversioned__' })).toThrow(/DSAR_BUILD_ID must start with a letter or digit/);
     // Blank counts as unset, as for every variable: unversioned.
@@ -72,7 +91,9 @@ describe('loadWorkerConfig', () => {
   it('keeps the Comeet rate under the account limit, scaling the default with it', () => {
     expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_LIMIT_PER_MINUTE: '1000' }).COMEET_RATE_PER_MINUTE).toBe(960);
     expect(loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '60' }).COMEET_RATE_PER_MINUTE).toBe(60);
-    expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '120' })).toThrow(/COMEET_RATE_PER_MINUTE must not exceed COMEET_RATE_LIMIT_PER_MINUTE \(100\)/);
+    expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '120' })).toThrow(
+      /COMEET_RATE_PER_MINUTE must not exceed COMEET_RATE_LIMIT_PER_MINUTE \(100\)/,
+    );
     expect(() => loadWorkerConfig({ ...WORKER_MIN, COMEET_RATE_PER_MINUTE: '1.5' })).toThrow(/COMEET_RATE_PER_MINUTE must be a whole number/);
   });
 
@@ -114,11 +135,20 @@ describe('loadWorkerConfig', () => {
     ]);
     expect(loadWorkerConfig(WORKER_MIN).DSAR_CALLBACK_ALLOW_NETWORKS).toBeUndefined();
     for (const bad of ['10.0.0.0/33', 'sidecar.internal', '10.0.0/8']) {
-      expect(about(configError(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_CALLBACK_ALLOW_NETWORKS: bad })), 'DSAR_CALLBACK_ALLOW_NETWORKS'), bad).toEqual([
-        'DSAR_CALLBACK_ALLOW_NETWORKS must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8',
-      ]);
+      expect(
+        about(
+          configError(() => loadWorkerConfig({ ...WORKER_MIN, DSAR_CALLBACK_ALLOW_NETWORKS: bad })),
+          'DSAR_CALLBACK_ALLOW_NETWORKS',
+        ),
+        bad,
+      ).toEqual(['DSAR_CALLBACK_ALLOW_NETWORKS must list addresses or CIDR networks, e.g. 10.20.0.0/16,127.0.0.1/32,fd00::/8']);
     }
-    const intake = loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `svc:${'t'.repeat(32)}`, DSAR_CALLBACK_HOSTS: 'hooks.example.com', DSAR_CALLBACK_ALLOW_NETWORKS: '10.20.0.0/16' });
+    const intake = loadIntakeConfig({
+      ...CLIENT_MIN,
+      DSAR_INTAKE_TOKENS: `svc:${'t'.repeat(32)}`,
+      DSAR_CALLBACK_HOSTS: 'hooks.example.com',
+      DSAR_CALLBACK_ALLOW_NETWORKS: '10.20.0.0/16',
+    });
     expect(intake).toMatchObject({ DSAR_CALLBACK_HOSTS: ['hooks.example.com'], DSAR_CALLBACK_ALLOW_NETWORKS: ['10.20.0.0/16'] });
   });
 
@@ -156,8 +186,18 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '[::1]:7233' }).temporal.address).toBe('[::1]:7233');
     expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_ADDRESS: '[2001:db8::5]:7233' }).temporal.connection.address).toBe('[2001:db8::5]:7233');
     const http = { ...WORKER_MIN, COMEET_BASE_URL: 'http://127.0.0.1:4010' };
-    expect(about(configError(() => loadWorkerConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https.*COMEET_ALLOW_HTTP=true/);
-    expect(about(configError(() => loadComeetConfig(http)), 'COMEET_BASE_URL')[0]).toMatch(/must use https/);
+    expect(
+      about(
+        configError(() => loadWorkerConfig(http)),
+        'COMEET_BASE_URL',
+      )[0],
+    ).toMatch(/must use https.*COMEET_ALLOW_HTTP=true/);
+    expect(
+      about(
+        configError(() => loadComeetConfig(http)),
+        'COMEET_BASE_URL',
+      )[0],
+    ).toMatch(/must use https/);
     expect(loadWorkerConfig({ ...http, COMEET_ALLOW_HTTP: 'true' })).toMatchObject({ COMEET_BASE_URL: 'http://127.0.0.1:4010', COMEET_ALLOW_HTTP: true });
     expect(loadWorkerConfig(WORKER_MIN).COMEET_ALLOW_HTTP).toBe(false);
   });
@@ -187,8 +227,22 @@ describe('loadWorkerConfig', () => {
     expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['COMEET_API_KEY', 'COMEET_SECRET']);
     expect(about(err, 'COMEET_API_KEY')[0]).toContain('is required');
 
-    const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', COMEET_LOOKUP: '', COMEET_PAGE_SIZE: '', COMEET_TIMEOUT: '', TEMPORAL_TLS: '', TEMPORAL_API_KEY: '' });
-    expect(cfg).toMatchObject({ temporal: { address: 'localhost:7233', namespace: 'default' }, COMEET_LOOKUP: 'candidates-filter', COMEET_PAGE_SIZE: 100, COMEET_TIMEOUT: 30_000 });
+    const cfg = loadWorkerConfig({
+      ...WORKER_MIN,
+      TEMPORAL_ADDRESS: '',
+      TEMPORAL_NAMESPACE: '',
+      COMEET_LOOKUP: '',
+      COMEET_PAGE_SIZE: '',
+      COMEET_TIMEOUT: '',
+      TEMPORAL_TLS: '',
+      TEMPORAL_API_KEY: '',
+    });
+    expect(cfg).toMatchObject({
+      temporal: { address: 'localhost:7233', namespace: 'default' },
+      COMEET_LOOKUP: 'candidates-filter',
+      COMEET_PAGE_SIZE: 100,
+      COMEET_TIMEOUT: 30_000,
+    });
     expect(cfg.temporal.connection).toEqual({ address: 'localhost:7233' });
   });
 
@@ -233,7 +287,11 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig(WORKER_MIN).temporal.connection.tls).toBeUndefined();
     const cfg = loadWorkerConfig({ ...WORKER_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: 'true', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
     expect(cfg.temporal.connection).toMatchObject({ apiKey: 'cloud-api-key-xyz', tls: {}, address: 'ns.acct.tmprl.cloud:7233' });
-    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz' }).temporal.connection).toEqual({ address: 'localhost:7233', apiKey: 'cloud-api-key-xyz', tls: true });
+    expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz' }).temporal.connection).toEqual({
+      address: 'localhost:7233',
+      apiKey: 'cloud-api-key-xyz',
+      tls: true,
+    });
     // The key turns TLS on unless TEMPORAL_TLS says off (a plaintext proxy in front of Cloud).
     expect(loadClientConfig({ ...CLIENT_MIN, TEMPORAL_API_KEY: 'cloud-api-key-xyz', TEMPORAL_TLS: 'false' }).temporal.connection.tls).toBe(false);
   });
@@ -264,7 +322,13 @@ describe('loadClientConfig', () => {
 
   it('names a short DSAR_ID_KEY and a malformed duration, all at once, without the values', () => {
     const err = configError(() =>
-      loadClientConfig({ DSAR_ENCRYPTION_KEYS: ENC, DSAR_ID_KEY: 's3cr3t-value-xyz', DSAR_FOLLOW_UP_DELAY: 'soon', DSAR_ATTENTION_RETRY: 'often-q7', TEMPORAL_ADDRESS: 'nohost-q8' }),
+      loadClientConfig({
+        DSAR_ENCRYPTION_KEYS: ENC,
+        DSAR_ID_KEY: 's3cr3t-value-xyz',
+        DSAR_FOLLOW_UP_DELAY: 'soon',
+        DSAR_ATTENTION_RETRY: 'often-q7',
+        TEMPORAL_ADDRESS: 'nohost-q8',
+      }),
     );
     expect(err.problems.map((p) => p.split(' ')[0]).sort()).toEqual(['DSAR_ATTENTION_RETRY', 'DSAR_FOLLOW_UP_DELAY', 'DSAR_ID_KEY', 'TEMPORAL_ADDRESS']);
     expect(about(err, 'DSAR_ID_KEY')[0]).toContain('at least 32 characters');
@@ -326,9 +390,19 @@ describe('encryption keys', () => {
 
   it('are required by the worker and by clients, naming the variable and how to make a key', () => {
     const { DSAR_ENCRYPTION_KEYS: _w, ...worker } = WORKER_MIN;
-    expect(about(configError(() => loadWorkerConfig(worker)), 'DSAR_ENCRYPTION_KEYS')[0]).toContain('openssl rand -base64 32');
+    expect(
+      about(
+        configError(() => loadWorkerConfig(worker)),
+        'DSAR_ENCRYPTION_KEYS',
+      )[0],
+    ).toContain('openssl rand -base64 32');
     const { DSAR_ENCRYPTION_KEYS: _c, ...client } = CLIENT_MIN;
-    expect(about(configError(() => loadClientConfig(client)), 'DSAR_ENCRYPTION_KEYS')[0]).toContain('is required');
+    expect(
+      about(
+        configError(() => loadClientConfig(client)),
+        'DSAR_ENCRYPTION_KEYS',
+      )[0],
+    ).toContain('is required');
   });
 
   it('take several ids for rotation and encrypt with DSAR_ENCRYPTION_KEY_ID', () => {
@@ -354,7 +428,9 @@ describe('loadIntakeConfig', () => {
   it('needs named bearer tokens of 32+ characters and names the problem without the value', () => {
     expect(() => loadIntakeConfig(CLIENT_MIN)).toThrow(/DSAR_INTAKE_TOKENS is required: comma-separated name:token pairs/);
     const short = 'tooshort-token';
-    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `billing:${short}` })).toThrow(/DSAR_INTAKE_TOKENS each token must be at least 32 characters/);
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `billing:${short}` })).toThrow(
+      /DSAR_INTAKE_TOKENS each token must be at least 32 characters/,
+    );
     try {
       loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `billing:${short}` });
     } catch (e) {
@@ -401,10 +477,14 @@ describe('loadIntakeConfig', () => {
       expect(e.message).toMatch(/DSAR_INTAKE_TOKENS entry 1 \(hr\) has an invalid tenant after @: a tenant id is 2-31 characters/);
       expect(e.message).not.toContain('u'.repeat(32));
     }
-    const admin = configError(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}`, DSAR_INTAKE_ADMIN_TOKENS: `dpo@acme:${'v'.repeat(32)}` }));
+    const admin = configError(() =>
+      loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `x:${'t'.repeat(32)}`, DSAR_INTAKE_ADMIN_TOKENS: `dpo@acme:${'v'.repeat(32)}` }),
+    );
     expect(admin.message).toMatch(/DSAR_INTAKE_ADMIN_TOKENS entry 1 \(dpo\) names a tenant: admin tokens read every tenant's requests/);
     // The name stays unique across tenants: it is what requests and logs record.
-    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `hr@acme:${'t'.repeat(32)},hr@globex:${'u'.repeat(32)}` })).toThrow(/names the caller hr twice/);
+    expect(() => loadIntakeConfig({ ...CLIENT_MIN, DSAR_INTAKE_TOKENS: `hr@acme:${'t'.repeat(32)},hr@globex:${'u'.repeat(32)}` })).toThrow(
+      /names the caller hr twice/,
+    );
   });
 });
 

@@ -71,7 +71,7 @@ function problems(env: Env): string[] {
   throw new Error('expected a ConfigError, but the config loaded');
 }
 
-describe('Temporal connection from a TOML profile (the CLI\'s temporal.toml)', () => {
+describe("Temporal connection from a TOML profile (the CLI's temporal.toml)", () => {
   it('takes address, namespace, API key and headers from the profile TEMPORAL_PROFILE names; the key turns TLS on', () => {
     expect(connect({ TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'prod' })).toEqual({
       address: 'eu-west-1.aws.api.temporal.io:7233',
@@ -91,7 +91,13 @@ describe('Temporal connection from a TOML profile (the CLI\'s temporal.toml)', (
   });
 
   it('lets TEMPORAL_* override the profile, value by value', () => {
-    const t = connect({ TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'hr-staging.acct1', TEMPORAL_GRPC_META_X_REGION: 'us', TEMPORAL_GRPC_META_X_TEAM: '' });
+    const t = connect({
+      TEMPORAL_CONFIG_FILE: TOML,
+      TEMPORAL_PROFILE: 'prod',
+      TEMPORAL_NAMESPACE: 'hr-staging.acct1',
+      TEMPORAL_GRPC_META_X_REGION: 'us',
+      TEMPORAL_GRPC_META_X_TEAM: '',
+    });
     expect(t).toMatchObject({ address: 'eu-west-1.aws.api.temporal.io:7233', namespace: 'hr-staging.acct1' });
     // An empty TEMPORAL_GRPC_META_X removes the profile's header, as in the CLI.
     expect(t.connection).toMatchObject({ apiKey: CLOUD_KEY, metadata: { 'x-region': 'us' } });
@@ -100,7 +106,7 @@ describe('Temporal connection from a TOML profile (the CLI\'s temporal.toml)', (
     expect(local.connection).toEqual({ address: '127.0.0.1:7233', tls: false });
   });
 
-  it('reads the default profile of the CLI\'s default file (temporalio/temporal.toml in XDG_CONFIG_HOME or ~/.config) without TEMPORAL_PROFILE', () => {
+  it("reads the default profile of the CLI's default file (temporalio/temporal.toml in XDG_CONFIG_HOME or ~/.config) without TEMPORAL_PROFILE", () => {
     const home = join(dir, 'home');
     mkdirSync(join(home, '.config', 'temporalio'), { recursive: true });
     writeFileSync(join(home, '.config', 'temporalio', 'temporal.toml'), '[profile.default]\naddress = "temporal.internal:7233"\nnamespace = "hr"\n');
@@ -130,9 +136,14 @@ describe('Temporal connection from variables alone', () => {
     const pair = { TEMPORAL_TLS_CLIENT_CERT_PATH: file(CERT), TEMPORAL_TLS_CLIENT_KEY_PATH: file(KEY) };
     expect(connect(pair).connection.tls).toMatchObject({ clientCertPair: { crt: expect.any(Uint8Array), key: expect.any(Uint8Array) } });
     expect(connect({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: file(CA) }).connection.tls).toMatchObject({ serverRootCACertificate: expect.any(Uint8Array) });
-    expect(connect({ TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.internal' }).connection.tls).toMatchObject({ serverNameOverride: 'frontend.temporal.internal' });
+    expect(connect({ TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.internal' }).connection.tls).toMatchObject({
+      serverNameOverride: 'frontend.temporal.internal',
+    });
     // TLS off: the files are not read, so a missing one is no problem.
-    expect(connect({ TEMPORAL_TLS: 'no', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: join(dir, 'absent.key') }).connection.tls).toBe(false);
+    expect(
+      connect({ TEMPORAL_TLS: 'no', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: join(dir, 'absent.key') }).connection
+        .tls,
+    ).toBe(false);
   });
 
   it('sends TEMPORAL_GRPC_META_* as gRPC headers, every _ a - as the CLI writes them', () => {
@@ -162,7 +173,9 @@ describe('Temporal connection problems', () => {
       'profile "bad-address" address must be host:port, e.g. localhost:7233 or [::1]:7233 (a port between 1 and 65535)',
     ]);
     // The same address from the variable names the variable.
-    expect(problems({ TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'prod', TEMPORAL_ADDRESS: 'https://hr.example:7233' })[0]).toMatch(/^TEMPORAL_ADDRESS must be host:port/);
+    expect(problems({ TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'prod', TEMPORAL_ADDRESS: 'https://hr.example:7233' })[0]).toMatch(
+      /^TEMPORAL_ADDRESS must be host:port/,
+    );
   });
 
   it('names an unknown profile and a config file that is not there', () => {
@@ -197,15 +210,25 @@ describe('Temporal connection problems', () => {
   it('refuses a TEMPORAL_TLS it cannot read, host verification off, and two authorizations', () => {
     // envconfig alone would read "on" as TLS off.
     expect(problems({ TEMPORAL_TLS: 'on' })).toEqual(['TEMPORAL_TLS must be true or false']);
-    expect(problems({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })[0]).toMatch(/^TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the TypeScript SDK/);
-    expect(problems({ TEMPORAL_API_KEY: CLOUD_KEY, TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer s3cr3t' })[0]).toMatch(/^TEMPORAL_API_KEY and an authorization header .* are both set/);
+    expect(problems({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })[0]).toMatch(
+      /^TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the TypeScript SDK/,
+    );
+    expect(problems({ TEMPORAL_API_KEY: CLOUD_KEY, TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer s3cr3t' })[0]).toMatch(
+      /^TEMPORAL_API_KEY and an authorization header .* are both set/,
+    );
     expect(problems({ TEMPORAL_GRPC_META_X_NOTE: 'caf\u00e9 s3cr3t' })).toEqual(['TEMPORAL_GRPC_META_X_NOTE must be printable ASCII (a gRPC header value)']);
   });
 
   it('lists Temporal problems with the others, all at once', () => {
     const err = (() => {
       try {
-        loadClientConfig({ DSAR_ENCRYPTION_KEYS: ENC, DSAR_ID_KEY: 'short', TEMPORAL_TLS: 'maybe', TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: file(KEY) });
+        loadClientConfig({
+          DSAR_ENCRYPTION_KEYS: ENC,
+          DSAR_ID_KEY: 'short',
+          TEMPORAL_TLS: 'maybe',
+          TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'absent.pem'),
+          TEMPORAL_TLS_CLIENT_KEY_PATH: file(KEY),
+        });
       } catch (e) {
         return e as ConfigError;
       }

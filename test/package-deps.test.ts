@@ -21,7 +21,9 @@ describe('package dependencies', () => {
   it('declares every package src/ imports as a dependency', () => {
     const imported = new Set<string>();
     for (const file of sources('src')) {
-      for (const m of readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"./][^'"]*)['"]|import\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(
+        /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"./][^'"]*)['"]|import\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g,
+      )) {
         const spec = m[1] ?? m[2]!;
         if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
         imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);

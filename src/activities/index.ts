@@ -224,7 +224,11 @@ export function createActivities({ comeet: source, receipts, lookup, callbacks }
       const ctx = Context.current();
       const comeet = await account();
       if (typeof input?.candidateUid !== 'string' || input.candidateUid === '') {
-        throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'getCandidateSchedule needs a candidateUid (a non-empty string)' });
+        throw ApplicationFailure.create({
+          type: 'InvalidInput',
+          nonRetryable: true,
+          message: 'getCandidateSchedule needs a candidateUid (a non-empty string)',
+        });
       }
       return withHeartbeat(async () => toFound(await callComeet(() => comeet.getCandidate(input.candidateUid, { signal: ctx.cancellationSignal }))));
     },
@@ -381,9 +385,7 @@ function toFound(c: ComeetCandidate): FoundCandidate {
       nonRetryable: true,
     });
   }
-  const open = [...(c.current_steps ?? []), ...(c.future_steps ?? [])].filter(
-    (s) => !s.time_completed && /interview/i.test(s.type ?? ''),
-  );
+  const open = [...(c.current_steps ?? []), ...(c.future_steps ?? [])].filter((s) => !s.time_completed && /interview/i.test(s.type ?? ''));
   return {
     uid: c.uid,
     personUid: c.person_uid,

@@ -159,7 +159,9 @@ export class CallbackAddressError extends Error {
     readonly kind: AddressKind,
     resolved: boolean,
   ) {
-    super(`callback host ${host} ${resolved ? 'resolves only to' : 'is'} ${addressKindPhrase(kind)}, which callbacks may not reach (allow its network in DSAR_CALLBACK_ALLOW_NETWORKS for a sidecar)`);
+    super(
+      `callback host ${host} ${resolved ? 'resolves only to' : 'is'} ${addressKindPhrase(kind)}, which callbacks may not reach (allow its network in DSAR_CALLBACK_ALLOW_NETWORKS for a sidecar)`,
+    );
   }
 }
 

@@ -70,5 +70,9 @@ export async function deliverCallback(settings: CallbackSettings, url: string, p
   if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode };
   // 408/409/425/429 and 5xx are worth retrying; other 4xx mean the receiver will never accept it.
   const retryable = res.statusCode >= 500 || [408, 409, 425, 429].includes(res.statusCode);
-  throw new CallbackDeliveryError(`callback to ${new URL(url).host} answered ${res.statusCode}`, retryable, retryable ? 'CallbackRejectedRetryable' : 'CallbackRejected');
+  throw new CallbackDeliveryError(
+    `callback to ${new URL(url).host} answered ${res.statusCode}`,
+    retryable,
+    retryable ? 'CallbackRejectedRetryable' : 'CallbackRejected',
+  );
 }

@@ -26,13 +26,19 @@ export class CallbackSignatureError extends Error {
  * For receivers (and our tests): checks the header against the raw body, refusing signatures older
  * than `toleranceSec`. Throws CallbackSignatureError saying what is wrong.
  */
-export function verifyCallbackSignature(secret: string, header: string | undefined, body: string, options: { toleranceSec?: number; nowSec?: number } = {}): void {
+export function verifyCallbackSignature(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  options: { toleranceSec?: number; nowSec?: number } = {},
+): void {
   if (!header) throw new CallbackSignatureError(`missing ${SIGNATURE_HEADER} header`);
   const parts = header.split(',').map((p) => p.trim().split('=', 2) as [string, string | undefined]);
   const t = Number(parts.find(([k]) => k === 't')?.[1]);
   if (!Number.isInteger(t)) throw new CallbackSignatureError('signature has no timestamp (t=)');
   const now = options.nowSec ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - t) > (options.toleranceSec ?? 300)) throw new CallbackSignatureError('signature timestamp is outside the tolerance (replayed or clock skew)');
+  if (Math.abs(now - t) > (options.toleranceSec ?? 300))
+    throw new CallbackSignatureError('signature timestamp is outside the tolerance (replayed or clock skew)');
   const given = parts.filter(([k]) => k === 'v1').map(([, v]) => v ?? '');
   // Buffer.from(…, 'hex') stops at the first non-hex character, and timingSafeEqual throws a
   // RangeError on buffers of unequal length: check the form first.

@@ -54,7 +54,9 @@ const SHOWABLE_OPTION = /^-{1,2}[A-Za-z0-9][\w-]{0,40}$/;
 const show = (arg: string) => (SHOWABLE_OPTION.test(arg) ? `'${arg}'` : '(not shown: it is not an option name)');
 
 export function parseCommand<O extends OptionSpecs>(spec: CommandSpec<O>, argv: string[]): Parsed<O> {
-  const options = Object.fromEntries(Object.entries({ ...spec.options, help: HELP }).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
+  const options = Object.fromEntries(
+    Object.entries({ ...spec.options, help: HELP }).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+  );
   // A first pass that accepts anything finds every unknown option by name (the strict pass below
   // stops at the first, and its message suggests `--` tricks that do not apply here).
   const { tokens } = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
@@ -75,7 +77,9 @@ export function parseCommand<O extends OptionSpecs>(spec: CommandSpec<O>, argv: 
   if (!values.help && parsed.positionals.length > max) {
     // Arguments are not echoed: a misplaced address would be printed back.
     if (max === 0) throw new ArgsError(spec.noArgs ?? `dsar ${spec.name} takes no arguments, only options (dsar ${spec.name} --help).`);
-    throw new ArgsError(`dsar ${spec.name} takes ${max === 1 ? 'one argument' : `${max} arguments`}, ${spec.args!.join(' ')}; got ${parsed.positionals.length} (dsar ${spec.name} --help).`);
+    throw new ArgsError(
+      `dsar ${spec.name} takes ${max === 1 ? 'one argument' : `${max} arguments`}, ${spec.args!.join(' ')}; got ${parsed.positionals.length} (dsar ${spec.name} --help).`,
+    );
   }
   return { values, positionals: parsed.positionals };
 }
@@ -86,7 +90,9 @@ function optionNames(spec: CommandSpec): string[] {
 
 export function commandHelp(spec: CommandSpec): string {
   const usage = spec.usage ?? [[spec.name, ...(spec.args ?? []), Object.keys(spec.options).length ? '[options]' : ''].filter(Boolean).join(' ')];
-  const rows = Object.entries({ ...spec.options, help: HELP }).map(([k, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${k}${o.value ? ` ${o.value}` : ''}`, o.help] as const);
+  const rows = Object.entries({ ...spec.options, help: HELP }).map(
+    ([k, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${k}${o.value ? ` ${o.value}` : ''}`, o.help] as const,
+  );
   const width = Math.min(32, Math.max(...rows.map(([left]) => left.length)) + 2);
   const lines = [
     `dsar ${spec.name}: ${spec.summary}`,

@@ -263,7 +263,10 @@ export interface BulkPlan {
 export function planBulkErasure(text: string, defaults: RowDefaults): BulkPlan {
   const records = parseRecords(text);
   const [header, ...rows] = records;
-  if (!header) throw new BulkInputError('The file is empty: it needs a header row (email, plus any of tenant, mode, regulation, requestId, receivedAt, deadline, dryRun) and one row per person.');
+  if (!header)
+    throw new BulkInputError(
+      'The file is empty: it needs a header row (email, plus any of tenant, mode, regulation, requestId, receivedAt, deadline, dryRun) and one row per person.',
+    );
   const columns = columnsFromHeader(header);
   const plan: BulkPlan = { rows: rows.length, requests: [], duplicates: [], invalid: [] };
   const firstByPerson = new Map<string, PlannedRequest>();
@@ -284,7 +287,8 @@ export function planBulkErasure(text: string, defaults: RowDefaults): BulkPlan {
     }
     // One person, one request: a repeat row joins it, but must not silently ask for something else.
     const differing = conflictingFields(first.request, checked.request);
-    if (differing.length) plan.invalid.push({ row: record.line, error: `same person as row ${first.row} but a different ${differing.join(', ')}; keep one row per person` });
+    if (differing.length)
+      plan.invalid.push({ row: record.line, error: `same person as row ${first.row} but a different ${differing.join(', ')}; keep one row per person` });
     else plan.duplicates.push({ row: record.line, duplicateOf: first.row, ...(checked.request.requestId ? { requestId: checked.request.requestId } : {}) });
   }
   return plan;
@@ -384,7 +388,8 @@ async function startOne(start: StartOne, request: ErasureInput): Promise<StartOu
   } catch (err) {
     // A conflict with the request under way, or a tenant that takes no erasures (unknown, not live):
     // about that row, not a sign that Temporal is down.
-    const conflict = err instanceof Error && (err.name === 'ErasureConflictError' || err.name === 'TenantNotAcceptingError') ? (err as Error & { code?: string }) : undefined;
+    const conflict =
+      err instanceof Error && (err.name === 'ErasureConflictError' || err.name === 'TenantNotAcceptingError') ? (err as Error & { code?: string }) : undefined;
     if (conflict) return { status: 'failed', refused: true, error: redactEmails(`refused (${conflict.code}): ${conflict.message}`) };
     return { status: 'failed', error: redactEmails(err instanceof Error ? err.message : String(err)) };
   }
@@ -597,7 +602,10 @@ export async function eraseFromFile(flags: Flags, io: BulkIo, connect: () => Pro
       dryRun: options['dry-run'],
       tenant: options.tenant,
     });
-    listRows(plan.invalid.map((x) => `row ${x.row}: ${x.error}`), io);
+    listRows(
+      plan.invalid.map((x) => `row ${x.row}: ${x.error}`),
+      io,
+    );
     if (plan.invalid.length && !options['skip-invalid']) {
       io.err('Nothing was started: fix the rows above, or pass --skip-invalid to start the valid rows only.');
       report(summarize(plan, 'refused'), options, io);
@@ -606,7 +614,10 @@ export async function eraseFromFile(flags: Flags, io: BulkIo, connect: () => Pro
     if (options.out) writeOut(options.out, summarize(plan, 'in_progress'));
     const run = await startPlanned(plan, options, io, connect);
     const summary = summarize(plan, run.stoppedBecause ? 'stopped' : 'finished', run);
-    listRows(summary.rows.filter((r) => r.status === 'failed').map((r) => `row ${r.row}: failed: ${r.error}`), io);
+    listRows(
+      summary.rows.filter((r) => r.status === 'failed').map((r) => `row ${r.row}: failed: ${r.error}`),
+      io,
+    );
     report(summary, options, io);
     return summary.failed || summary.notStarted ? 1 : 0;
   } catch (err) {
@@ -622,7 +633,8 @@ async function startPlanned(plan: BulkPlan, options: BulkFlags, io: BulkIo, conn
   try {
     start = await connect();
   } catch (err) {
-    const reason = err instanceof BulkStartRefusedError ? err.message : `could not connect to Temporal: ${redactEmails(err instanceof Error ? err.message : String(err))}`;
+    const reason =
+      err instanceof BulkStartRefusedError ? err.message : `could not connect to Temporal: ${redactEmails(err instanceof Error ? err.message : String(err))}`;
     return { outcomes: plan.requests.map(() => ({ status: 'not_started' })), stoppedBecause: reason };
   }
   io.err(`Starting ${plan.requests.length} request(s), ${options.concurrency} at a time${options['dry-run'] ? ' (dry run: nothing will be erased)' : ''}.`);

@@ -22,5 +22,11 @@ export function readDevEnv(file = DEV_ENV_FILE): Record<string, string> {
 
 export function writeDevEnv(values: Record<string, string>, file = DEV_ENV_FILE): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    file,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
 }

@@ -66,11 +66,16 @@ export async function onboardDemoTenant(o: OnboardDemoTenantOptions): Promise<On
     // port no longer served. It is offboarded and onboarded again, the way an operator would.
     const moved = status && status.settings.baseUrl !== o.simulatorUrl && status.step !== 'offboarded';
     const next = moved
-      ? { title: 'offboard the earlier run’s tenant', checks: `its base URL ${status.settings.baseUrl} is not this run’s simulator`, argv: ['offboard', DEMO_TENANT_ID, '--reason', 'dev simulator moved'] }
+      ? {
+          title: 'offboard the earlier run’s tenant',
+          checks: `its base URL ${status.settings.baseUrl} is not this run’s simulator`,
+          argv: ['offboard', DEMO_TENANT_ID, '--reason', 'dev simulator moved'],
+        }
       : nextStep(status, o.simulatorUrl, files);
     if (!next) {
       const step = status?.step ?? 'unknown';
-      if (!ran.length) out(`  already ${step}${status?.liveSince ? ` since ${status.liveSince}` : ''} (from an earlier run): npm run dsar -- tenant show ${DEMO_TENANT_ID}`);
+      if (!ran.length)
+        out(`  already ${step}${status?.liveSince ? ` since ${status.liveSince}` : ''} (from an earlier run): npm run dsar -- tenant show ${DEMO_TENANT_ID}`);
       if (step === 'paused') out(`  it is paused: its erasures wait until npm run dsar -- tenant resume ${DEMO_TENANT_ID}`);
       return { step, ran, ms: Date.now() - t0 };
     }
@@ -165,7 +170,11 @@ function writeDemoSecretFiles(): SecretFiles {
     chmodSync(file, 0o600);
     return file;
   };
-  return { sandboxKey: write('sandbox.key', sandbox?.apiKey), secret: write('integration-secret.txt', sandbox?.secret), productionKey: write('production.key', production?.apiKey) };
+  return {
+    sandboxKey: write('sandbox.key', sandbox?.apiKey),
+    secret: write('integration-secret.txt', sandbox?.secret),
+    productionKey: write('production.key', production?.apiKey),
+  };
 }
 
 function indent(text: string): string {

@@ -53,7 +53,12 @@ async function main(): Promise<number> {
   const simulatorPort = port('simulator-port', values['simulator-port']!);
   const codecPort = port('codec-port', values['codec-port']!);
   // A dev server left running would otherwise be picked up silently in place of ours.
-  for (const [name, p] of [['temporal-port', temporalPort], ['ui-port', uiPort], ['simulator-port', simulatorPort], ['codec-port', codecPort]] as const) {
+  for (const [name, p] of [
+    ['temporal-port', temporalPort],
+    ['ui-port', uiPort],
+    ['simulator-port', simulatorPort],
+    ['codec-port', codecPort],
+  ] as const) {
     if (!(await portFree(p))) throw new Error(`port ${p} is in use (another dev stack still running?): stop it, or pass --${name} <port>`);
   }
 
@@ -75,7 +80,12 @@ async function main(): Promise<number> {
   const receipts = await loadRequiredReceiptSigner(receiptKeys);
   writeFileSync(DEV_JWKS_FILE, JSON.stringify(await receipts.publicJwks(), null, 2) + '\n');
   const keys = parseEncryptionKeys(secrets.DSAR_ENCRYPTION_KEYS);
-  const codec = await startCodecServer({ port: codecPort, keys, token: secrets.DSAR_CODEC_TOKEN, corsOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`] });
+  const codec = await startCodecServer({
+    port: codecPort,
+    keys,
+    token: secrets.DSAR_CODEC_TOKEN,
+    corsOrigins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+  });
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cli = ensureTemporalCli();
@@ -161,7 +171,10 @@ Decrypted history in the terminal (settings from .data/dev.env):
     console.error(`Onboarding ${DEMO_TENANT_ID} failed: ${err instanceof Error ? err.message : err}`);
     return undefined;
   });
-  if (onboarded) console.log(`\nTenant ${DEMO_TENANT_ID}: ${onboarded.step}${onboarded.ran.length ? ` after ${onboarded.ran.length} step(s) in ${(onboarded.ms / 1000).toFixed(1)} s` : ''}.`);
+  if (onboarded)
+    console.log(
+      `\nTenant ${DEMO_TENANT_ID}: ${onboarded.step}${onboarded.ran.length ? ` after ${onboarded.ran.length} step(s) in ${(onboarded.ms / 1000).toFixed(1)} s` : ''}.`,
+    );
   const tenantLive = onboarded?.step === 'live';
   if (!tenantLive) code = 1;
 
@@ -186,7 +199,10 @@ Decrypted history in the terminal (settings from .data/dev.env):
         return false;
       }
     };
-    const results = await Promise.all([demo(undefined, 'demo-receipt.jws'), ...(tenantLive ? [demo(DEMO_TENANT_ID, `demo-receipt-${DEMO_TENANT_ID}.jws`)] : [])]);
+    const results = await Promise.all([
+      demo(undefined, 'demo-receipt.jws'),
+      ...(tenantLive ? [demo(DEMO_TENANT_ID, `demo-receipt-${DEMO_TENANT_ID}.jws`)] : []),
+    ]);
     if (results.includes(false)) code = 1;
     const erased = (id: string) => sim.account(id).stats().erasures.length;
     console.log(

@@ -80,7 +80,8 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
     return runSandboxCommand(first, argv.slice(1), { out: io.out, err: io.err, env, queueRate: () => comeetQueueRate(env) });
   }
   // Tenant commands have their own flags (secrets from files, never argv).
-  if (first === 'tenant') return runTenantCommand(argv.slice(1), { out: io.out, err: io.err, stdin: io.stdin, env: io.env ?? { ...readDevEnv(), ...process.env } });
+  if (first === 'tenant')
+    return runTenantCommand(argv.slice(1), { out: io.out, err: io.err, stdin: io.stdin, env: io.env ?? { ...readDevEnv(), ...process.env } });
   if (first === undefined) {
     io.out(USAGE);
     return 2;
@@ -148,11 +149,20 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
         const limit = v.limit === undefined ? 100 : Number(v.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000');
         if (v.tenant !== undefined && !isTenantId(v.tenant)) throw new UsageError(`--tenant: ${TENANT_ID_RULE}`);
-        const clauses = [v.tenant ? `${DsarTenant.name}="${v.tenant}"` : '', v.phase ? `DsarPhase="${v.phase}"` : '', v['at-risk'] ? 'DsarAtRisk=true' : '', v.query ? `(${v.query})` : ''].filter(Boolean);
+        const clauses = [
+          v.tenant ? `${DsarTenant.name}="${v.tenant}"` : '',
+          v.phase ? `DsarPhase="${v.phase}"` : '',
+          v['at-risk'] ? 'DsarAtRisk=true' : '',
+          v.query ? `(${v.query})` : '',
+        ].filter(Boolean);
         const items = await listErasures(await connect(), clauses.join(' AND ') || undefined, limit);
         if (v.json) io.out(JSON.stringify(items, null, 2));
         else if (!items.length) io.out('No erasures match.');
-        else for (const i of items) io.out(`${i.workflowId}  ${i.status.padEnd(10)} ${String(i.phase ?? '-').padEnd(22)} ${String(i.mode ?? '-').padEnd(12)} deadline ${i.deadline ?? '-'}${i.atRisk ? '  AT RISK' : ''}`);
+        else
+          for (const i of items)
+            io.out(
+              `${i.workflowId}  ${i.status.padEnd(10)} ${String(i.phase ?? '-').padEnd(22)} ${String(i.mode ?? '-').padEnd(12)} deadline ${i.deadline ?? '-'}${i.atRisk ? '  AT RISK' : ''}`,
+            );
         return 0;
       }
       case 'recheck':
@@ -201,8 +211,15 @@ export async function runCli(argv: string[], io: CliIo = { out: console.log, err
     }
     if (err instanceof WorkflowNotFoundError) {
       // Signalling a closed workflow also answers "not found": tell the two apart.
-      const closed = client && rest[0] ? await erasureHandle(client, rest[0]).describe().catch(() => undefined) : undefined;
-      io.err(closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).');
+      const closed =
+        client && rest[0]
+          ? await erasureHandle(client, rest[0])
+              .describe()
+              .catch(() => undefined)
+          : undefined;
+      io.err(
+        closed ? `The erasure ${rest[0]} already ended (${closed.status.name}); nothing to ${command}.` : 'No erasure with that workflow id (see `dsar list`).',
+      );
       return 1;
     }
     if (err instanceof TenantNotAcceptingError) {
@@ -274,13 +291,19 @@ async function erase(connect: () => Promise<Client>, config: ClientConfig, v: Al
   io.out(`Watch it: dsar status ${started.workflowId}  ·  temporal workflow describe -w ${started.workflowId}`);
   if (!v.wait) return 0;
   const result = await erasureHandle(client, started.workflowId).result();
-  io.out(v.json ? JSON.stringify(result, null, 2) : `Outcome: ${result.outcome}; ${result.totals.persons} person(s), ${result.totals.candidates} candidate(s) ${result.mode === 'delete' ? 'deleted' : 'pseudonymized'}; verified absent at ${result.verifiedAbsentAt ?? '-'}.`);
+  io.out(
+    v.json
+      ? JSON.stringify(result, null, 2)
+      : `Outcome: ${result.outcome}; ${result.totals.persons} person(s), ${result.totals.candidates} candidate(s) ${result.mode === 'delete' ? 'deleted' : 'pseudonymized'}; verified absent at ${result.verifiedAbsentAt ?? '-'}.`,
+  );
   return 0;
 }
 
 function unknownCommand(name: string, io: CliIo): number {
   // The first word may be anything, an address included: echo it only when it looks like a command.
-  const what = name.startsWith('-') ? 'the command comes first, then its options' : `unknown command ${/^[a-z][a-z-]{0,30}$/.test(name) ? `"${name}"` : '(not shown)'}`;
+  const what = name.startsWith('-')
+    ? 'the command comes first, then its options'
+    : `unknown command ${/^[a-z][a-z-]{0,30}$/.test(name) ? `"${name}"` : '(not shown)'}`;
   io.err(`dsar: ${what}\n\n${USAGE}`);
   return 2;
 }
@@ -332,9 +355,14 @@ export function formatStatus(workflowId: string, s: ErasureStatus): string {
     `  lookups ${s.lookups}, erase attempts ${s.eraseAttempts}${s.nextCheckAt ? `, next re-check ${s.nextCheckAt}` : ''}`,
   ];
   if (s.requestId) lines.push(`  request ${s.requestId}`);
-  if (s.attention) lines.push(`  NEEDS ATTENTION (${s.attention.code}): ${s.attention.reason}${s.attention.permission ? `\n    grant the Comeet permission "${s.attention.permission}"` : ''}\n    retries by itself at ${s.attention.nextRetryAt}, or now with \`dsar recheck ${workflowId}\``);
+  if (s.attention)
+    lines.push(
+      `  NEEDS ATTENTION (${s.attention.code}): ${s.attention.reason}${s.attention.permission ? `\n    grant the Comeet permission "${s.attention.permission}"` : ''}\n    retries by itself at ${s.attention.nextRetryAt}, or now with \`dsar recheck ${workflowId}\``,
+    );
   for (const p of s.persons) {
-    lines.push(`  person ${p.personUid}: ${p.state}; candidates ${p.candidateUids.join(', ')}${p.blockingCandidateUids.length ? `; blocked by ${p.blockingCandidateUids.join(', ')}` : ''}${p.nextCheckAt ? `; re-check ${p.nextCheckAt}` : ''}`);
+    lines.push(
+      `  person ${p.personUid}: ${p.state}; candidates ${p.candidateUids.join(', ')}${p.blockingCandidateUids.length ? `; blocked by ${p.blockingCandidateUids.join(', ')}` : ''}${p.nextCheckAt ? `; re-check ${p.nextCheckAt}` : ''}`,
+    );
   }
   if (s.failure) lines.push(`  failure: ${s.failure}`);
   if (s.cancellation) lines.push(`  cancelled by ${s.cancellation.actor}: ${s.cancellation.reason}`);

@@ -8,7 +8,16 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import { ConfigError, loadClientConfig, loadCredentialKeys, type Env } from '../config.js';
 import { createDataConverter } from '../codec/data-converter.js';
 import { nudgeTenantErasures } from '../client.js';
-import { addTenant, InvalidTenantError, listTenants, setTenantCredentials, tenantStatus, tenantStep, tenantUpdate, TenantExistsError } from '../tenants/client.js';
+import {
+  addTenant,
+  InvalidTenantError,
+  listTenants,
+  setTenantCredentials,
+  tenantStatus,
+  tenantStep,
+  tenantUpdate,
+  TenantExistsError,
+} from '../tenants/client.js';
 import { CredentialsError } from '../tenants/credentials.js';
 import { tenantUsage, type TenantUsage } from '../tenants/usage.js';
 import { ArgsError, commandHelp, parseCommand, type CommandSpec, type OptionSpec, type Values } from './args.js';
@@ -42,7 +51,10 @@ export const TENANT_COMMANDS = {
   add: {
     name: 'tenant add',
     summary: "start onboarding a customer's Comeet account",
-    usage: ['tenant add <id> --name <name> --base-url <url> [--lookup <strategy>] [--rate-limit 100]', '           [--mode delete|pseudonymize] [--regulation gdpr|ccpa]'],
+    usage: [
+      'tenant add <id> --name <name> --base-url <url> [--lookup <strategy>] [--rate-limit 100]',
+      '           [--mode delete|pseudonymize] [--regulation gdpr|ccpa]',
+    ],
     args: ID_ARG,
     options: {
       name: { type: 'string', value: '<name>', help: "the customer's name (required)" },
@@ -57,7 +69,10 @@ export const TENANT_COMMANDS = {
   'set-credentials': {
     name: 'tenant set-credentials',
     summary: 'seal and store a sandbox or production key (secrets from files or stdin, never argv)',
-    usage: ['tenant set-credentials <id> --environment sandbox --api-key-file <f|-> --secret-file <f|->', 'tenant set-credentials <id> --environment production --api-key-file <f|-> [--secret-file <f|->]'],
+    usage: [
+      'tenant set-credentials <id> --environment sandbox --api-key-file <f|-> --secret-file <f|->',
+      'tenant set-credentials <id> --environment production --api-key-file <f|-> [--secret-file <f|->]',
+    ],
     args: ID_ARG,
     options: {
       environment: { type: 'string', value: 'sandbox|production', help: 'which account the key is for (required)' },
@@ -165,28 +180,46 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
           },
           { taskQueue: config.TEMPORAL_TASK_QUEUE, actor },
         );
-        io.out(`Added tenant ${tenant} (workflow ${workflowId}): awaiting_sandbox_credentials.\nNext: dsar tenant set-credentials ${tenant} --environment sandbox --api-key-file <f> --secret-file <f>`);
+        io.out(
+          `Added tenant ${tenant} (workflow ${workflowId}): awaiting_sandbox_credentials.\nNext: dsar tenant set-credentials ${tenant} --environment sandbox --api-key-file <f> --secret-file <f>`,
+        );
         return 0;
       }
       case 'set-credentials': {
         const environment = v.environment;
         if (environment !== 'sandbox' && environment !== 'production') throw new TenantUsageError('--environment must be sandbox or production');
         if (!v['api-key-file']) throw new TenantUsageError('set-credentials needs --api-key-file <file> (or - for stdin)');
-        if (environment === 'sandbox' && !v['secret-file']) throw new TenantUsageError('the sandbox needs the integration secret too: --secret-file <file> (or - for stdin)');
+        if (environment === 'sandbox' && !v['secret-file'])
+          throw new TenantUsageError('the sandbox needs the integration secret too: --secret-file <file> (or - for stdin)');
         if (v['api-key-file'] === '-' && v['secret-file'] === '-') throw new TenantUsageError('only one of --api-key-file and --secret-file can read stdin');
         const keys = loadCredentialKeys(io.env, { required: true, payloadKeys: config.encryption });
         const apiKey = readSecret(v['api-key-file'], 'API key', io);
         const secret = v['secret-file'] ? readSecret(v['secret-file'], 'secret', io) : undefined;
-        const answer = await setTenantCredentials(await connect(), keys, tenant, environment, { apiKey, ...(secret ? { secret } : {}) }, actor, accepted(`${environment} credentials`));
+        const answer = await setTenantCredentials(
+          await connect(),
+          keys,
+          tenant,
+          environment,
+          { apiKey, ...(secret ? { secret } : {}) },
+          actor,
+          accepted(`${environment} credentials`),
+        );
         return report(answer);
       }
       case 'validate': {
         if (v.environment === 'production') throw new TenantUsageError(`the production check is part of going live: dsar tenant go-live ${tenant}`);
         if (v.environment !== 'sandbox') throw new TenantUsageError('dsar tenant validate needs --environment sandbox');
-        if (!v['test-email'] || !v.position) throw new TenantUsageError('dsar tenant validate needs --test-email <the customer\'s test address> and --position <uid>');
+        if (!v['test-email'] || !v.position)
+          throw new TenantUsageError("dsar tenant validate needs --test-email <the customer's test address> and --position <uid>");
         const client = await connect();
         io.out('Running the sandbox check (it creates a test candidate, finds it, erases it and checks it is gone)...');
-        const answer = await tenantUpdate(client, tenant, 'validateSandbox', { testEmail: v['test-email'], positionUid: v.position, actor }, accepted('sandbox check'));
+        const answer = await tenantUpdate(
+          client,
+          tenant,
+          'validateSandbox',
+          { testEmail: v['test-email'], positionUid: v.position, actor },
+          accepted('sandbox check'),
+        );
         printCheck(await tenantStatus(client, tenant), io);
         return report(answer);
       }
@@ -208,7 +241,9 @@ export async function runTenantCommand(argv: string[], io: TenantCliIo): Promise
         const client = await connect();
         const s = await tenantStatus(client, tenant);
         // What it uses is shown when Temporal can tell; the tenant's own status is the answer either way.
-        const usage = await tenantUsage(client, { id: tenant, ratePerMinute: s.settings.ratePerMinute }, config.TEMPORAL_TASK_QUEUE).catch((err: unknown) => ({ unavailable: causes(err) }));
+        const usage = await tenantUsage(client, { id: tenant, ratePerMinute: s.settings.ratePerMinute }, config.TEMPORAL_TASK_QUEUE).catch((err: unknown) => ({
+          unavailable: causes(err),
+        }));
         io.out(v.json ? JSON.stringify({ ...s, state: tenantState(s), usage }, null, 2) : formatTenant(s, usage));
         return 0;
       }
@@ -303,7 +338,10 @@ function formatUsage(usage: TenantUsage | { unavailable: string }): string[] {
     b.capPerMinute !== undefined
       ? `${b.capPerMinute}/min of the account's ${b.ratePerMinute}/min (${b.percentOfLimit}%), set through the API${b.setBy ? ` by ${b.setBy}` : ''}${b.setAt ? ` at ${b.setAt}` : ''}${b.source === 'api' || b.source === 'system' ? '' : ` (but the server applies the ${b.source}'s rate)`}`
       : `no rate set through the API on ${b.taskQueue}: no worker has capped it yet (account limit ${b.ratePerMinute}/min)`;
-  const lines = [`  budget:      ${cap}`, `               queue ${b.taskQueue}${b.backlog ? `, backlog ${b.backlog.count} task(s)${b.backlog.count ? `, oldest ${Math.round(b.backlog.ageSeconds)} s` : ''}` : ''}`];
+  const lines = [
+    `  budget:      ${cap}`,
+    `               queue ${b.taskQueue}${b.backlog ? `, backlog ${b.backlog.count} task(s)${b.backlog.count ? `, oldest ${Math.round(b.backlog.ageSeconds)} s` : ''}` : ''}`,
+  ];
   const phases = Object.entries(r.byPhase).map(([p, n]) => `${p} ${n}`);
   lines.push(`  requests:    ${r.running} running${phases.length ? ` (${phases.join(', ')})` : ''}; ${r.atRisk} at risk of missing their deadline`);
   return lines;

@@ -106,7 +106,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
  */
 export function parseEncryptionKeys(keysText: string, currentKeyId?: string): EncryptionKeys {
   const keys = new Map<string, Uint8Array>();
-  const entries = keysText.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = keysText
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (!entries.length) throw new CodecKeyError('lists no keys; expected id:base64key[,id:base64key]');
   for (const [i, entry] of entries.entries()) {
     const sep = entry.indexOf(':');

@@ -41,9 +41,15 @@ const bodySchema = z.object(
   {
     // The CLI sends `{}` when a command has no payloads; Temporal's own codec servers read that as none.
     payloads: z
-      .array(z.object({ metadata: z.record(z.string(), base64, { message: 'must be an object of base64 strings' }).optional(), data: base64.optional() }, { message: 'each payload must be an object' }), {
-        message: 'must be a list of payloads',
-      })
+      .array(
+        z.object(
+          { metadata: z.record(z.string(), base64, { message: 'must be an object of base64 strings' }).optional(), data: base64.optional() },
+          { message: 'each payload must be an object' },
+        ),
+        {
+          message: 'must be a list of payloads',
+        },
+      )
       .max(10_000, 'at most 10000 payloads per call')
       .optional(),
   },
@@ -64,11 +70,12 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     { headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
     (req, res) => {
       const state: RequestState = { route: '/<unknown>' };
-      handle(req, res, state).catch((err: unknown) => {
-        options.log?.(`${req.method} ${state.route} 500 ${(err as Error)?.name ?? 'Error'}`);
-        if (!res.headersSent) send(res, 500, { message: 'codec server error' });
-        else res.destroy();
-      })
+      handle(req, res, state)
+        .catch((err: unknown) => {
+          options.log?.(`${req.method} ${state.route} 500 ${(err as Error)?.name ?? 'Error'}`);
+          if (!res.headersSent) send(res, 500, { message: 'codec server error' });
+          else res.destroy();
+        })
         // Only a throwing `log` gets here: one request's bookkeeping must never take the process down.
         .catch(() => res.destroy());
     },
@@ -173,4 +180,3 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   }
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
-

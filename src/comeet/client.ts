@@ -370,7 +370,10 @@ export class ComeetClient {
 
     if (statusCode >= 200 && statusCode < 300) {
       if (body === undefined) {
-        throw new ComeetInvalidResponseError(`HTTP ${statusCode} without a JSON body (content-type ${contentType || 'none'})`, { status: statusCode, endpoint });
+        throw new ComeetInvalidResponseError(`HTTP ${statusCode} without a JSON body (content-type ${contentType || 'none'})`, {
+          status: statusCode,
+          endpoint,
+        });
       }
       return body;
     }

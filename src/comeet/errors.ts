@@ -130,8 +130,7 @@ export class InterviewsInProgressError extends ComeetError {
     super(
       ComeetErrorCode.interviewsInProgress,
       false,
-      `Comeet refuses to erase person ${personUid}: scheduled or ongoing interviews on candidate(s) ` +
-        (blockingCandidateUids.join(', ') || 'unknown'),
+      `Comeet refuses to erase person ${personUid}: scheduled or ongoing interviews on candidate(s) ` + (blockingCandidateUids.join(', ') || 'unknown'),
       options,
     );
   }
@@ -166,8 +165,7 @@ export class ComeetRateLimitedError extends ComeetError {
     super(
       ComeetErrorCode.rateLimited,
       true,
-      `Comeet rate limit reached on ${options.endpoint ?? 'a call'}` +
-        (retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`),
+      `Comeet rate limit reached on ${options.endpoint ?? 'a call'}` + (retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`),
       options,
     );
   }

@@ -38,11 +38,7 @@ export class ComeetTokenSource {
 
   private async mint(nowS: number): Promise<string> {
     const exp = nowS + TOKEN_LIFETIME_S;
-    const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer(this.apiKey)
-      .setExpirationTime(exp)
-      .sign(this.key);
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer(this.apiKey).setExpirationTime(exp).sign(this.key);
     this.cached = { jwt, exp };
     return jwt;
   }

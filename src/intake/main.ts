@@ -37,6 +37,9 @@ logger.info(`Intake API listening on ${server.url}`, { taskQueue: config.TEMPORA
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    void server.close().then(() => connection.close()).then(() => process.exit(0));
+    void server
+      .close()
+      .then(() => connection.close())
+      .then(() => process.exit(0));
   });
 }

@@ -38,7 +38,9 @@ export const intakeRequestSchema = z
     mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).optional(),
     regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).optional(),
     requestId: z
-      .string({ error: (i) => (i.input === undefined ? 'requestId is required: your id for this request, used as the idempotency key' : 'requestId must be a string') })
+      .string({
+        error: (i) => (i.input === undefined ? 'requestId is required: your id for this request, used as the idempotency key' : 'requestId must be a string'),
+      })
       .pipe(requestIdSchema),
     receivedAt: z.string().optional(),
     deadline: z.string().optional(),
@@ -114,10 +116,16 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     if (!CALLER_PATTERN.test(t.name)) throw new Error('each intake token needs a name of 1-32 characters among a-z, 0-9, _ and - (name:token)');
     if (names.has(t.name)) throw new Error(`the intake caller name ${t.name} is given twice: each token gets its own name`);
     names.add(t.name);
-    if (t.admin && t.tenant !== undefined) throw new Error(`the intake admin token ${t.name} names a tenant: admin tokens read every tenant's requests, so they name none`);
+    if (t.admin && t.tenant !== undefined)
+      throw new Error(`the intake admin token ${t.name} names a tenant: admin tokens read every tenant's requests, so they name none`);
     if (t.tenant !== undefined && !isTenantId(t.tenant)) throw new Error(`the intake token ${t.name} has an invalid tenant: ${TENANT_ID_RULE}`);
   }
-  const callers = options.tokens.map((t) => ({ name: t.name, admin: t.admin === true, tenant: t.admin ? undefined : (t.tenant ?? DEFAULT_TENANT_ID), digest: digest(t.token) }));
+  const callers = options.tokens.map((t) => ({
+    name: t.name,
+    admin: t.admin === true,
+    tenant: t.admin ? undefined : (t.tenant ?? DEFAULT_TENANT_ID),
+    digest: digest(t.token),
+  }));
   const callbackPolicy = { allowedHosts: options.allowedCallbackHosts ?? [], allowedNetworks: options.allowedCallbackNetworks ?? [] };
   const dryRuns = new TokenBuckets(options.dryRunsPerHour ?? 20, 3_600_000);
 
@@ -129,7 +137,9 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     let found: (typeof callers)[number] | undefined;
     for (const c of callers) if (given && timingSafeEqual(c.digest, given)) found = c;
     if (!found) {
-      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="comeet-dsar"' });
+      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)', {
+        'www-authenticate': 'Bearer realm="comeet-dsar"',
+      });
     }
     return { name: found.name, admin: found.admin, tenant: found.tenant };
   }
@@ -141,12 +151,18 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
   function tenantFor(caller: Principal, asked: string | undefined): string {
     if (caller.admin) return asked ?? DEFAULT_TENANT_ID;
     if (asked !== undefined && asked !== caller.tenant) {
-      throw new HttpError(403, 'tenant_forbidden', `this token belongs to tenant ${caller.tenant}: it starts requests for that tenant only (leave out tenant, or use a token of the tenant you mean)`);
+      throw new HttpError(
+        403,
+        'tenant_forbidden',
+        `this token belongs to tenant ${caller.tenant}: it starts requests for that tenant only (leave out tenant, or use a token of the tenant you mean)`,
+      );
     }
     return caller.tenant!;
   }
 
-  async function create(req: IncomingMessage): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string; caller?: string; tenant?: string }> {
+  async function create(
+    req: IncomingMessage,
+  ): Promise<{ status: number; body: unknown; requestId?: string; workflowId?: string; caller?: string; tenant?: string }> {
     const caller = authenticate(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send the request as JSON (Content-Type: application/json)');
@@ -168,7 +184,11 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
       throw new HttpError(422, 'invalid_request', 'callbackUrl: its host is not one this service may call (DSAR_CALLBACK_HOSTS)');
     }
     if (callbackProblem?.kind) {
-      throw new HttpError(422, 'invalid_request', `callbackUrl: its host is ${addressKindPhrase(callbackProblem.kind)}, which callbacks may not reach (DSAR_CALLBACK_ALLOW_NETWORKS)`);
+      throw new HttpError(
+        422,
+        'invalid_request',
+        `callbackUrl: its host is ${addressKindPhrase(callbackProblem.kind)}, which callbacks may not reach (DSAR_CALLBACK_ALLOW_NETWORKS)`,
+      );
     }
     if (callbackProblem) throw new HttpError(422, 'invalid_request', 'callbackUrl is not a URL callbacks may go to');
     const requestId = body.requestId;
@@ -179,14 +199,20 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
       // A dry run answers "is this email in Comeet" at no cost to the caller: ration it.
       const wait = dryRuns.take(caller.name);
       if (wait > 0) {
-        throw new HttpError(429, 'too_many_dry_runs', `this caller has used its dry runs for now (DSAR_INTAKE_DRY_RUNS_PER_HOUR); retry in ${wait} s`, { 'retry-after': String(wait) });
+        throw new HttpError(429, 'too_many_dry_runs', `this caller has used its dry runs for now (DSAR_INTAKE_DRY_RUNS_PER_HOUR); retry in ${wait} s`, {
+          'retry-after': String(wait),
+        });
       }
     }
     let started;
     try {
       // The rules for a request meeting another for the same person (replay, join, queue, refuse) are the workflow's.
       // The default tenant's requests go in exactly as before tenants (no tenant field at all).
-      started = await startErasure(options.client, { ...body, ...(tenant !== DEFAULT_TENANT_ID ? { tenant } : {}), requestId, caller: caller.name }, options.start);
+      started = await startErasure(
+        options.client,
+        { ...body, ...(tenant !== DEFAULT_TENANT_ID ? { tenant } : {}), requestId, caller: caller.name },
+        options.start,
+      );
     } catch (err) {
       // 422: no such tenant here (the request cannot be made as sent); 409: it exists but takes no
       // erasures yet (or any more), a state that changes with its onboarding, not with the request.
@@ -198,7 +224,8 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
     // A caller learns only about its own requests: whether someone else asked for this person is not its business.
     const told = caller.admin || !started.otherCallers;
     const base = { id: started.workflowId, runId: started.runId, requestId, tenant, links: links(started.workflowId) };
-    if (started.replayed) return { status: 200, requestId, workflowId, caller: caller.name, tenant, body: { ...base, status: started.runStatus, replayed: true } };
+    if (started.replayed)
+      return { status: 200, requestId, workflowId, caller: caller.name, tenant, body: { ...base, status: started.runStatus, replayed: true } };
     return {
       status: 202,
       requestId,
@@ -212,7 +239,11 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
   async function show(req: IncomingMessage, id: string): Promise<{ status: number; body: unknown; workflowId?: string; caller?: string; tenant?: string }> {
     const caller = authenticate(req);
     if (!isKeyedWorkflowId(id)) {
-      throw new HttpError(400, 'invalid_id', 'the id is the `id` returned by POST /v1/erasures (dsar-, then the tenant and - for a tenant other than default, then 32 hex characters)');
+      throw new HttpError(
+        400,
+        'invalid_id',
+        'the id is the `id` returned by POST /v1/erasures (dsar-, then the tenant and - for a tenant other than default, then 32 hex characters)',
+      );
     }
     const tenant = tenantOfWorkflowId(id);
     // Decided from the id alone, before Temporal is asked: the same 403 whether or not such a request
@@ -294,7 +325,12 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
         if (!match[1]) {
           if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'use POST /v1/erasures', { allow: 'POST' });
           const r = await create(req);
-          return done(r.status, r.body, { caller: r.caller, tenant: r.tenant, requestId: r.requestId, workflowId: r.workflowId }, r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {});
+          return done(
+            r.status,
+            r.body,
+            { caller: r.caller, tenant: r.tenant, requestId: r.requestId, workflowId: r.workflowId },
+            r.status === 202 ? { location: `/v1/erasures/${r.workflowId}` } : {},
+          );
         }
         if (req.method !== 'GET') throw new HttpError(405, 'method_not_allowed', 'use GET /v1/erasures/{id}', { allow: 'GET' });
         // The id is the third segment of /v1/erasures/{id}, already percent-decoded.
@@ -305,7 +341,12 @@ export async function startIntakeServer(options: IntakeOptions): Promise<IntakeS
           if (err instanceof HttpError) return done(err.status, { error: err.code, message: err.message }, { error: err.code }, err.headers);
           // Temporal down or a bug: say so without details (they may carry internals), and log the kind.
           const unavailable = (err as { code?: number })?.code === 14 || /UNAVAILABLE|ECONNREFUSED|deadline/i.test(String((err as Error)?.message));
-          done(unavailable ? 503 : 500, { error: unavailable ? 'unavailable' : 'internal', message: unavailable ? 'Temporal is unreachable; try again shortly' : 'internal error' }, { error: (err as Error)?.name ?? 'Error' }, unavailable ? { 'retry-after': '5' } : {});
+          done(
+            unavailable ? 503 : 500,
+            { error: unavailable ? 'unavailable' : 'internal', message: unavailable ? 'Temporal is unreachable; try again shortly' : 'internal error' },
+            { error: (err as Error)?.name ?? 'Error' },
+            unavailable ? { 'retry-after': '5' } : {},
+          );
         })
         // Only a throwing `log` gets here: one request's bookkeeping must never take the process down.
         .catch(() => res.destroy());

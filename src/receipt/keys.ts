@@ -101,20 +101,30 @@ export function parsePrivateKeyText(raw: string, variable: string): ParsedPrivat
     if (Array.isArray(jwk.keys)) throw new ReceiptKeyError(variable, `${variable} is a key set (JWKS); ${fix}, one key only`);
     checkJwkType(jwk, variable);
     if (jwk.d === undefined) {
-      throw new ReceiptKeyError(variable, `${variable} is a public key (a JWK without "d"); it must be the private key: ${fix}. Publish the public key to auditors, keep the private one in ${variable}`);
+      throw new ReceiptKeyError(
+        variable,
+        `${variable} is a public key (a JWK without "d"); it must be the private key: ${fix}. Publish the public key to auditors, keep the private one in ${variable}`,
+      );
     }
-    if (jwk.use !== undefined && jwk.use !== 'sig') throw new ReceiptKeyError(variable, `${variable} is a JWK with "use" ${label(jwk.use)}; a signing key has "use": "sig" or no "use"`);
+    if (jwk.use !== undefined && jwk.use !== 'sig')
+      throw new ReceiptKeyError(variable, `${variable} is a JWK with "use" ${label(jwk.use)}; a signing key has "use": "sig" or no "use"`);
     let key: KeyObject;
     try {
       key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
     } catch {
-      throw new ReceiptKeyError(variable, `${variable} is not a valid ${String(jwk.crv)} private JWK (check that "x"${jwk.kty === 'EC' ? ', "y"' : ''} and "d" are the base64url values generated together); ${fix}`);
+      throw new ReceiptKeyError(
+        variable,
+        `${variable} is not a valid ${String(jwk.crv)} private JWK (check that "x"${jwk.kty === 'EC' ? ', "y"' : ''} and "d" are the base64url values generated together); ${fix}`,
+      );
     }
     // Node ignores the public part of a private JWK; a mismatch would make every receipt fail
     // verification against the published key.
     const pub = createPublicKey(key).export({ format: 'jwk' });
     if ((jwk.x !== undefined && jwk.x !== pub.x) || (jwk.y !== undefined && jwk.y !== pub.y)) {
-      throw new ReceiptKeyError(variable, `${variable}: the public part ("x"/"y") of the JWK does not belong to its private part ("d"); use the JWK exactly as generated`);
+      throw new ReceiptKeyError(
+        variable,
+        `${variable}: the public part ("x"/"y") of the JWK does not belong to its private part ("d"); use the JWK exactly as generated`,
+      );
     }
     const kind = keyKind(key);
     if (typeof kind !== 'string') throw new ReceiptKeyError(variable, `${variable} is ${describeKind(kind)}; ${RECEIPT_KEYS_HINT}`);
@@ -123,17 +133,26 @@ export function parsePrivateKeyText(raw: string, variable: string): ParsedPrivat
   const pem = pemLabel(text);
   if (pem === undefined) throw new ReceiptKeyError(variable, `${variable} is neither JSON nor PEM; ${fix}`);
   if (pem === 'PUBLIC KEY' || pem === 'CERTIFICATE') {
-    throw new ReceiptKeyError(variable, `${variable} is a ${pem === 'PUBLIC KEY' ? 'public key' : 'certificate'} (PEM "${pem}"); it must be the private key: ${fix}`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} is a ${pem === 'PUBLIC KEY' ? 'public key' : 'certificate'} (PEM "${pem}"); it must be the private key: ${fix}`,
+    );
   }
   if (pem === 'ENCRYPTED PRIVATE KEY') {
-    throw new ReceiptKeyError(variable, `${variable} is an encrypted PEM; give it unencrypted (openssl pkcs8 -topk8 -nocrypt) and protect it as a secret instead`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} is an encrypted PEM; give it unencrypted (openssl pkcs8 -topk8 -nocrypt) and protect it as a secret instead`,
+    );
   }
   if (!pem.endsWith('PRIVATE KEY')) throw new ReceiptKeyError(variable, `${variable} is a PEM "${label(pem)}" block, not a private key; ${fix}`);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem' });
   } catch {
-    throw new ReceiptKeyError(variable, `${variable} looks like a PEM private key but cannot be read: check that the whole block is there, BEGIN and END lines included, with its line breaks (or \\n escapes)`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} looks like a PEM private key but cannot be read: check that the whole block is there, BEGIN and END lines included, with its line breaks (or \\n escapes)`,
+    );
   }
   const kind = keyKind(key);
   if (typeof kind !== 'string') throw new ReceiptKeyError(variable, `${variable} is ${describeKind(kind)}; ${RECEIPT_KEYS_HINT}`);
@@ -152,19 +171,28 @@ export function parsePublicKeyText(raw: string, variable: string): { key: KeyObj
   const pem = pemLabel(text);
   if (pem === undefined) throw new ReceiptKeyError(variable, `${variable} is neither JSON nor PEM; ${fix}`);
   if (pem.endsWith('PRIVATE KEY')) {
-    throw new ReceiptKeyError(variable, `${variable} is a private key; verification needs only the public key, and private keys must not be handed out: ${fix}`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} is a private key; verification needs only the public key, and private keys must not be handed out: ${fix}`,
+    );
   }
   if (pem !== 'PUBLIC KEY') throw new ReceiptKeyError(variable, `${variable} is a PEM "${label(pem)}" block; ${fix}`);
   try {
     return { key: createPublicKey({ key: text, format: 'pem' }) };
   } catch {
-    throw new ReceiptKeyError(variable, `${variable} looks like a PEM public key but cannot be read: check that the whole block is there, BEGIN and END lines included, with its line breaks`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} looks like a PEM public key but cannot be read: check that the whole block is there, BEGIN and END lines included, with its line breaks`,
+    );
   }
 }
 
 export function publicKeyFromJwk(jwk: Record<string, unknown>, variable: string): { key: KeyObject; kid?: unknown; alg?: unknown } {
   if (jwk.d !== undefined) {
-    throw new ReceiptKeyError(variable, `${variable} holds a private key (a JWK with "d", kid ${label(jwk.kid)}); verification needs only public keys, and private keys must not be handed out`);
+    throw new ReceiptKeyError(
+      variable,
+      `${variable} holds a private key (a JWK with "d", kid ${label(jwk.kid)}); verification needs only public keys, and private keys must not be handed out`,
+    );
   }
   checkJwkType(jwk, variable);
   try {

@@ -4,17 +4,7 @@
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import {
-  aKey,
-  ALG_FOR_KIND,
-  describeKind,
-  KIND_FOR_ALG,
-  keyKind,
-  label,
-  parsePrivateKeyText,
-  ReceiptKeyError,
-  toKeyObject,
-} from './keys.js';
+import { aKey, ALG_FOR_KIND, describeKind, KIND_FOR_ALG, keyKind, label, parsePrivateKeyText, ReceiptKeyError, toKeyObject } from './keys.js';
 import {
   DEFAULT_ISSUER,
   describeReceiptIssues,
@@ -108,9 +98,7 @@ export function createReceiptSigner(opts: ReceiptSignerOptions): ReceiptSigner {
       };
       const check = receiptSchema.safeParse(receipt);
       if (!check.success) throw new InvalidReceiptClaimsError(`cannot sign the receipt: ${describeReceiptIssues(check.error)}`);
-      return new CompactSign(new TextEncoder().encode(JSON.stringify(receipt)))
-        .setProtectedHeader({ alg, kid: keyId, typ: RECEIPT_TYPE })
-        .sign(key);
+      return new CompactSign(new TextEncoder().encode(JSON.stringify(receipt))).setProtectedHeader({ alg, kid: keyId, typ: RECEIPT_TYPE }).sign(key);
     },
     async publicJwks() {
       return { keys: [{ ...publicJwk }] };
@@ -160,7 +148,10 @@ export async function loadReceiptSigner(env: Record<string, string | undefined>)
     );
   }
   if (parsed.jwkAlg !== undefined && parsed.jwkAlg !== alg && !(alg === 'EdDSA' && parsed.jwkAlg === 'Ed25519')) {
-    throw new ReceiptKeyError(RECEIPT_ENV.alg, `${RECEIPT_ENV.alg} is ${alg} but the JWK in ${RECEIPT_ENV.key} says "alg": ${label(parsed.jwkAlg)}; make them agree`);
+    throw new ReceiptKeyError(
+      RECEIPT_ENV.alg,
+      `${RECEIPT_ENV.alg} is ${alg} but the JWK in ${RECEIPT_ENV.key} says "alg": ${label(parsed.jwkAlg)}; make them agree`,
+    );
   }
   if (parsed.jwkKid !== undefined && parsed.jwkKid !== keyId) {
     throw new ReceiptKeyError(

@@ -39,7 +39,10 @@ function readHeader(token: string): { alg: ReceiptAlg; kid: string; typ: string 
   const parts = token.split('.');
   if (parts.length === 5) fail('malformed', 'not a receipt: this is an encrypted token (JWE, five parts), a receipt is a signed JWS of three parts');
   if (parts.length !== 3) {
-    fail('malformed', `not a receipt: a receipt is a compact JWS of three base64url parts separated by dots (header.payload.signature), this has ${parts.length}`);
+    fail(
+      'malformed',
+      `not a receipt: a receipt is a compact JWS of three base64url parts separated by dots (header.payload.signature), this has ${parts.length}`,
+    );
   }
   if (!parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
     fail('malformed', 'not a receipt: it contains characters other than base64url letters and dots (was it cut, wrapped or copied with extra characters?)');
@@ -60,7 +63,10 @@ function readHeader(token: string): { alg: ReceiptAlg; kid: string; typ: string 
   if (!(RECEIPT_ALGS as readonly string[]).includes(alg)) {
     if (alg.toLowerCase() === 'none') fail('alg_not_allowed', 'the receipt is not signed (alg "none"): an unsigned receipt proves nothing');
     if (/^HS\d+$/i.test(alg)) {
-      fail('alg_not_allowed', `the receipt is signed with a shared secret (${label(alg)}): receipts must be signed with a private key (EdDSA or ES256) so that anyone can check them with the public key and no one else can forge them`);
+      fail(
+        'alg_not_allowed',
+        `the receipt is signed with a shared secret (${label(alg)}): receipts must be signed with a private key (EdDSA or ES256) so that anyone can check them with the public key and no one else can forge them`,
+      );
     }
     fail('alg_not_allowed', `the receipt is signed with ${label(alg)}: only EdDSA and ES256 receipts are accepted`);
   }
@@ -86,7 +92,10 @@ function resolveKey(key: { publicKey: string } | { jwks: string }, kid: string):
     if (isRecord(asJson) && Array.isArray(asJson.keys)) return fromJwks(asJson, kid, 'publicKey');
     const single = parsePublicKeyText(key.publicKey, 'publicKey');
     if (typeof single.kid === 'string' && single.kid !== kid) {
-      fail('unknown_key', `the receipt was signed with key ${label(kid)} but the key given is ${label(single.kid)}: ask for the public key with that id, or the receipt's header was altered`);
+      fail(
+        'unknown_key',
+        `the receipt was signed with key ${label(kid)} but the key given is ${label(single.kid)}: ask for the public key with that id, or the receipt's header was altered`,
+      );
     }
     return single;
   }
@@ -99,7 +108,10 @@ function fromJwks(jwks: unknown, kid: string, variable: string): Candidate {
   const known = entries.map((k) => label(k.kid));
   const matches = entries.filter((k) => k.kid === kid);
   if (matches.length === 0) {
-    fail('unknown_key', `the receipt was signed with key ${label(kid)}, which is not in the key set given (it holds ${known.length ? known.join(', ') : 'no keys'}): ask for the key set that includes it, or the receipt's header was altered`);
+    fail(
+      'unknown_key',
+      `the receipt was signed with key ${label(kid)}, which is not in the key set given (it holds ${known.length ? known.join(', ') : 'no keys'}): ask for the key set that includes it, or the receipt's header was altered`,
+    );
   }
   if (matches.length > 1) throw new ReceiptKeyError(variable, `${variable} holds ${matches.length} keys with kid ${label(kid)}; each key needs its own id`);
   return publicKeyFromJwk(matches[0]!, variable);
@@ -113,7 +125,10 @@ export async function verifyReceipt(jws: string, key: { publicKey: string } | { 
 
   const kind = keyKind(candidate.key);
   if (kind !== KIND_FOR_ALG[header.alg]) {
-    fail('bad_signature', `${BAD_SIGNATURE} (the receipt says ${header.alg}, which needs ${aKey(KIND_FOR_ALG[header.alg])}, but key ${label(header.kid)} is ${describeKind(kind)})`);
+    fail(
+      'bad_signature',
+      `${BAD_SIGNATURE} (the receipt says ${header.alg}, which needs ${aKey(KIND_FOR_ALG[header.alg])}, but key ${label(header.kid)} is ${describeKind(kind)})`,
+    );
   }
   if (candidate.alg !== undefined && candidate.alg !== header.alg && !(header.alg === 'EdDSA' && candidate.alg === 'Ed25519')) {
     fail('bad_signature', `${BAD_SIGNATURE} (the receipt says ${header.alg}, but key ${label(header.kid)} is for ${label(candidate.alg)})`);

@@ -35,7 +35,7 @@ export const BASE_URL_ADVICE =
   '(Comeet paths have none) and no trailing path';
 
 export const NETWORK_ADVICE =
-  "check the host in COMEET_BASE_URL and that this machine can reach it over HTTPS (DNS, firewall, outbound proxy); " +
+  'check the host in COMEET_BASE_URL and that this machine can reach it over HTTPS (DNS, firewall, outbound proxy); ' +
   'COMEET_TIMEOUT sets how long each call may take';
 
 export const POSITIONS_ADVICE =
@@ -168,7 +168,11 @@ export function createVerdict(err: unknown, positionUid: string): Verdict {
     };
   }
   if (err instanceof ComeetConflictError) {
-    return { status: 'fail', detail: `Comeet reports a conflict (HTTP ${errorSummary(err)})`, fix: 'run the check again (each run uses a new partner_candidate_id)' };
+    return {
+      status: 'fail',
+      detail: `Comeet reports a conflict (HTTP ${errorSummary(err)})`,
+      fix: 'run the check again (each run uses a new partner_candidate_id)',
+    };
   }
   if (err instanceof ComeetBadRequestError) {
     return {
@@ -202,7 +206,11 @@ export function eraseVerdict(err: unknown, mode: 'delete' | 'pseudonymize'): Ver
     };
   }
   if (err instanceof ComeetNotFoundError) {
-    return { status: 'fail', detail: `Comeet does not find the person it just created (HTTP ${errorSummary(err)})`, fix: 'run the check again; if it persists, ask Comeet support' };
+    return {
+      status: 'fail',
+      detail: `Comeet does not find the person it just created (HTTP ${errorSummary(err)})`,
+      fix: 'run the check again; if it persists, ask Comeet support',
+    };
   }
   const auth = authVerdict(err);
   return { status: 'fail', detail: `the ${mode} call failed: ${errorText(err)}`, ...(auth.fix ? { fix: auth.fix } : {}) };

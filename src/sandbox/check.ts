@@ -212,10 +212,16 @@ export async function runSandboxCheck(opts: SandboxCheckOptions): Promise<CheckR
   const samePerson = others.filter((c) => personUid !== undefined && c.person_uid === personUid).map((c) => c.uid);
   const otherPersons = others.filter((c) => personUid === undefined || c.person_uid !== personUid).map((c) => c.uid);
   if (samePerson.length > 0) {
-    r.find('same person', `${plural(samePerson.length, 'other candidate')} with the test email belong to the test person and are erased with it: ${samePerson.join(', ')}`);
+    r.find(
+      'same person',
+      `${plural(samePerson.length, 'other candidate')} with the test email belong to the test person and are erased with it: ${samePerson.join(', ')}`,
+    );
   }
   if (otherPersons.length > 0) {
-    r.find('other persons', `${plural(otherPersons.length, 'other candidate')} with the test email belong to other persons and are left alone: ${otherPersons.join(', ')}`);
+    r.find(
+      'other persons',
+      `${plural(otherPersons.length, 'other candidate')} with the test email belong to other persons and are left alone: ${otherPersons.join(', ')}`,
+    );
   }
 
   // 4. Erase the person.
@@ -236,7 +242,10 @@ export async function runSandboxCheck(opts: SandboxCheckOptions): Promise<CheckR
   if (!erased.ok) {
     r.add({ id: 'erase', title: titles.erase, ...eraseVerdict(erased.error, mode) });
     r.find('erase', errorSummary(erased.error));
-    r.find('left in the sandbox', `candidate ${cand.uid} of person ${personUid}: run the check again once fixed (the rerun erases the whole test person), or delete it in Comeet`);
+    r.find(
+      'left in the sandbox',
+      `candidate ${cand.uid} of person ${personUid}: run the check again once fixed (the rerun erases the whole test person), or delete it in Comeet`,
+    );
     skipFrom('verify', 'not run: the erase failed');
     return finish();
   }
@@ -283,7 +292,8 @@ export async function runSandboxCheck(opts: SandboxCheckOptions): Promise<CheckR
     r.skip('verify', titles.verify, 'no lookup strategy found the test candidate before the erase, so none can show it gone');
   } else if (stillReturned.length > 0 || lookupErrors.length > 0 || readLive) {
     const problems: string[] = [];
-    if (stillReturned.length > 0) problems.push(`${stillReturned.join(', ')} still return${stillReturned.length === 1 ? 's' : ''} the ${PAST[mode]} test person by its email`);
+    if (stillReturned.length > 0)
+      problems.push(`${stillReturned.join(', ')} still return${stillReturned.length === 1 ? 's' : ''} the ${PAST[mode]} test person by its email`);
     if (readLive) problems.push('GET /candidates/:uid still returns the candidate as not deleted');
     problems.push(...lookupErrors);
     r.add({

@@ -58,7 +58,12 @@ async function queueRateItem(io: SandboxIo): Promise<CheckItem> {
   try {
     found = await io.queueRate?.();
   } catch (err) {
-    return { id: 'comeet-queue-rate', title, status: 'skip', detail: `Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
+    return {
+      id: 'comeet-queue-rate',
+      title,
+      status: 'skip',
+      detail: `Temporal did not answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+    };
   }
   if (!found) return { id: 'comeet-queue-rate', title, status: 'skip', detail: 'no Temporal settings (TEMPORAL_ADDRESS, DSAR_ENCRYPTION_KEYS, DSAR_ID_KEY)' };
   const { taskQueue, rate } = found;
@@ -70,7 +75,13 @@ async function queueRateItem(io: SandboxIo): Promise<CheckItem> {
     return { id: 'comeet-queue-rate', title, status: 'pass', detail: `${apiPerMinute}/min on ${taskQueue}${who ? ` (set by ${who})` : ''}` };
   }
   if (rate.source === 'worker') {
-    return { id: 'comeet-queue-rate', title, status: 'warn', detail: `${perMinute}/min on ${taskQueue}, from the workers' poll option only: a poller without it lifts the cap`, fix };
+    return {
+      id: 'comeet-queue-rate',
+      title,
+      status: 'warn',
+      detail: `${perMinute}/min on ${taskQueue}, from the workers' poll option only: a poller without it lifts the cap`,
+      fix,
+    };
   }
   return { id: 'comeet-queue-rate', title, status: 'warn', detail: `no cap on ${taskQueue}: Comeet calls are not held to the account's limit`, fix };
 }
@@ -110,7 +121,8 @@ export async function runSandboxCommand(command: 'doctor' | 'sandbox-check', arg
       position = (values.position ?? '').trim();
       testEmail = (values['test-email'] ?? '').trim();
       if (position === '') throw new UsageError('dsar sandbox-check needs --position <uid>: the Comeet uid of an open position in the sandbox');
-      if (testEmail === '') throw new UsageError('dsar sandbox-check needs --test-email <address>: the test candidate email the customer provided for the sandbox');
+      if (testEmail === '')
+        throw new UsageError('dsar sandbox-check needs --test-email <address>: the test candidate email the customer provided for the sandbox');
       if (!isEmail(testEmail)) throw new UsageError('--test-email must be an email address');
       const m = values.mode ?? 'delete';
       if (m !== 'delete' && m !== 'pseudonymize') throw new UsageError('--mode must be delete or pseudonymize');
@@ -185,5 +197,3 @@ function safeUrl(raw: string): string {
     return '(unparseable COMEET_BASE_URL)';
   }
 }
-
-

@@ -4,16 +4,7 @@
  * candidates to see whether they carry their email.
  */
 import { ComeetEmailsHiddenError, LOOKUP_STRATEGIES, type ComeetCandidate, type ComeetClient, type LookupStrategy } from '../comeet/index.js';
-import {
-  CallCounter,
-  PERMISSIONS,
-  POSITIONS_ADVICE,
-  REVOKE_HINT,
-  authVerdict,
-  errorSummary,
-  isPageLimit,
-  lookupFailure,
-} from './advice.js';
+import { CallCounter, PERMISSIONS, POSITIONS_ADVICE, REVOKE_HINT, authVerdict, errorSummary, isPageLimit, lookupFailure } from './advice.js';
 import { attempt, callsFinding, makeContext, plural, recommendLookup, type Outcome, type RunContext } from './common.js';
 import { ReportBuilder, type CheckReport } from './report.js';
 
@@ -107,7 +98,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<CheckReport> {
   const recommended = recommendLookup(works, costly);
   r.find('lookup.works', works.join(', ') || 'none');
   r.find('lookup.configured', `COMEET_LOOKUP=${client.lookup}`);
-  r.find('lookup.recommended', recommended ? `COMEET_LOOKUP=${recommended} (confirm with dsar sandbox-check: it shows which strategy finds a real candidate)` : 'none answers');
+  r.find(
+    'lookup.recommended',
+    recommended ? `COMEET_LOOKUP=${recommended} (confirm with dsar sandbox-check: it shows which strategy finds a real candidate)` : 'none answers',
+  );
 
   const configured = client.lookup;
   const configuredOutcome = outcomes.get(configured)!;
@@ -141,7 +135,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<CheckReport> {
     id: 'permissions',
     title: `Permissions "${PERMISSIONS.readOtherSources}" and "${PERMISSIONS.erasePersons}" (not checkable read-only)`,
     status: 'warn',
-    detail: 'a missing read permission may silently hide candidates, and the erase permission only shows on an erase; dsar sandbox-check exercises both in the sandbox',
+    detail:
+      'a missing read permission may silently hide candidates, and the erase permission only shows on an erase; dsar sandbox-check exercises both in the sandbox',
     fix: `make sure the admin approved "${PERMISSIONS.readOtherSources}" and "${PERMISSIONS.erasePersons}" (${REVOKE_HINT})`,
   });
   // One page of candidates shows whether Comeet sends their emails: without them no lookup can

@@ -85,8 +85,7 @@ export class Account implements SimulatorAccount {
     this.primaryKey = { apiKey: first.apiKey, secret: encoder.encode(first.secret) };
     this.permissionSet = new Set(config.permissions ?? ALL_PERMISSIONS);
     this.currentFaults = { ...(config.faults ?? {}) };
-    this.currentRateLimit =
-      config.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : config.rateLimit === null ? null : { ...config.rateLimit };
+    this.currentRateLimit = config.rateLimit === undefined ? { ...DEFAULT_RATE_LIMIT } : config.rateLimit === null ? null : { ...config.rateLimit };
     this.peak = new SlidingWindowPeak(this.peakWindowMs());
     this.store = new CandidateStore(clock, ids);
     for (const p of config.seed?.positions ?? []) this.store.positions.add(p);

@@ -31,14 +31,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEMO_API_KEY, DEMO_SECRET, demoSubjects, loadDemoSeed, loadSeedFile } from './demo.js';
 import { accountOptionsSchema, formatZodError, rateLimitSchema, seedSchema } from './schemas.js';
-import {
-  ALL_PERMISSIONS,
-  startSimulator,
-  type Simulator,
-  type SimulatorAccountOptions,
-  type SimulatorOptions,
-  type SimulatorPermission,
-} from './server.js';
+import { ALL_PERMISSIONS, startSimulator, type Simulator, type SimulatorAccountOptions, type SimulatorOptions, type SimulatorPermission } from './server.js';
 
 export { DEMO_API_KEY, DEMO_SECRET, demoSubjects, loadDemoSeed, loadSeedFile } from './demo.js';
 

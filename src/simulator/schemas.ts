@@ -14,7 +14,11 @@ export const stepSeedSchema = z.strictObject({
   type: z.string().min(1),
   time_scheduled: timeSpec.nullable().optional(),
   time_completed: timeSpec.nullable().optional(),
-  duration_minutes: z.number().positive().max(7 * 24 * 60).optional(),
+  duration_minutes: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .optional(),
 });
 
 const optionalText = z.string().nullable().optional();
@@ -33,9 +37,7 @@ export const candidateSeedSchema = z
     linkedin_url: optionalText,
     status: z.enum(CANDIDATE_STATUSES).optional(),
     source: z.enum(['other', 'app']).optional(),
-    source_contact: z
-      .strictObject({ full_name: z.string().min(1), email: z.string().min(1), phone: z.string().optional() })
-      .optional(),
+    source_contact: z.strictObject({ full_name: z.string().min(1), email: z.string().min(1), phone: z.string().optional() }).optional(),
     current_steps: z.array(stepSeedSchema).optional(),
     completed_steps: z.array(stepSeedSchema).optional(),
     future_steps: z.array(stepSeedSchema).optional(),
@@ -101,8 +103,7 @@ export const accountOptionsSchema = z
     }
   });
 
-const fnSchema = <T>(what: string) =>
-  z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
+const fnSchema = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected a function (${what})` });
 
 export const optionsSchema = z.strictObject({
   host: z.string().min(1).optional(),
@@ -129,11 +130,20 @@ export const optionsSchema = z.strictObject({
 
 // Admin route bodies.
 export const permissionsBodySchema = z.strictObject({ permissions: z.array(permissionSchema) });
-export const clockAdvanceBodySchema = z.strictObject({ ms: z.number().min(0).max(10 * 365 * 86_400_000) });
+export const clockAdvanceBodySchema = z.strictObject({
+  ms: z
+    .number()
+    .min(0)
+    .max(10 * 365 * 86_400_000),
+});
 export const rateLimitBodySchema = z.strictObject({ rateLimit: rateLimitSchema.nullable() });
 export const scheduleBodySchema = z.strictObject({
   at: timeSpec,
-  durationMinutes: z.number().positive().max(7 * 24 * 60).optional(),
+  durationMinutes: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60)
+    .optional(),
 });
 
 /** `candidates[3].first_name` style path for an issue. */

@@ -28,15 +28,7 @@ import {
   scheduleBodySchema,
   candidateSeedSchema,
 } from './schemas.js';
-import {
-  MAX_BODY_BYTES,
-  NOT_FOUND_HTML,
-  baseUrl,
-  faultCode,
-  faultHtml,
-  isValidEmail,
-  pathSegments,
-} from './http-util.js';
+import { MAX_BODY_BYTES, NOT_FOUND_HTML, baseUrl, faultCode, faultHtml, isValidEmail, pathSegments } from './http-util.js';
 import { readRequestBody, type RequestBody } from '../http/requests.js';
 import { normalizeEmail, toApiCandidate, type StoredCandidate } from './state.js';
 import { formatTime, parseWireTime } from './time.js';
@@ -82,10 +74,7 @@ const TIME_FILTERS: [param: string, field: 'time_created' | 'time_last_status_ch
 ];
 
 type ResolvedOptions = Required<
-  Omit<
-    SimulatorOptions,
-    'seed' | 'faults' | 'log' | 'rateLimit' | 'permissions' | 'apiKey' | 'secret' | 'accountId' | 'environment' | 'accounts'
-  >
+  Omit<SimulatorOptions, 'seed' | 'faults' | 'log' | 'rateLimit' | 'permissions' | 'apiKey' | 'secret' | 'accountId' | 'environment' | 'accounts'>
 > & {
   log: ((line: string) => void) | undefined;
 };
@@ -390,15 +379,9 @@ class SimulatorImpl implements Simulator {
       }
       count(String(status));
     };
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-      respond(status, JSON.stringify(body), 'application/json', headers);
-    const error = (
-      status: number,
-      code: string,
-      message: string,
-      extra: Record<string, unknown> = {},
-      headers: Record<string, string> = {},
-    ) => send(status, { status, error: code, message, ...extra }, headers);
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => respond(status, JSON.stringify(body), 'application/json', headers);
+    const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+      send(status, { status, error: code, message, ...extra }, headers);
 
     // The whole request first, as a server does before acting on it; from here on the caller's
     // socket may close at any time without stopping the request.
@@ -510,11 +493,7 @@ class SimulatorImpl implements Simulator {
     return { account: this.accountsByApiKey.get(iss) ?? this.defaultAccount, iss };
   }
 
-  private async authenticate(
-    header: string | undefined,
-    account: Account,
-    iss: string | undefined,
-  ): Promise<{ code: string; message: string } | undefined> {
+  private async authenticate(header: string | undefined, account: Account, iss: string | undefined): Promise<{ code: string; message: string } | undefined> {
     if (header === undefined || header.trim() === '') {
       return { code: 'missing_token', message: 'Missing Authorization header with a Bearer token' };
     }
@@ -554,14 +533,7 @@ class SimulatorImpl implements Simulator {
     if (seg.length === 2 && a === 'candidates' && b !== undefined && method === 'GET') {
       return { key: 'GET /candidates/:uid', params: [b], handler: (ctx) => this.getCandidate(ctx) };
     }
-    if (
-      seg.length === 3 &&
-      a === 'sourcing' &&
-      b === 'candidates' &&
-      c === 'find_duplicates' &&
-      method === 'GET' &&
-      this.opts.findDuplicates
-    ) {
+    if (seg.length === 3 && a === 'sourcing' && b === 'candidates' && c === 'find_duplicates' && method === 'GET' && this.opts.findDuplicates) {
       return { key: 'GET /sourcing/candidates/find_duplicates', params: [], handler: (ctx) => this.findDuplicates(ctx) };
     }
     if (a === 'person' && b !== undefined) {
@@ -660,7 +632,10 @@ class SimulatorImpl implements Simulator {
     const visible = this.readable(ctx.account, matches);
 
     if (this.opts.listShape === 'array') {
-      ctx.send(200, visible.map((c) => this.apiCandidate(ctx.account, c)));
+      ctx.send(
+        200,
+        visible.map((c) => this.apiCandidate(ctx.account, c)),
+      );
       return;
     }
     const size = Math.min(this.opts.pageSize, limit ?? Number.POSITIVE_INFINITY);
@@ -697,9 +672,10 @@ class SimulatorImpl implements Simulator {
 
   private getCandidate(ctx: Ctx): void {
     const id = ctx.params[0] ?? '';
-    const byRealId = String(ctx.req.headers['identifier_type'] ?? ctx.req.headers['identifier-type'] ?? '')
-      .trim()
-      .toUpperCase() === 'REAL_ID';
+    const byRealId =
+      String(ctx.req.headers['identifier_type'] ?? ctx.req.headers['identifier-type'] ?? '')
+        .trim()
+        .toUpperCase() === 'REAL_ID';
     let c: StoredCandidate | undefined;
     if (byRealId) {
       c = /^\d+$/.test(id) ? ctx.account.store.getByRealId(Number(id)) : undefined;
@@ -796,12 +772,9 @@ class SimulatorImpl implements Simulator {
     if (input.partner_candidate_id !== null) {
       const conflict = ctx.account.store.findConflict(positionUid, input.partner_candidate_id);
       if (conflict) {
-        throw new HttpError(
-          409,
-          'candidate_post_conflict',
-          'Candidate with provided partner_candidate_id already exists in position with status in progress',
-          { candidate_uid: conflict.uid },
-        );
+        throw new HttpError(409, 'candidate_post_conflict', 'Candidate with provided partner_candidate_id already exists in position with status in progress', {
+          candidate_uid: conflict.uid,
+        });
       }
     }
     const created = ctx.account.store.create(input);
@@ -815,14 +788,7 @@ class SimulatorImpl implements Simulator {
    * `/_simulator/accounts/:id/<route>` the same routes for one account; `/_simulator/accounts` lists
    * or adds accounts; `/_simulator/stats/by-account` gives every account's stats.
    */
-  private async handleAdmin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    method: string,
-    url: URL,
-    seg: string[],
-    started: number,
-  ): Promise<void> {
+  private async handleAdmin(req: IncomingMessage, res: ServerResponse, method: string, url: URL, seg: string[], started: number): Promise<void> {
     // Log only route patterns: a raw admin path could carry a uid or anything a caller typed.
     const STATIC = ['stats', 'reset-stats', 'candidates', 'faults', 'permissions', 'rate-limit', 'clock', 'clock/advance'];
     const scoped = seg[0] === 'accounts' && seg.length >= 3;

@@ -4,15 +4,7 @@
  */
 import { candidateSeedSchema, parseOrThrow } from './schemas.js';
 import { formatTime, resolveTimeSpec } from './time.js';
-import type {
-  SimCandidateSeed,
-  SimCandidateStatus,
-  SimCandidateView,
-  SimSource,
-  SimSourceContact,
-  SimStepSeed,
-  SimStepView,
-} from './types.js';
+import type { SimCandidateSeed, SimCandidateStatus, SimCandidateView, SimSource, SimSourceContact, SimStepSeed, SimStepView } from './types.js';
 
 export interface StoredStep {
   name: string;
@@ -95,7 +87,7 @@ export function isPendingInterview(step: StoredStep, now: number): boolean {
 function letterCode(n: number, width: number, salt: number): string {
   const space = LETTERS.length ** width;
   // 7919 is prime and coprime to 26^k, so this is a bijection on [0, space).
-  let v = (((n % space) * 7919 + salt) % space + space) % space;
+  let v = ((((n % space) * 7919 + salt) % space) + space) % space;
   let out = '';
   for (let i = 0; i < width; i++) {
     out = LETTERS[v % 26] + out;
@@ -229,9 +221,7 @@ export class CandidateStore {
     const now = this.clock();
     const email = input.email === null ? null : input.email.trim();
     const sameEmail =
-      email === null || email === ''
-        ? undefined
-        : this.list.find((c) => !c.deleted && c.email !== null && normalizeEmail(c.email) === normalizeEmail(email));
+      email === null || email === '' ? undefined : this.list.find((c) => !c.deleted && c.email !== null && normalizeEmail(c.email) === normalizeEmail(email));
     const candidate: StoredCandidate = {
       uid: this.nextCandidateUid(),
       real_id: this.realIdCounter++,
@@ -324,13 +314,7 @@ export class CandidateStore {
   /** Non-deleted candidate with this partner_candidate_id 'In progress' on that position, if any. */
   findConflict(positionUid: string, partnerCandidateId: string): StoredCandidate | undefined {
     this.settle();
-    return this.list.find(
-      (c) =>
-        !c.deleted &&
-        c.position_uid === positionUid &&
-        c.partner_candidate_id === partnerCandidateId &&
-        c.status === 'In progress',
-    );
+    return this.list.find((c) => !c.deleted && c.position_uid === positionUid && c.partner_candidate_id === partnerCandidateId && c.status === 'In progress');
   }
 
   // ---- changing ---------------------------------------------------------------------------------

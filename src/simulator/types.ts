@@ -18,14 +18,7 @@ export const ALL_PERMISSIONS: readonly SimulatorPermission[] = Object.freeze([
   'persons:erase',
 ] as const);
 
-export const CANDIDATE_STATUSES = [
-  'In progress',
-  'On hold',
-  'Awaiting Decision',
-  'Rejected',
-  'Withdrawn',
-  'Hired',
-] as const;
+export const CANDIDATE_STATUSES = ['In progress', 'On hold', 'Awaiting Decision', 'Rejected', 'Withdrawn', 'Hired'] as const;
 export type SimCandidateStatus = (typeof CANDIDATE_STATUSES)[number];
 
 export type SimSource = 'other' | 'app';

@@ -24,7 +24,13 @@ export interface TenantActivityDeps {
 }
 
 /** The permissions seed 001 asks for, plus the ones the sandbox check needs to create its candidate. */
-const NAMED_PERMISSIONS = [PERMISSIONS.readOtherSources, PERMISSIONS.erasePersons, PERMISSIONS.sourceContactDetails, PERMISSIONS.readOwnSource, PERMISSIONS.createCandidates];
+const NAMED_PERMISSIONS = [
+  PERMISSIONS.readOtherSources,
+  PERMISSIONS.erasePersons,
+  PERMISSIONS.sourceContactDetails,
+  PERMISSIONS.readOwnSource,
+  PERMISSIONS.createCandidates,
+];
 
 /**
  * What an operator must get fixed, from the failed items: the permissions their fix names, or the
@@ -67,7 +73,10 @@ function summarize(input: ValidateTenantInput, report: CheckReport): CheckSummar
 export function createTenantActivities(deps: TenantActivityDeps) {
   const open = (input: ValidateTenantInput): Required<ComeetCredentials> => {
     if (!deps.credentials) {
-      throw ApplicationFailure.nonRetryable('this worker has no DSAR_CREDENTIALS_KEY: it cannot open tenant credentials (set it on every worker)', 'TenantCredentialsKeyMissing');
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no DSAR_CREDENTIALS_KEY: it cannot open tenant credentials (set it on every worker)',
+        'TenantCredentialsKeyMissing',
+      );
     }
     try {
       return openCredentials(deps.credentials, input.tenantId, input.environment, input.credentials, input.secretFrom);
@@ -106,8 +115,11 @@ export function createTenantActivities(deps: TenantActivityDeps) {
     },
     /** Seed 000 step 5: the read-only doctor on production; it never writes. */
     async validateTenantProduction(input: ValidateTenantInput): Promise<CheckSummary> {
-      if (input.environment !== 'production') throw ApplicationFailure.nonRetryable('validateTenantProduction runs on production only', 'InvalidTenantValidation');
-      return withClient(input, (client) => runDoctor({ client, ...(deps.maxRateLimitWaitMs !== undefined ? { maxRateLimitWaitMs: deps.maxRateLimitWaitMs } : {}) }));
+      if (input.environment !== 'production')
+        throw ApplicationFailure.nonRetryable('validateTenantProduction runs on production only', 'InvalidTenantValidation');
+      return withClient(input, (client) =>
+        runDoctor({ client, ...(deps.maxRateLimitWaitMs !== undefined ? { maxRateLimitWaitMs: deps.maxRateLimitWaitMs } : {}) }),
+      );
     },
   };
 }

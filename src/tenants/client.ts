@@ -34,7 +34,12 @@ export const tenantSettingsSchema = z.object({
     .url({ message: 'base URL must be a URL such as https://api.comeet.co', protocol: /^https?$/ })
     .refine((u) => !/\/v\d+\/?$/.test(u), 'base URL must not end in a version such as /v1: Comeet paths have no version prefix'),
   lookup: z.enum(TENANT_LOOKUPS, { message: `lookup must be one of ${TENANT_LOOKUPS.join(', ')}` }).default('candidates-filter'),
-  ratePerMinute: z.number().int('rate limit must be a whole number').min(1, 'rate limit must be at least 1 a minute').max(1000, 'rate limit must be at most 1000 a minute').default(DEFAULT_TENANT_RATE_PER_MINUTE),
+  ratePerMinute: z
+    .number()
+    .int('rate limit must be a whole number')
+    .min(1, 'rate limit must be at least 1 a minute')
+    .max(1000, 'rate limit must be at most 1000 a minute')
+    .default(DEFAULT_TENANT_RATE_PER_MINUTE),
   policy: z
     .object({
       mode: z.enum(['delete', 'pseudonymize'], { message: 'mode must be delete or pseudonymize' }).default('delete'),
@@ -71,7 +76,8 @@ export async function addTenant(client: Client, settingsInput: TenantSettingsInp
   try {
     await client.workflow.start(TENANT_WORKFLOW_TYPE, { workflowId, taskQueue: options.taskQueue, args: [{ settings, actor: options.actor }] });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new TenantExistsError(`tenant ${settings.id} exists already (dsar tenant show ${settings.id})`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new TenantExistsError(`tenant ${settings.id} exists already (dsar tenant show ${settings.id})`);
     throw err;
   }
   return workflowId;
@@ -94,7 +100,13 @@ export async function tenantUpdate(client: Client, id: string, name: string, arg
   // startUpdate also returns for a refused update, whose outcome came with the answer: its result
   // settles at once, without a round trip, so a short race tells a refusal from a step under way.
   const result = handle.result();
-  const early = await Promise.race([result.then(() => 'settled', () => 'refused'), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 50))]);
+  const early = await Promise.race([
+    result.then(
+      () => 'settled',
+      () => 'refused',
+    ),
+    new Promise<'pending'>((r) => setTimeout(() => r('pending'), 50)),
+  ]);
   if (early !== 'refused') onAccepted?.();
   return result;
 }
@@ -112,7 +124,13 @@ export function setTenantCredentials(
   return tenantUpdate(client, id, environment === 'sandbox' ? 'setSandboxCredentials' : 'setProductionKey', { credentials: sealed, actor }, onAccepted);
 }
 
-export function tenantStep(client: Client, id: string, step: 'goLive' | 'pause' | 'resume' | 'offboard', req: ActorRequest, onAccepted?: () => void): Promise<StepAnswer> {
+export function tenantStep(
+  client: Client,
+  id: string,
+  step: 'goLive' | 'pause' | 'resume' | 'offboard',
+  req: ActorRequest,
+  onAccepted?: () => void,
+): Promise<StepAnswer> {
   return tenantUpdate(client, id, step, req, onAccepted);
 }
 
@@ -162,10 +180,14 @@ export async function ensureTenantAccepts(client: Client, id: string): Promise<v
     if (d.status.name !== 'RUNNING') throw new TenantNotAcceptingError('tenant_not_live', `tenant ${id} is offboarded: it takes no erasures`);
     status = await tenantStatus(client, id);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new TenantNotAcceptingError('tenant_unknown', `there is no tenant ${id} (dsar tenant list shows them; dsar tenant add creates one)`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new TenantNotAcceptingError('tenant_unknown', `there is no tenant ${id} (dsar tenant list shows them; dsar tenant add creates one)`);
     throw err;
   }
   if (status.step === 'live' || status.step === 'paused') return;
   const missing = status.missing.length ? `; it still needs: ${status.missing.join('; ')}` : '';
-  throw new TenantNotAcceptingError('tenant_not_live', `tenant ${id} is not live (it is ${status.step}): erasures start once it has passed its production check (dsar tenant go-live ${id})${missing}`);
+  throw new TenantNotAcceptingError(
+    'tenant_not_live',
+    `tenant ${id} is not live (it is ${status.step}): erasures start once it has passed its production check (dsar tenant go-live ${id})${missing}`,
+  );
 }

@@ -36,19 +36,25 @@ export function parseCredentialKeys(text: string, currentKeyId?: string): Creden
     return parseEncryptionKeys(text, currentKeyId);
   } catch (err) {
     if (!(err instanceof CodecKeyError)) throw err;
-    throw new CredentialsError(err.message.replaceAll('DSAR_ENCRYPTION_KEY_ID', 'DSAR_CREDENTIALS_KEY_ID').replaceAll('DSAR_ENCRYPTION_KEYS', 'DSAR_CREDENTIALS_KEY'));
+    throw new CredentialsError(
+      err.message.replaceAll('DSAR_ENCRYPTION_KEY_ID', 'DSAR_CREDENTIALS_KEY_ID').replaceAll('DSAR_ENCRYPTION_KEYS', 'DSAR_CREDENTIALS_KEY'),
+    );
   }
 }
 
 export function sealCredentials(keys: CredentialKeys, tenantId: string, environment: Environment, credentials: ComeetCredentials): SealedCredentials {
   if (!isTenantId(tenantId)) throw new CredentialsError('sealCredentials: invalid tenant id');
   if (typeof credentials.apiKey !== 'string' || credentials.apiKey === '') throw new CredentialsError('the API key is empty');
-  if (credentials.secret !== undefined && (typeof credentials.secret !== 'string' || credentials.secret === '')) throw new CredentialsError('the secret is empty');
+  if (credentials.secret !== undefined && (typeof credentials.secret !== 'string' || credentials.secret === ''))
+    throw new CredentialsError('the secret is empty');
   const keyId = keys.currentKeyId;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.keys.get(keyId)!, iv);
   cipher.setAAD(aad(tenantId, environment, keyId));
-  const plain = Buffer.from(JSON.stringify({ apiKey: credentials.apiKey, ...(credentials.secret !== undefined ? { secret: credentials.secret } : {}) }), 'utf8');
+  const plain = Buffer.from(
+    JSON.stringify({ apiKey: credentials.apiKey, ...(credentials.secret !== undefined ? { secret: credentials.secret } : {}) }),
+    'utf8',
+  );
   const body = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   return { keyId, sealed: `${PREFIX}.${keyId}.${body.toString('base64url')}` };
 }
@@ -69,10 +75,13 @@ export function unsealCredentials(keys: CredentialKeys, tenantId: string, enviro
   try {
     parsed = JSON.parse(Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]).toString('utf8'));
   } catch {
-    throw new CredentialsError(`the sealed ${environment} credentials do not open for tenant ${tenantId} with key "${keyId}" (sealed for another tenant or environment, altered, or the key changed under the same id)`);
+    throw new CredentialsError(
+      `the sealed ${environment} credentials do not open for tenant ${tenantId} with key "${keyId}" (sealed for another tenant or environment, altered, or the key changed under the same id)`,
+    );
   }
   const c = parsed as Partial<ComeetCredentials>;
-  if (typeof c.apiKey !== 'string' || (c.secret !== undefined && typeof c.secret !== 'string')) throw new CredentialsError('the sealed credentials hold no API key');
+  if (typeof c.apiKey !== 'string' || (c.secret !== undefined && typeof c.secret !== 'string'))
+    throw new CredentialsError('the sealed credentials hold no API key');
   return { apiKey: c.apiKey, ...(c.secret !== undefined ? { secret: c.secret } : {}) };
 }
 
@@ -80,7 +89,13 @@ export function unsealCredentials(keys: CredentialKeys, tenantId: string, enviro
  * The key and secret to call one environment of a tenant with: the secret from the same blob, else
  * from the sandbox credentials (a production key often comes without its own).
  */
-export function openCredentials(keys: CredentialKeys, tenantId: string, environment: Environment, sealed: SealedCredentials, secretFrom?: SealedCredentials): Required<ComeetCredentials> {
+export function openCredentials(
+  keys: CredentialKeys,
+  tenantId: string,
+  environment: Environment,
+  sealed: SealedCredentials,
+  secretFrom?: SealedCredentials,
+): Required<ComeetCredentials> {
   const own = unsealCredentials(keys, tenantId, environment, sealed);
   const secret = own.secret ?? (secretFrom ? unsealCredentials(keys, tenantId, 'sandbox', secretFrom).secret : undefined);
   if (!secret) throw new CredentialsError(`no integration secret for the ${environment} account: set it with the sandbox credentials or with this key`);

@@ -57,12 +57,19 @@ export class TenantDirectory {
    */
   async comeetFor(id: string): Promise<ComeetClient> {
     const a = await this.access(id);
-    if (a.step === 'paused') throw ApplicationFailure.nonRetryable(`tenant ${id} is paused: its erasures wait until it resumes (dsar tenant resume ${id})`, TENANT_PAUSED);
+    if (a.step === 'paused')
+      throw ApplicationFailure.nonRetryable(`tenant ${id} is paused: its erasures wait until it resumes (dsar tenant resume ${id})`, TENANT_PAUSED);
     if (a.step !== 'live' || !a.production) {
-      throw ApplicationFailure.nonRetryable(`tenant ${id} is ${a.step}, not live: its account is not called until it passes its production check (dsar tenant go-live ${id})`, TENANT_NOT_LIVE);
+      throw ApplicationFailure.nonRetryable(
+        `tenant ${id} is ${a.step}, not live: its account is not called until it passes its production check (dsar tenant go-live ${id})`,
+        TENANT_NOT_LIVE,
+      );
     }
     if (!this.options.credentials) {
-      throw ApplicationFailure.nonRetryable('this worker has no DSAR_CREDENTIALS_KEY: it cannot open tenant credentials (set it on every worker)', 'TenantCredentialsKeyMissing');
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no DSAR_CREDENTIALS_KEY: it cannot open tenant credentials (set it on every worker)',
+        'TenantCredentialsKeyMissing',
+      );
     }
     const fingerprint = [a.settings.baseUrl, a.settings.lookup, a.production.sealed, a.sandbox?.sealed ?? ''].join('\n');
     const kept = this.clients.get(id);

@@ -39,7 +39,10 @@ export function comeetActivities(kind: 'read' | 'erase', deadlineMs: number) {
 export const FOLLOW_UP_PRIORITY = 5;
 
 /** Whether the tenant is still paused: the worker answers from its tenant directory, off the Comeet queue. */
-export const tenantState = proxyActivities<TenantStateActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
+export const tenantState = proxyActivities<TenantStateActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
 
 /** Signing is local CPU work: quick timeout, a few retries; it spends no Comeet budget. */
 export const signingActivities = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });

@@ -44,8 +44,26 @@ import type { CallbackPayload } from '../callbacks/payload.js';
 import { maxExtendedDeadline, regulationDeadline } from '../deadlines.js';
 import { describeIssues } from '../describe-issues.js';
 import type { AttachAnswer, CancelRequest, CancelResult, ExtendDeadlineRequest, RecheckRequest } from '../erasure-messages.js';
-import { MAX_EVENTS, attachRequestSchema, erasureInputSchema, tuningSchema, type AttachRequest, type ErasureInput, type ResumeState } from '../erasure-request.js';
-import type { Attention, ErasedPerson, ErasureResult, ErasureStatus, Outcome, Phase, PersonStatus, RequestRegistration, StatusEvent } from '../erasure-status.js';
+import {
+  MAX_EVENTS,
+  attachRequestSchema,
+  erasureInputSchema,
+  tuningSchema,
+  type AttachRequest,
+  type ErasureInput,
+  type ResumeState,
+} from '../erasure-request.js';
+import type {
+  Attention,
+  ErasedPerson,
+  ErasureResult,
+  ErasureStatus,
+  Outcome,
+  Phase,
+  PersonStatus,
+  RequestRegistration,
+  StatusEvent,
+} from '../erasure-status.js';
 import type { FollowUpInput, FollowUpResult } from '../follow-up.js';
 import { deadlinePriority, priorityDeadline } from '../priorities.js';
 import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO, REQUESTS_MEMO_TOTAL } from '../search-attributes.js';
@@ -150,7 +168,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   // The id names the tenant (and so the queue, the budget and the account): an input saying otherwise is a mistake.
   const tenant = tenantOfWorkflowId(workflowInfo().workflowId);
   if ((input.tenant ?? DEFAULT_TENANT_ID) !== tenant) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'Invalid erasure request: its tenant is not the one its workflow id was derived for; start it with startErasure, dsar erase --tenant or the intake' });
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message:
+        'Invalid erasure request: its tenant is not the one its workflow id was derived for; start it with startErasure, dsar erase --tenant or the intake',
+    });
   }
   const tuning = tuningSchema.parse(input.tuning ?? {});
   const info = workflowInfo();
@@ -365,10 +388,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     // Runs recorded before floods were allowed upserted on every attach.
     if (key !== publishedKeywords || !patched(CONTINUE_PATCH)) {
       publishedKeywords = key;
-      upsertSearchAttributes([
-        ...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []),
-        ...(callers.length ? [{ key: DsarCallers, value: callers }] : []),
-      ]);
+      upsertSearchAttributes([...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []), ...(callers.length ? [{ key: DsarCallers, value: callers }] : [])]);
     }
     // Past the first registrations, a memo upsert per attach would grow the history by the whole list each time.
     // Runs from before the memo joined an attach with a search attribute upsert alone.
@@ -428,7 +448,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       validator: (req) => {
         if (isUnencrypted(req)) throw new Error(`attachRequest ${NOT_ENCRYPTED}`);
         const parsed = attachRequestSchema.safeParse(req);
-        if (!parsed.success) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
+        if (!parsed.success)
+          throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
         const d = decide(incomingOf(parsed.data), parsed.data.startToken);
         if (d.action === 'refuse') throw refusal(d);
       },
@@ -720,7 +741,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   async function handleAll(found: FoundPerson[]): Promise<void> {
     stage = 'handling';
-    await handleEach(found.map((f) => record(f)), false);
+    await handleEach(
+      found.map((f) => record(f)),
+      false,
+    );
   }
 
   async function handleEach(list: PersonRecord[], resumed: boolean): Promise<void> {
@@ -858,7 +882,14 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   // --- main path ------------------------------------------------------------------------------
   if (input.caller && !resume) addEvent(input.requests ? 'continued' : 'requested', input.requestId, input.caller);
   sync();
-  log.info(resume ? 'DSAR erasure continued' : 'DSAR erasure started', { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, requestId: input.requestId, caller: input.caller, runsContinued });
+  log.info(resume ? 'DSAR erasure continued' : 'DSAR erasure started', {
+    mode: input.mode,
+    regulation: input.regulation,
+    dryRun: input.dryRun,
+    requestId: input.requestId,
+    caller: input.caller,
+    runsContinued,
+  });
   try {
     if (!resume || resume.stage === 'looking_up') {
       await resumedWait();
@@ -880,7 +911,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     } else if (resume.stage === 'handling') {
       // Every person the lookup found is known: no second lookup, each goes on from its own wait.
       stage = 'handling';
-      await handleEach([...persons.values()].filter((p) => p.state !== 'erased'), true);
+      await handleEach(
+        [...persons.values()].filter((p) => p.state !== 'erased'),
+        true,
+      );
     }
 
     let verifiedAbsentAt: string | undefined;
@@ -932,7 +966,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     if (hardCancel && patched(CANCEL_CALLBACK_PATCH)) {
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
       await CancellationScope.nonCancellable(() =>
-        notifyCallers({ outcome: 'cancelled', finishedAt: sofar.finishedAt, totals: sofar.totals, ...(sofar.persons.length ? { persons: sofar.persons } : {}) }),
+        notifyCallers({
+          outcome: 'cancelled',
+          finishedAt: sofar.finishedAt,
+          totals: sofar.totals,
+          ...(sofar.persons.length ? { persons: sofar.persons } : {}),
+        }),
       );
     }
     if (terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure });
@@ -962,7 +1001,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     // Checked when the run decided to continue; handlers that ran since cannot grow it past the bounds.
     const checked = erasureInputSchema.safeParse(next);
     if (!checked.success) {
-      throw ApplicationFailure.create({ type: 'ContinueAsNewFailed', nonRetryable: true, message: `The request could not go on in a new run: ${describeIssues(checked.error)}` });
+      throw ApplicationFailure.create({
+        type: 'ContinueAsNewFailed',
+        nonRetryable: true,
+        message: `The request could not go on in a new run: ${describeIssues(checked.error)}`,
+      });
     }
     const { ids, callers } = requestKeywords();
     return await makeContinueAsNewFunc<typeof dsarErasure>({
@@ -1011,7 +1054,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       ...(attention ? { attention: { ...attention, reason: short(attention.reason)! } } : {}),
       lookups,
       eraseAttempts,
-      events: events.map((e) => ({ at: e.at, kind: e.kind.slice(0, 64), ...(e.detail !== undefined ? { detail: short(e.detail) } : {}), actor: e.actor.slice(0, 128) })),
+      events: events.map((e) => ({
+        at: e.at,
+        kind: e.kind.slice(0, 64),
+        ...(e.detail !== undefined ? { detail: short(e.detail) } : {}),
+        actor: e.actor.slice(0, 128),
+      })),
     };
     const carried = requests.map(({ hasCallback: _h, ...r }) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as typeof r);
     return { ...same, receivedAt: iso(receivedAt.getTime()), deadline: iso(deadline.getTime()), requests: carried, resume: state };
@@ -1179,7 +1227,10 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
   const info = workflowInfo();
   const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
   const message = `The follow-up lookup of ${input.erasureWorkflowId} failed after its retries: ${reason}. Look the subject up again (dsar erase) once the cause is fixed`;
-  upsertSearchAttributes([{ key: DsarPhase, value: 'failed' satisfies Phase }, { key: DsarMode, value: input.mode }]);
+  upsertSearchAttributes([
+    { key: DsarPhase, value: 'failed' satisfies Phase },
+    { key: DsarMode, value: input.mode },
+  ]);
   workflowMetrics().followUpsFailed.add(1, { mode: input.mode, tenant: tenantOfWorkflowId(info.workflowId) });
   log.error('Follow-up failed', { erasureWorkflowId: input.erasureWorkflowId, error: reason });
   if (input.callbackUrl && !(err instanceof ChildWorkflowFailure)) {
@@ -1200,7 +1251,10 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
     try {
       await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: input.callbackUrl, payload });
     } catch (cbErr) {
-      log.warn('Follow-up failure callback could not be delivered', { requestId: input.requestId, error: cbErr instanceof ActivityFailure ? cbErr.cause?.message : String(cbErr) });
+      log.warn('Follow-up failure callback could not be delivered', {
+        requestId: input.requestId,
+        error: cbErr instanceof ActivityFailure ? cbErr.cause?.message : String(cbErr),
+      });
     }
   }
   return ApplicationFailure.create({ type: 'FollowUpFailed', nonRetryable: true, message, cause: err instanceof Error ? err : undefined });

@@ -18,7 +18,12 @@ export function invalidWorkflowIdFailure(): ApplicationFailure {
 }
 
 export function refusal(d: RequestRefusalDetails & { message: string }): ApplicationFailure {
-  return ApplicationFailure.create({ type: d.code, nonRetryable: true, message: d.message, details: [{ code: d.code, retryable: d.retryable } satisfies RequestRefusalDetails] });
+  return ApplicationFailure.create({
+    type: d.code,
+    nonRetryable: true,
+    message: d.message,
+    details: [{ code: d.code, retryable: d.retryable } satisfies RequestRefusalDetails],
+  });
 }
 
 export function interviewBlock(err: unknown): InterviewsInProgressDetails | undefined {

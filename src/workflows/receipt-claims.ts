@@ -3,7 +3,11 @@ import type { ErasureResult } from '../erasure-status.js';
 import type { ReceiptClaims } from '../receipt/schema.js';
 
 /** The claims of a completed or no_data result whose absence was verified; `subjectHash` is read from the workflow id. */
-export function receiptClaims(r: ErasureResult, verifiedAbsentAt: string, run: { workflowId: string; runId: string; subjectHash: string; dryRun: boolean }): ReceiptClaims {
+export function receiptClaims(
+  r: ErasureResult,
+  verifiedAbsentAt: string,
+  run: { workflowId: string; runId: string; subjectHash: string; dryRun: boolean },
+): ReceiptClaims {
   return {
     ...(r.requestId ? { requestId: r.requestId } : {}),
     workflowId: run.workflowId,

@@ -4,7 +4,21 @@
  * Operators drive it with updates whose validators refuse a step out of order at once. The state
  * holds credentials only as sealed blobs, and the status query never returns them.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, patched, proxyActivities, setHandler, setWorkflowOptions, sleep, workflowInfo, ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  setHandler,
+  setWorkflowOptions,
+  sleep,
+  workflowInfo,
+  ActivityFailure,
+  ApplicationFailure,
+} from '@temporalio/workflow';
 import { isUnencrypted, NOT_ENCRYPTED } from '../codec/unencrypted.js';
 import { comeetTaskQueue } from '../task-queues.js';
 import type { TenantActivities } from '../tenants/activities.js';
@@ -98,9 +112,13 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     const checkMissing = (env: 'sandbox' | 'production') => (c.lastCheck?.environment === env && !c.lastCheck.ok ? c.lastCheck.missing : []);
     switch (c.step) {
       case 'awaiting_sandbox_credentials':
-        return c.sandbox ? checkMissing('sandbox').concat(checkMissing('sandbox').length ? [] : ['sandbox check: dsar tenant validate --environment sandbox']) : ['sandbox API key and integration secret'];
+        return c.sandbox
+          ? checkMissing('sandbox').concat(checkMissing('sandbox').length ? [] : ['sandbox check: dsar tenant validate --environment sandbox'])
+          : ['sandbox API key and integration secret'];
       case 'awaiting_production_key':
-        return c.production ? checkMissing('production').concat(checkMissing('production').length ? [] : ['production check: dsar tenant go-live']) : ['production API key'];
+        return c.production
+          ? checkMissing('production').concat(checkMissing('production').length ? [] : ['production check: dsar tenant go-live'])
+          : ['production API key'];
       case 'live':
         return c.stagedProduction ? ['a new production key waits for its check: dsar tenant go-live'].concat(checkMissing('production')) : [];
       default:
@@ -114,7 +132,8 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
   const refuseIf = (req: unknown, name: string) => {
     if (isUnencrypted(req)) throw new Error(`${name} ${NOT_ENCRYPTED}`);
     if (c.step === 'offboarded') throw new Error(`tenant ${settings.id} is offboarded`);
-    if (busy || c.step === 'validating_sandbox' || c.step === 'validating_production') throw new Error(`a check of tenant ${settings.id} is running (${c.step}); wait for its answer`);
+    if (busy || c.step === 'validating_sandbox' || c.step === 'validating_production')
+      throw new Error(`a check of tenant ${settings.id} is running (${c.step}); wait for its answer`);
   };
   const expect = (name: string, allowed: OnboardingState[], what: string) => {
     if (!allowed.includes(c.step)) throw new Error(`${name} is refused while tenant ${settings.id} is ${c.step}: ${what}`);
@@ -161,7 +180,11 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     {
       validator: (req) => {
         refuseIf(req, 'setSandboxCredentials');
-        expect('setSandboxCredentials', ['awaiting_sandbox_credentials', 'awaiting_production_key'], 'the sandbox phase is over; set production credentials instead');
+        expect(
+          'setSandboxCredentials',
+          ['awaiting_sandbox_credentials', 'awaiting_production_key'],
+          'the sandbox phase is over; set production credentials instead',
+        );
         if (!sealedOk(req?.credentials)) throw new Error('credentials must be sealed with DSAR_CREDENTIALS_KEY (use dsar tenant set-credentials)');
       },
     },
@@ -186,7 +209,15 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
           positionUid: req.positionUid,
         });
       } catch (err) {
-        check = { environment: 'sandbox', at: now(), ok: false, missing: [`the sandbox check could not run: ${failureText(err)}`], items: [], findings: {}, lookupWorks: [] };
+        check = {
+          environment: 'sandbox',
+          at: now(),
+          ok: false,
+          missing: [`the sandbox check could not run: ${failureText(err)}`],
+          items: [],
+          findings: {},
+          lookupWorks: [],
+        };
       } finally {
         busy = false;
       }
@@ -206,10 +237,16 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     {
       validator: (req) => {
         refuseIf(req, 'validateSandbox');
-        expect('validateSandbox', ['awaiting_sandbox_credentials'], c.step === 'awaiting_production_key' ? 'the sandbox is validated already' : 'the sandbox phase is over');
+        expect(
+          'validateSandbox',
+          ['awaiting_sandbox_credentials'],
+          c.step === 'awaiting_production_key' ? 'the sandbox is validated already' : 'the sandbox phase is over',
+        );
         if (!c.sandbox) throw new Error('validateSandbox needs the sandbox credentials first (dsar tenant set-credentials --environment sandbox)');
-        if (typeof req?.testEmail !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(req.testEmail)) throw new Error('validateSandbox needs the test email the customer gave (an email address)');
-        if (typeof req?.positionUid !== 'string' || req.positionUid.trim() === '') throw new Error('validateSandbox needs the position uid the test candidate is created on');
+        if (typeof req?.testEmail !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(req.testEmail))
+          throw new Error('validateSandbox needs the test email the customer gave (an email address)');
+        if (typeof req?.positionUid !== 'string' || req.positionUid.trim() === '')
+          throw new Error('validateSandbox needs the position uid the test candidate is created on');
       },
     },
   );
@@ -231,7 +268,11 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
     {
       validator: (req) => {
         refuseIf(req, 'setProductionKey');
-        expect('setProductionKey', ['awaiting_production_key', 'live', 'paused'], 'the sandbox must be validated first (seed 000: production comes after the sandbox test)');
+        expect(
+          'setProductionKey',
+          ['awaiting_production_key', 'live', 'paused'],
+          'the sandbox must be validated first (seed 000: production comes after the sandbox test)',
+        );
         if (!sealedOk(req?.credentials)) throw new Error('credentials must be sealed with DSAR_CREDENTIALS_KEY (use dsar tenant set-credentials)');
       },
     },
@@ -257,7 +298,15 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
           ...(c.sandbox ? { secretFrom: c.sandbox } : {}),
         });
       } catch (err) {
-        check = { environment: 'production', at: now(), ok: false, missing: [`the production check could not run: ${failureText(err)}`], items: [], findings: {}, lookupWorks: [] };
+        check = {
+          environment: 'production',
+          at: now(),
+          ok: false,
+          missing: [`the production check could not run: ${failureText(err)}`],
+          items: [],
+          findings: {},
+          lookupWorks: [],
+        };
       } finally {
         busy = false;
       }
@@ -284,7 +333,8 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
         refuseIf(req, 'goLive');
         if (c.step === 'live' && !c.stagedProduction) throw new Error(`tenant ${settings.id} is live already (set a new production key to rotate it)`);
         expect('goLive', ['awaiting_production_key', 'live'], c.step === 'paused' ? 'resume it first' : 'the sandbox must be validated first');
-        if (!c.production && !c.stagedProduction) throw new Error('goLive needs the production API key first (dsar tenant set-credentials --environment production)');
+        if (!c.production && !c.stagedProduction)
+          throw new Error('goLive needs the production API key first (dsar tenant set-credentials --environment production)');
       },
     },
   );

@@ -55,17 +55,18 @@ interface Setup {
   logger: CapturingLogger;
 }
 
-async function setup(
-  simOptions: Partial<SimulatorOptions> = {},
-  clientOptions: Partial<ComeetClientOptions> = {},
-  lookup?: LookupStrategy,
-): Promise<Setup> {
+async function setup(simOptions: Partial<SimulatorOptions> = {}, clientOptions: Partial<ComeetClientOptions> = {}, lookup?: LookupStrategy): Promise<Setup> {
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, random: () => 0, ...simOptions });
   closers.push(() => sim.close());
   const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000, ...clientOptions });
   closers.push(() => comeet.close());
   const logger = new CapturingLogger();
-  return { sim, activities: createActivities({ comeet, lookup, receipts: (await testReceiptKeys()).signer }), env: new MockActivityEnvironment(undefined, { logger }), logger };
+  return {
+    sim,
+    activities: createActivities({ comeet, lookup, receipts: (await testReceiptKeys()).signer }),
+    env: new MockActivityEnvironment(undefined, { logger }),
+    logger,
+  };
 }
 
 async function rawSetup(status: number, body: unknown): Promise<{ server: RawServer; activities: Activities; env: MockActivityEnvironment }> {
@@ -73,7 +74,11 @@ async function rawSetup(status: number, body: unknown): Promise<{ server: RawSer
   closers.push(() => server.close());
   const comeet = new ComeetClient({ baseUrl: server.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000 });
   closers.push(() => comeet.close());
-  return { server, activities: createActivities({ comeet, receipts: (await testReceiptKeys()).signer }), env: new MockActivityEnvironment(undefined, { logger: new CapturingLogger() }) };
+  return {
+    server,
+    activities: createActivities({ comeet, receipts: (await testReceiptKeys()).signer }),
+    env: new MockActivityEnvironment(undefined, { logger: new CapturingLogger() }),
+  };
 }
 
 /** Runs an activity in the mock activity context, keeping its result type. */
@@ -357,10 +362,20 @@ describe('getInterviewSchedules activity', () => {
 
 describe('lookup activities on a paged answer', () => {
   /** Random draws for the simulator's fault check, in order, then "no fault". */
-  const draws = (...xs: number[]) => () => xs.shift() ?? 0.99;
+  const draws =
+    (...xs: number[]) =>
+    () =>
+      xs.shift() ?? 0.99;
   /** The subject's four candidates, one a page (page size 1 on the simulator). */
   const paged = (): SimCandidateSeed[] =>
-    ['A', 'B', 'C', 'D'].map((x) => ({ uid: `34.PG${x}`, person_uid: '64.PAGE', first_name: FIRST, last_name: LAST, email: EMAIL, status: 'Rejected' as const }));
+    ['A', 'B', 'C', 'D'].map((x) => ({
+      uid: `34.PG${x}`,
+      person_uid: '64.PAGE',
+      first_name: FIRST,
+      last_name: LAST,
+      email: EMAIL,
+      status: 'Rejected' as const,
+    }));
 
   it('heartbeats a checkpoint after each page, without the email, and a retry resumes at the next page', async () => {
     const { sim, activities, env } = await setup({ pageSize: 1, seed: { candidates: paged() } });
@@ -422,7 +437,10 @@ describe('lookup activities on a paged answer', () => {
   });
 
   it('candidates without an email → ComeetEmailsHidden, non-retryable, naming the permission', async () => {
-    const { activities, env } = await setup({ seed: { candidates: seeds() }, permissions: ['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase'] });
+    const { activities, env } = await setup({
+      seed: { candidates: seeds() },
+      permissions: ['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase'],
+    });
     for (const activity of [activities.findCandidatesByEmail, activities.verifyAbsence]) {
       const f = await failureOf(run(env, activity, { email: EMAIL }));
       expect(f.type).toBe('ComeetEmailsHidden');
@@ -437,7 +455,14 @@ describe('lookup activities on a paged answer', () => {
 
 describe('lookupPage / getCandidateSchedule activities', () => {
   const paged = (): SimCandidateSeed[] =>
-    ['A', 'B', 'C', 'D'].map((x) => ({ uid: `35.PG${x}`, person_uid: '65.PAGE', first_name: FIRST, last_name: LAST, email: EMAIL, status: 'Rejected' as const }));
+    ['A', 'B', 'C', 'D'].map((x) => ({
+      uid: `35.PG${x}`,
+      person_uid: '65.PAGE',
+      first_name: FIRST,
+      last_name: LAST,
+      email: EMAIL,
+      status: 'Rejected' as const,
+    }));
   type PageInput = Parameters<Activities['lookupPage']>[0];
 
   /** Walks a lookup the way the workflow does: the progress goes through JSON (history) between pages. */
@@ -461,7 +486,11 @@ describe('lookupPage / getCandidateSchedule activities', () => {
     expect(pages.at(-1)).toEqual({ found: expect.any(Array), done: true });
     const found = pages.flatMap((p) => p.found);
     expect(found.map((f) => f.uid).sort()).toEqual(['33.ZEA', '33.ZEB', '33.ZEC', '35.PGA', '35.PGB', '35.PGC', '35.PGD']);
-    expect(found.find((f) => f.uid === '33.ZEA')).toMatchObject({ personUid: '63.ZEB', status: 'In progress', openInterviews: [{ type: 'Phone Interview' }, { type: 'In person Interview' }] });
+    expect(found.find((f) => f.uid === '33.ZEA')).toMatchObject({
+      personUid: '63.ZEB',
+      status: 'In progress',
+      openInterviews: [{ type: 'Phone Interview' }, { type: 'In person Interview' }],
+    });
     const text = JSON.stringify(pages).toLowerCase();
     for (const pii of ['zeb@', FIRST, LAST, '555']) expect(text).not.toContain(pii.toLowerCase());
     expect(pages[0]!.progress).toMatchObject({ strategy, pagesRead: 1, storable: true });

@@ -96,7 +96,10 @@ describe('callbackTargetProblem (the checks without DNS)', () => {
   it('refuses what the URL schema refuses (the attach path skips the intake) and hosts off the allow-list', () => {
     expect(callbackTargetProblem('http://hooks.example.com/x', none)).toMatchObject({ code: 'CallbackUrlInvalid', message: expect.stringMatching(/https/) });
     expect(callbackTargetProblem('http://[::ffff:127.0.0.1]/x', none)).toMatchObject({ code: 'CallbackUrlInvalid' });
-    expect(callbackTargetProblem('https://user:pw@hooks.example.com/x', none)).toMatchObject({ code: 'CallbackUrlInvalid', message: expect.stringMatching(/credentials/) });
+    expect(callbackTargetProblem('https://user:pw@hooks.example.com/x', none)).toMatchObject({
+      code: 'CallbackUrlInvalid',
+      message: expect.stringMatching(/credentials/),
+    });
     expect(callbackTargetProblem('ftp://hooks.example.com/x', none)).toMatchObject({ code: 'CallbackUrlInvalid' });
     expect(callbackTargetProblem('not a url', none)).toMatchObject({ code: 'CallbackUrlInvalid' });
     expect(callbackTargetProblem('https://evil.example.net/x', { allowedHosts: ['hooks.example.com'] })).toMatchObject({ code: 'CallbackHostNotAllowed' });
@@ -148,7 +151,11 @@ describe('guardedConnector (the check at connect time)', () => {
   ])('refuses a name resolving to %j before any connect', async (addresses, kind) => {
     const spy = spyConnector();
     const resolved: string[] = [];
-    const connector = guardedConnector({ policy: { allowedHosts: ['hooks.example.com'] }, resolve: async (h) => (resolved.push(h), addresses), connect: spy.connect });
+    const connector = guardedConnector({
+      policy: { allowedHosts: ['hooks.example.com'] },
+      resolve: async (h) => (resolved.push(h), addresses),
+      connect: spy.connect,
+    });
     const err = await connectWith(connector, 'hooks.example.com');
     expect(err).toBeInstanceOf(CallbackAddressError);
     expect(err).toMatchObject({ code: 'CallbackAddressNotAllowed', kind, host: 'hooks.example.com' });

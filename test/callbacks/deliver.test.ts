@@ -14,7 +14,17 @@ import { SIGNATURE_HEADER, verifyCallbackSignature } from '../../src/callbacks/s
 import type { CallbackPayload } from '../../src/callbacks/payload.js';
 
 const SECRET = 'callback-secret-0123456789abcdef0123456789';
-const PAYLOAD: CallbackPayload = { event: 'erasure.finished', id: 'dsar-0123', runId: 'run-1', requestId: 'R-1', outcome: 'completed', mode: 'delete', regulation: 'gdpr', dryRun: false, finishedAt: '2026-05-01T09:00:00.000Z' };
+const PAYLOAD: CallbackPayload = {
+  event: 'erasure.finished',
+  id: 'dsar-0123',
+  runId: 'run-1',
+  requestId: 'R-1',
+  outcome: 'completed',
+  mode: 'delete',
+  regulation: 'gdpr',
+  dryRun: false,
+  finishedAt: '2026-05-01T09:00:00.000Z',
+};
 
 /** Counts connections as well as requests: a refusal must come before the TCP connect. */
 const receiver = { connections: 0, requests: [] as { headers: IncomingHttpHeaders; body: string }[], port: 0 };
@@ -91,19 +101,29 @@ describe('deliverCallback address policy', () => {
     const url = `http://localhost:${receiver.port}/hook`;
     expect(await deliverCallback(s, url, PAYLOAD)).toEqual({ status: 204 });
     const err = await refusal(s, url);
-    expect(err).toMatchObject({ code: 'CallbackAddressNotAllowed', retryable: false, message: expect.stringMatching(/callback host localhost resolves only to a loopback address/) });
+    expect(err).toMatchObject({
+      code: 'CallbackAddressNotAllowed',
+      retryable: false,
+      message: expect.stringMatching(/callback host localhost resolves only to a loopback address/),
+    });
     expect(receiver.connections).toBe(1);
   });
 
   it('still retries what may pass: an unresolvable name, a closed port', async () => {
     const enotfound = Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
-    const gone = await refusal(settings({ allowedNetworks: ['127.0.0.1/32'], resolve: () => Promise.reject(enotfound) }), `http://localhost:${receiver.port}/hook`);
+    const gone = await refusal(
+      settings({ allowedNetworks: ['127.0.0.1/32'], resolve: () => Promise.reject(enotfound) }),
+      `http://localhost:${receiver.port}/hook`,
+    );
     expect(gone).toMatchObject({ code: 'CallbackNetworkError', retryable: true });
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    expect(await refusal(settings({ allowedNetworks: ['127.0.0.1/32'] }), `http://127.0.0.1:${port}/hook`)).toMatchObject({ code: 'CallbackNetworkError', retryable: true });
+    expect(await refusal(settings({ allowedNetworks: ['127.0.0.1/32'] }), `http://127.0.0.1:${port}/hook`)).toMatchObject({
+      code: 'CallbackNetworkError',
+      retryable: true,
+    });
   });
 });
 
@@ -112,7 +132,9 @@ describe('guardedConnector with undici', () => {
     // A name the intake would accept (https, allowed host) whose DNS answer is loopback.
     const resolve = async () => ['127.0.0.1'];
     const refused = new Agent({ connect: guardedConnector({ policy: { allowedHosts: ['hooks.example.com'] }, resolve }) });
-    await expect(request(`http://hooks.example.com:${receiver.port}/hook`, { dispatcher: refused, method: 'POST', body: '{}' })).rejects.toBeInstanceOf(CallbackAddressError);
+    await expect(request(`http://hooks.example.com:${receiver.port}/hook`, { dispatcher: refused, method: 'POST', body: '{}' })).rejects.toBeInstanceOf(
+      CallbackAddressError,
+    );
     await refused.destroy();
     expect(receiver.connections).toBe(0);
 

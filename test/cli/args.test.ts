@@ -24,12 +24,19 @@ describe('dsar options per command', () => {
     expect((await dsar('status', 'dsar-x', '--reason', 'r', '--wait')).err).toContain("Unknown options '--reason', '--wait' for dsar status");
     expect((await dsar('erase', '--email', 'a@example.com', '--phase', 'erasing')).err).toContain("Unknown option '--phase' for dsar erase");
     expect((await dsar('recheck', 'dsar-x', '--json')).code).toBe(2);
-    expect((await dsar('tenant', 'pause', 'acme', '--json')).err).toContain("Unknown option '--json' for dsar tenant pause. Its options: --reason, --actor, --help");
+    expect((await dsar('tenant', 'pause', 'acme', '--json')).err).toContain(
+      "Unknown option '--json' for dsar tenant pause. Its options: --reason, --actor, --help",
+    );
     expect((await dsar('tenant', 'list', '--name', 'x')).code).toBe(2);
   });
 
   it('never echoes an address typed where an option or argument goes', async () => {
-    for (const argv of [['erase', '--jane.doe@example.com'], ['erase', 'jane.doe@example.com'], ['status', 'dsar-x', 'jane.doe@example.com'], ['jane.doe@example.com']]) {
+    for (const argv of [
+      ['erase', '--jane.doe@example.com'],
+      ['erase', 'jane.doe@example.com'],
+      ['status', 'dsar-x', 'jane.doe@example.com'],
+      ['jane.doe@example.com'],
+    ]) {
       const r = await dsar(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err + r.out, argv.join(' ')).not.toContain('jane.doe');
@@ -41,14 +48,38 @@ describe('dsar options per command', () => {
     const erase = await dsar('erase', '--help');
     expect(erase.code).toBe(0);
     expect(erase.out).toMatch(/^dsar erase: /);
-    for (const o of ['--email <address>', '--email-stdin', '--file <file|->', '--tenant <id>', '--mode delete|pseudonymize', '--wait', '--skip-invalid', '--concurrency <n>', '-h, --help']) expect(erase.out).toContain(o);
+    for (const o of [
+      '--email <address>',
+      '--email-stdin',
+      '--file <file|->',
+      '--tenant <id>',
+      '--mode delete|pseudonymize',
+      '--wait',
+      '--skip-invalid',
+      '--concurrency <n>',
+      '-h, --help',
+    ])
+      expect(erase.out).toContain(o);
     expect(erase.out).not.toContain('--phase');
     expect((await dsar('help', 'list')).out).toMatch(/^dsar list: [\s\S]*--tenant <id>[\s\S]*--at-risk/);
     expect((await dsar('cancel', '-h')).out).toContain('--reason <text>');
     const all = await dsar('--help');
     expect(all.code).toBe(0);
     expect(all.out).toMatch(/^dsar: erase people from Comeet/);
-    for (const c of ['erase', 'status <workflow-id>', 'list', 'recheck <workflow-id>', 'cancel <workflow-id>', 'extend-deadline <workflow-id>', 'receipt <workflow-id>', 'verify-receipt', 'receipt-keys', 'doctor', 'sandbox-check', 'tenant <command>']) {
+    for (const c of [
+      'erase',
+      'status <workflow-id>',
+      'list',
+      'recheck <workflow-id>',
+      'cancel <workflow-id>',
+      'extend-deadline <workflow-id>',
+      'receipt <workflow-id>',
+      'verify-receipt',
+      'receipt-keys',
+      'doctor',
+      'sandbox-check',
+      'tenant <command>',
+    ]) {
       expect(all.out).toContain(`  ${c}`);
     }
     expect(await dsar()).toMatchObject({ code: 2, out: expect.stringContaining('Commands:') });
@@ -61,7 +92,10 @@ describe('dsar options per command', () => {
 
   it('checks --tenant before connecting', async () => {
     const env = { DSAR_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, DSAR_ID_KEY: 'x'.repeat(32), TEMPORAL_ADDRESS: '127.0.0.1:1' };
-    for (const argv of [['list', '--tenant', 'Not A Tenant'], ['erase', '--email', 'a@example.com', '--tenant', 'ACME']]) {
+    for (const argv of [
+      ['list', '--tenant', 'Not A Tenant'],
+      ['erase', '--email', 'a@example.com', '--tenant', 'ACME'],
+    ]) {
       const err: string[] = [];
       expect(await runCli(argv, { out: () => undefined, err: (l) => err.push(l), env }), argv.join(' ')).toBe(2);
       expect(err.join('\n')).toContain('--tenant: a tenant id is 2-31 characters');

@@ -84,7 +84,15 @@ describe('planBulkErasure', () => {
   });
 
   it('takes the tenant from its column or --tenant; a cell other than --tenant is a bad row; one request per person and tenant', () => {
-    const text = ['email,tenant', 'a@example.com,acme', 'a@example.com,Globex', 'a@example.com,', 'b@example.com,default', 'A@example.com,ACME', 'c@example.com,Acme Co'].join('\n');
+    const text = [
+      'email,tenant',
+      'a@example.com,acme',
+      'a@example.com,Globex',
+      'a@example.com,',
+      'b@example.com,default',
+      'A@example.com,ACME',
+      'c@example.com,Acme Co',
+    ].join('\n');
     const plan = planBulkErasure(text, NO_DEFAULTS);
     expect(plan.requests).toEqual([
       { row: 2, request: expect.objectContaining({ email: 'a@example.com', tenant: 'acme' }) },
@@ -132,7 +140,10 @@ describe('planBulkErasure', () => {
     expect(plan.requests.map((r) => r.row)).toEqual([6]);
     expect(plan.invalid).toEqual([
       { row: 2, error: 'email is not a valid email address' },
-      { row: 3, error: expect.stringMatching(/^dryRun must be true or false .*; mode must be "delete" or "pseudonymize"; deadline: must be an ISO 8601 date-time/) },
+      {
+        row: 3,
+        error: expect.stringMatching(/^dryRun must be true or false .*; mode must be "delete" or "pseudonymize"; deadline: must be an ISO 8601 date-time/),
+      },
       { row: 4, error: 'requestId may only contain letters, digits and . _ : / -' },
       { row: 5, error: 'has 4 field(s) but the header has 5; quote fields that contain commas' },
       { row: 7, error: 'same person as row 6 but a different mode; keep one row per person' },
@@ -143,7 +154,9 @@ describe('planBulkErasure', () => {
 
   it('refuses unusable headers, naming only columns that look like identifiers', () => {
     const header = (text: string) => () => planBulkErasure(text, NO_DEFAULTS);
-    expect(header('email,notes,,Jane Doe,mode\n')).toThrow(/unknown column\(s\): notes, column 3 \(no name\), column 4 \(name not shown\)\.\nColumns: email \(required\)/);
+    expect(header('email,notes,,Jane Doe,mode\n')).toThrow(
+      /unknown column\(s\): notes, column 3 \(no name\), column 4 \(name not shown\)\.\nColumns: email \(required\)/,
+    );
     const data = (() => {
       try {
         planBulkErasure('jane.doe@example.com,Jane,delete\nx@example.com,X,delete\n', NO_DEFAULTS);
@@ -280,7 +293,11 @@ describe('dsar erase --file against Temporal', () => {
         for (let i = 0; ; i++) {
           const ids: string[] = [];
           // The CLI's client: runs carry an encrypted memo (their registrations), which a plain client cannot decode.
-          const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)) });
+          const client = new Client({
+            connection: env.connection,
+            namespace: env.namespace ?? 'default',
+            dataConverter: createDataConverter(parseEncryptionKeys(TEST_ENCRYPTION_KEYS)),
+          });
           for await (const wf of client.workflow.list({ query: `TaskQueue="${taskQueue}"` })) ids.push(wf.workflowId);
           if (ids.length >= expected || i >= 50) return ids.sort();
           await new Promise((r) => setTimeout(r, 100));
@@ -311,15 +328,40 @@ describe('dsar erase --file against Temporal', () => {
 
   it('starts one request per person from a mixed file, skipping the invalid row when asked', async () => {
     const b = bulk('bulk mixed');
-    const run = await b.dsar(['erase', '--file', b.file('subjects.csv', MIXED), '--mode', 'pseudonymize', '--regulation', 'ccpa', '--skip-invalid', '--concurrency', '3']);
+    const run = await b.dsar([
+      'erase',
+      '--file',
+      b.file('subjects.csv', MIXED),
+      '--mode',
+      'pseudonymize',
+      '--regulation',
+      'ccpa',
+      '--skip-invalid',
+      '--concurrency',
+      '3',
+    ]);
     expect(run.code).toBe(0);
     expect(run.err).toContain('row 6: requestId may only contain letters, digits and . _ : / -');
-    expect(run.out).toMatch(/Rows in the file +7\n +valid +6\n +invalid +1 +\(skipped\)\n +duplicates +2 +\(same person as an earlier row: one request\)\nRequests +4\n +started +4\n +attached +0\n +failed +0/);
+    expect(run.out).toMatch(
+      /Rows in the file +7\n +valid +6\n +invalid +1 +\(skipped\)\n +duplicates +2 +\(same person as an earlier row: one request\)\nRequests +4\n +started +4\n +attached +0\n +failed +0/,
+    );
 
-    const [alice, bob, dave, erin] = ['alice@example.com', 'bob@example.com', 'dave@example.com', 'erin@example.com'].map(b.id) as [string, string, string, string];
+    const [alice, bob, dave, erin] = ['alice@example.com', 'bob@example.com', 'dave@example.com', 'erin@example.com'].map(b.id) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     expect(await b.workflowsOnQueue(4)).toEqual([alice, bob, dave, erin].sort());
     expect(await startedWith(alice)).toMatchObject({ email: 'alice@example.com', mode: 'pseudonymize', regulation: 'ccpa', requestId: 'REQ-1', dryRun: false });
-    expect(await startedWith(bob)).toMatchObject({ email: 'bob@example.com', mode: 'delete', regulation: 'gdpr', requestId: 'REQ-2', receivedAt: '2026-01-05T09:00:00Z', dryRun: false });
+    expect(await startedWith(bob)).toMatchObject({
+      email: 'bob@example.com',
+      mode: 'delete',
+      regulation: 'gdpr',
+      requestId: 'REQ-2',
+      receivedAt: '2026-01-05T09:00:00Z',
+      dryRun: false,
+    });
     expect(await startedWith(dave)).toMatchObject({ mode: 'pseudonymize', regulation: 'ccpa', dryRun: true });
     expect(await startedWith(erin)).toMatchObject({ mode: 'pseudonymize', regulation: 'ccpa', dryRun: false });
     await expect(env.client.workflow.getHandle(b.id('carol@example.com')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -327,7 +369,10 @@ describe('dsar erase --file against Temporal', () => {
 
   it('starts nothing when a row is invalid, and lists the bad rows by number', async () => {
     const b = bulk('bulk invalid');
-    const file = b.file('subjects.csv', 'email,mode,deadline\nfirst@example.com,,\nsecond@example.com,destroy,\n\nthird@example.com,,next week\nnot-an-email,,\nfourth@example.com,,\n');
+    const file = b.file(
+      'subjects.csv',
+      'email,mode,deadline\nfirst@example.com,,\nsecond@example.com,destroy,\n\nthird@example.com,,next week\nnot-an-email,,\nfourth@example.com,,\n',
+    );
     const run = await b.dsar(['erase', '--file', file]);
     expect(run.code).toBe(2);
     expect(run.err).toEqual([
@@ -390,7 +435,9 @@ describe('dsar erase --file against Temporal', () => {
     const out = join(b.dir, 'results.json');
     const run = await b.dsar(['erase', '--file', b.file('s.csv', 'email\nf1@example.com\nf2@example.com\nF1@example.com\n'), '--out', out]);
     expect(run.code).toBe(1);
-    expect(run.err).toEqual(expect.arrayContaining([expect.stringMatching(/^row 2: failed: .*no-such-namespace/), expect.stringMatching(/^row 3: failed: .*no-such-namespace/)]));
+    expect(run.err).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^row 2: failed: .*no-such-namespace/), expect.stringMatching(/^row 3: failed: .*no-such-namespace/)]),
+    );
     expect(run.out).toMatch(/failed +2\n/);
     expect(run.out).toContain('Re-run the same file to retry');
     const written = JSON.parse(readFileSync(out, 'utf8')) as BulkSummary;
@@ -407,21 +454,36 @@ describe('dsar erase --file against Temporal', () => {
   it('refuses files over the limits, missing files and conflicting flags with exit code 2', async () => {
     const b = bulk('bulk limits');
     const tooManyRows = b.file('many.csv', `email\n${Array.from({ length: MAX_ROWS + 1 }, (_, i) => `m${i}@example.com`).join('\n')}\n`);
-    expect(await b.dsar(['erase', '--file', tooManyRows])).toMatchObject({ code: 2, errText: `The file has more than ${MAX_ROWS} rows: split it into files of at most ${MAX_ROWS} rows.` });
+    expect(await b.dsar(['erase', '--file', tooManyRows])).toMatchObject({
+      code: 2,
+      errText: `The file has more than ${MAX_ROWS} rows: split it into files of at most ${MAX_ROWS} rows.`,
+    });
     const tooLarge = b.file('large.csv', `email,requestId\nbig@example.com,${'x'.repeat(MAX_BYTES)}\n`);
     expect(await b.dsar(['erase', '--file', tooLarge])).toMatchObject({ code: 2, errText: expect.stringContaining('The file is larger than 20 MB') });
-    expect(await b.dsar(['erase', '--file', '-'], { stdin: 'x'.repeat(MAX_BYTES + 1) })).toMatchObject({ code: 2, errText: expect.stringContaining('larger than 20 MB') });
+    expect(await b.dsar(['erase', '--file', '-'], { stdin: 'x'.repeat(MAX_BYTES + 1) })).toMatchObject({
+      code: 2,
+      errText: expect.stringContaining('larger than 20 MB'),
+    });
     const missing = await b.dsar(['erase', '--file', join(b.dir, 'nope.csv')]);
     expect(missing).toMatchObject({ code: 2, errText: expect.stringMatching(/^Cannot read ".*nope\.csv": no such file or directory\.$/) });
     writeFileSync(join(b.dir, 'latin1.csv'), Buffer.from('email\ncaf\xe9@example.com\n', 'latin1'));
     expect(await b.dsar(['erase', '--file', join(b.dir, 'latin1.csv')])).toMatchObject({ code: 2, errText: expect.stringContaining('not UTF-8') });
 
     const ok = b.file('ok.csv', 'email\nok@example.com\n');
-    expect(await b.dsar(['erase', '--file', ok, '--email', 'x@example.com'])).toMatchObject({ code: 2, errText: expect.stringContaining('cannot be combined with --email') });
-    expect(await b.dsar(['erase', '--file', ok, '--concurrency', '65'])).toMatchObject({ code: 2, errText: '--concurrency must be a whole number from 1 to 64' });
+    expect(await b.dsar(['erase', '--file', ok, '--email', 'x@example.com'])).toMatchObject({
+      code: 2,
+      errText: expect.stringContaining('cannot be combined with --email'),
+    });
+    expect(await b.dsar(['erase', '--file', ok, '--concurrency', '65'])).toMatchObject({
+      code: 2,
+      errText: '--concurrency must be a whole number from 1 to 64',
+    });
     expect(await b.dsar(['erase', '--file', ok, '--mode', 'shred'])).toMatchObject({ code: 2, errText: '--mode must be delete or pseudonymize' });
     expect(await b.dsar(['erase', '--file', ok, '--out', ok])).toMatchObject({ code: 2, errText: expect.stringContaining('--out must not be the --file') });
-    expect(await b.dsar(['erase', '--email', 'ok@example.com', '--skip-invalid'])).toMatchObject({ code: 2, errText: '--skip-invalid can only be used with --file' });
+    expect(await b.dsar(['erase', '--email', 'ok@example.com', '--skip-invalid'])).toMatchObject({
+      code: 2,
+      errText: '--skip-invalid can only be used with --file',
+    });
     expect(await b.workflowsOnQueue(0)).toEqual([]);
   });
 });

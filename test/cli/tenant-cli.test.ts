@@ -27,7 +27,14 @@ function cli(s: Scenario) {
     const code = await runCli(argv, {
       out: (l) => out.push(l),
       err: (l) => err.push(l),
-      env: { DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: s.taskQueue, DSAR_ID_KEY: s.idKey, DSAR_FOLLOW_UP_DELAY: '0', DSAR_ACTOR: 'op-test' },
+      env: {
+        DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: s.taskQueue,
+        DSAR_ID_KEY: s.idKey,
+        DSAR_FOLLOW_UP_DELAY: '0',
+        DSAR_ACTOR: 'op-test',
+      },
     });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
@@ -35,7 +42,10 @@ function cli(s: Scenario) {
 
 interface ShownJson {
   state: string;
-  usage: { budget: { capPerMinute?: number; ratePerMinute: number; source: string; taskQueue: string; backlog?: { count: number } }; requests: { running: number; byPhase: Record<string, number>; atRisk: number } };
+  usage: {
+    budget: { capPerMinute?: number; ratePerMinute: number; source: string; taskQueue: string; backlog?: { count: number } };
+    requests: { running: number; byPhase: Record<string, number>; atRisk: number };
+  };
 }
 
 describe('dsar with tenants', () => {
@@ -76,13 +86,19 @@ describe('dsar with tenants', () => {
         expect(bulk.code, bulk.err).toBe(0);
         const fileId = erasureWorkflowId('file.person@example.com', s.idKey, 'acme');
         expect(JSON.parse(bulk.out).rows).toMatchObject([{ row: 2, status: 'started', workflowId: fileId }]);
-        await eventually(async () => account.stats().erasures.map((e) => e.personUid), (e) => e.includes('P-FILE'));
+        await eventually(
+          async () => account.stats().erasures.map((e) => e.personUid),
+          (e) => e.includes('P-FILE'),
+        );
 
         // The default tenant's request for the same address: its own id and account.
         expect((await dsar('erase', '--email', same, '--wait')).code).toBe(0);
         expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-DEFAULT']);
 
-        const listed = await eventually(() => dsar('list', '--tenant', 'acme', '--query', `TaskQueue="${s.taskQueue}"`), (r) => r.out.split('\n').length === 3);
+        const listed = await eventually(
+          () => dsar('list', '--tenant', 'acme', '--query', `TaskQueue="${s.taskQueue}"`),
+          (r) => r.out.split('\n').length === 3,
+        );
         expect(listed.out).toContain(acmeId);
         expect(listed.out).toContain(busyId);
         expect(listed.out).toContain(fileId);
@@ -100,7 +116,10 @@ describe('dsar with tenants', () => {
         expect(refusedFile.out).not.toContain('could not connect');
 
         // Show: the workers' cap (96% of 100/min) on acme's queue, one request waiting, at risk.
-        const shown = await eventually(() => dsar('tenant', 'show', 'acme'), (r) => r.out.includes('1 running'));
+        const shown = await eventually(
+          () => dsar('tenant', 'show', 'acme'),
+          (r) => r.out.includes('1 running'),
+        );
         expect(shown.code, shown.err).toBe(0);
         expect(shown.out).toMatch(/state: +LIVE/);
         expect(shown.out).toMatch(/budget: +96\/min of the account's 100\/min \(96%\), set through the API by /);
@@ -109,7 +128,13 @@ describe('dsar with tenants', () => {
         expect(shown.out).toContain('requests:    1 running (waiting_for_interviews 1); 1 at risk of missing their deadline');
         const json = JSON.parse((await dsar('tenant', 'show', 'acme', '--json')).out) as ShownJson;
         expect(json.state).toBe('live');
-        expect(json.usage.budget).toMatchObject({ capPerMinute: 96, ratePerMinute: 100, source: 'api', taskQueue: `${s.taskQueue}-comeet-acme`, backlog: { count: expect.any(Number) } });
+        expect(json.usage.budget).toMatchObject({
+          capPerMinute: 96,
+          ratePerMinute: 100,
+          source: 'api',
+          taskQueue: `${s.taskQueue}-comeet-acme`,
+          backlog: { count: expect.any(Number) },
+        });
         expect(json.usage.requests).toEqual({ running: 1, byPhase: { waiting_for_interviews: 1 }, atRisk: 1 });
 
         expect((await dsar('tenant', 'pause', 'acme', '--reason', 'incident')).code).toBe(0);

@@ -63,7 +63,11 @@ describe('AesGcmPayloadCodec', () => {
     const [enc] = await worker.encode([payload()]);
     const nullPayload = defaultPayloadConverter.toPayload(undefined)!;
     const decoded = await worker.decode([payload(), enc!, nullPayload]);
-    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([{ [UNENCRYPTED_MARKER]: true }, { email: SECRET_TEXT }, { [UNENCRYPTED_MARKER]: true }]);
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([
+      { [UNENCRYPTED_MARKER]: true },
+      { email: SECRET_TEXT },
+      { [UNENCRYPTED_MARKER]: true },
+    ]);
     expect(text(decoded[0]!)).not.toContain('subject.person');
     expect(isUnencrypted(defaultPayloadConverter.fromPayload(decoded[0]!))).toBe(true);
     // The worker's data converter is the marking one; clients' is not.
@@ -96,12 +100,21 @@ describe('codec server', () => {
   const start = () => startCodecServer({ keys: parseEncryptionKeys(`k1:${key(1)}`), token: TOKEN, corsOrigins: ['http://localhost:8233'] });
   const body = (p: Payload) =>
     JSON.stringify({
-      payloads: [{ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(p.data ?? []).toString('base64') }],
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+          data: Buffer.from(p.data ?? []).toString('base64'),
+        },
+      ],
     });
 
   it('encodes and decodes for a caller with the token (header or path), and refuses everyone else', async () => {
     server = await start();
-    const enc = await fetch(`${server.url}/encode`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body(payload()) });
+    const enc = await fetch(`${server.url}/encode`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: body(payload()),
+    });
     expect(enc.status).toBe(200);
     const encoded = (await enc.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
     expect(Buffer.from(encoded.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
@@ -125,11 +138,17 @@ describe('codec server', () => {
 
   it('answers CORS preflight for the Web UI origin only', async () => {
     server = await start();
-    const ok = await fetch(`${server.uiEndpoint}/decode`, { method: 'OPTIONS', headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST' } });
+    const ok = await fetch(`${server.uiEndpoint}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST' },
+    });
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
     expect(ok.headers.get('access-control-allow-headers')).toContain('x-namespace');
-    const other = await fetch(`${server.uiEndpoint}/decode`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${server.uiEndpoint}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 

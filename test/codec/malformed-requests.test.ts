@@ -20,7 +20,12 @@ const onUncaught = (err: unknown) => uncaught.push(err);
 
 beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
-  codec = await startCodecServer({ keys: parseEncryptionKeys(`k1:${Buffer.alloc(32, 1).toString('base64')}`), token: TOKEN, corsOrigins: ['http://localhost:8233'], log: (l) => lines.push(l) });
+  codec = await startCodecServer({
+    keys: parseEncryptionKeys(`k1:${Buffer.alloc(32, 1).toString('base64')}`),
+    token: TOKEN,
+    corsOrigins: ['http://localhost:8233'],
+    log: (l) => lines.push(l),
+  });
 });
 afterAll(async () => {
   await codec?.close();
@@ -55,7 +60,11 @@ const CORPUS: [string, string | string[], number[]][] = [
   ['huge headers', req('POST', '/decode', Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(60)}\r\n`).join('')), [431]],
   ['NUL in a header', req('POST', '/decode', 'X-A: \0\r\n'), [400]],
   ['duplicate content-length', `POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}content-length: 2\r\ncontent-length: 3\r\n\r\n{}`, [400]],
-  ['content-length and chunked', `POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`, [400]],
+  [
+    'content-length and chunked',
+    `POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+    [400],
+  ],
   ['declared too large', `POST /decode HTTP/1.1\r\nHost: x\r\n${AUTH}content-length: ${9 * 1024 * 1024}\r\n\r\n{`, [413]],
   ['not JSON', decode('{"payloads": ['), [400]],
   ['JSON null', decode('null'), [400]],
@@ -68,8 +77,16 @@ const CORPUS: [string, string | string[], number[]][] = [
   ['metadata not base64', decode(`{"payloads":[{"metadata":{"encoding":"***"},"data":"${b64('{}')}"}]}`), [400]],
   ['metadata not a string', decode('{"payloads":[{"metadata":{"encoding":5}}]}'), [400]],
   ['metadata an array', decode('{"payloads":[{"metadata":["a"]}]}'), [400]],
-  ['claims encryption, is not', decode(`{"payloads":[{"metadata":{"encoding":"${b64('binary/encrypted')}","encryption-key-id":"${b64('k1')}"},"data":"${b64('garbage')}"}]}`), [422]],
-  ['unknown key id', decode(`{"payloads":[{"metadata":{"encoding":"${b64('binary/encrypted')}","encryption-key-id":"${b64('k9')}"},"data":"${b64('x'.repeat(40))}"}]}`), [422]],
+  [
+    'claims encryption, is not',
+    decode(`{"payloads":[{"metadata":{"encoding":"${b64('binary/encrypted')}","encryption-key-id":"${b64('k1')}"},"data":"${b64('garbage')}"}]}`),
+    [422],
+  ],
+  [
+    'unknown key id',
+    decode(`{"payloads":[{"metadata":{"encoding":"${b64('binary/encrypted')}","encryption-key-id":"${b64('k9')}"},"data":"${b64('x'.repeat(40))}"}]}`),
+    [422],
+  ],
 ];
 
 describe('codec server against malformed requests', () => {
@@ -91,12 +108,20 @@ describe('codec server against malformed requests', () => {
 
   it('takes a body without payloads as an empty list, as Temporal codec servers do (the CLI sends {})', async () => {
     for (const path of ['/encode', '/decode']) {
-      const res = await fetch(codec.url + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(codec.url + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ payloads: [] });
     }
     // What is wrong is said by field, without quoting the value.
-    const bad = await fetch(`${codec.url}/decode`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"payloads":[{"data":"not base64!"}]}' });
+    const bad = await fetch(`${codec.url}/decode`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '{"payloads":[{"data":"not base64!"}]}',
+    });
     expect(bad.status).toBe(400);
     const { message } = (await bad.json()) as { message: string };
     expect(message).toMatch(/^payloads\.0\.data: must be base64: send JSON \{"payloads"/);
@@ -104,7 +129,11 @@ describe('codec server against malformed requests', () => {
   });
 
   it('still answers, crashed nothing, and logged no token', async () => {
-    const res = await fetch(`${codec.url}/decode`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+    const res = await fetch(`${codec.url}/decode`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{"payloads":[]}',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ payloads: [] });
     expect(uncaught).toEqual([]);
@@ -112,6 +141,14 @@ describe('codec server against malformed requests', () => {
     expect(lines.filter((l) => / 5\d\d\b/.test(l))).toEqual([]);
     for (const secret of [TOKEN, NEAR_MISS, 'codec-fuzz-token']) expect(lines.join('\n')).not.toContain(secret);
     // The route is still told, with the path token replaced.
-    expect(lines).toEqual(expect.arrayContaining(['POST /t/<token>/<unknown> 404', 'GET /t/<token>/decode 405', 'POST /t/<token>/decode 401', 'POST /decode 200', 'POST /<unknown> 400']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'POST /t/<token>/<unknown> 404',
+        'GET /t/<token>/decode 405',
+        'POST /t/<token>/decode 401',
+        'POST /decode 200',
+        'POST /<unknown> 400',
+      ]),
+    );
   });
 });

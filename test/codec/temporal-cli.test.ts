@@ -39,7 +39,15 @@ async function temporal(codecVia: 'flags' | 'env', ...args: string[]): Promise<s
   const auth = `Bearer ${TOKEN}`;
   const { stdout } = await run(
     cli.path,
-    ['workflow', ...args, '--address', env.address, '--namespace', env.namespace ?? 'default', ...(codecVia === 'flags' ? ['--codec-endpoint', codec.url, '--codec-auth', auth] : [])],
+    [
+      'workflow',
+      ...args,
+      '--address',
+      env.address,
+      '--namespace',
+      env.namespace ?? 'default',
+      ...(codecVia === 'flags' ? ['--codec-endpoint', codec.url, '--codec-auth', auth] : []),
+    ],
     { timeout: 30_000, env: { ...process.env, ...(codecVia === 'env' ? { TEMPORAL_CODEC_ENDPOINT: codec.url, TEMPORAL_CODEC_AUTH: auth } : {}) } },
   );
   return stdout;
@@ -86,7 +94,9 @@ describe('temporal CLI through the codec server', () => {
         await temporal('env', 'signal', '-w', workflowId, '--name', 'recheckNow', '--input', '{"actor":"cli"}');
         // The worker decrypted what the CLI encrypted through /encode.
         await s.waitForStatus(workflowId, (st) => st.events.some((e) => e.kind === 'recheck_requested' && e.actor === 'cli'));
-        const signalled = (await s.client.workflow.getHandle(workflowId).fetchHistory()).events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'recheckNow');
+        const signalled = (await s.client.workflow.getHandle(workflowId).fetchHistory()).events!.find(
+          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'recheckNow',
+        );
         const [sent] = signalled!.workflowExecutionSignaledEventAttributes!.input!.payloads!;
         expect(Buffer.from(sent!.metadata!.encoding!).toString()).toBe('binary/encrypted');
         expect(Buffer.from(sent!.data!).toString('latin1')).not.toContain('cli');

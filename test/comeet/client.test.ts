@@ -206,7 +206,12 @@ describe('ComeetClient.findCandidatesByEmail', () => {
   it.each(cases)(
     '$strategy with emailFilter $emailFilter, listShape $listShape: exactly the subject, in $calls call(s)',
     async ({ strategy, emailFilter, listShape, calls }) => {
-      const s = await sim({ pageSize: 3, emailFilter, listShape, seed: { candidates: lookupSeeds(!(strategy === 'candidates-filter' && emailFilter === 'ignored')) } });
+      const s = await sim({
+        pageSize: 3,
+        emailFilter,
+        listShape,
+        seed: { candidates: lookupSeeds(!(strategy === 'candidates-filter' && emailFilter === 'ignored')) },
+      });
       const c = client(s.url, { lookup: strategy });
       const found = await c.findCandidatesByEmail(EMAIL);
       expect(uids(found)).toEqual(SUBJECT_UIDS);
@@ -324,7 +329,7 @@ describe('ComeetClient lookups that cannot see emails', () => {
 });
 
 describe('ComeetClient look-alikes', () => {
-  it('drops a Kelvin-sign look-alike that the simulator\'s Unicode-folding filter returns', async () => {
+  it("drops a Kelvin-sign look-alike that the simulator's Unicode-folding filter returns", async () => {
     const s = await sim({
       seed: {
         candidates: [
@@ -370,9 +375,13 @@ describe('ComeetClient resumable lookups', () => {
 
   it('a next_page that quotes the email outside a query parameter is kept, but marked not storable', async () => {
     const s = await raw((req, res) =>
-      sendJson(res, 200, req.url?.includes('/more/')
-        ? { candidates: [{ uid: '2', person_uid: 'p', email: EMAIL }] }
-        : { candidates: [{ uid: '1', person_uid: 'p', email: EMAIL }], next_page: `/more/${encodeURIComponent(EMAIL)}` }),
+      sendJson(
+        res,
+        200,
+        req.url?.includes('/more/')
+          ? { candidates: [{ uid: '2', person_uid: 'p', email: EMAIL }] }
+          : { candidates: [{ uid: '1', person_uid: 'p', email: EMAIL }], next_page: `/more/${encodeURIComponent(EMAIL)}` },
+      ),
     );
     const c = client(s.url);
     const first = await c.readLookupPage(EMAIL, c.startLookup('candidates-filter'));
@@ -446,7 +455,9 @@ describe('ComeetClient person erasure, getCandidate, createCandidate', () => {
     const c = client(s.url);
     const got = await c.getCandidate('31.BSY');
     expect(got).toMatchObject({ uid: '31.BSY', person_uid: '61.BSY', email: EMAIL, status: 'In progress', deleted: false });
-    expect(got.current_steps).toEqual([{ name: 'Phone screen', type: 'Phone Interview', time_scheduled: s.candidate('31.BSY')!.current_steps[0]!.time_scheduled }]);
+    expect(got.current_steps).toEqual([
+      { name: 'Phone screen', type: 'Phone Interview', time_scheduled: s.candidate('31.BSY')!.current_steps[0]!.time_scheduled },
+    ]);
     const err = await rejectionOf(c.getCandidate('99.NOPE'));
     expect(err).toBeInstanceOf(ComeetNotFoundError);
     expect((err as ComeetError).status).toBe(404);
@@ -692,7 +703,9 @@ describe('ComeetClient against malformed responses (raw server)', () => {
   });
 
   it('a next_page that repeats a page stops with an error instead of looping', async () => {
-    const s = await raw((_req, res) => sendJson(res, 200, { candidates: [{ uid: '1', person_uid: 'p', email: EMAIL }], next_page: `${s.url}/candidates?page=2` }));
+    const s = await raw((_req, res) =>
+      sendJson(res, 200, { candidates: [{ uid: '1', person_uid: 'p', email: EMAIL }], next_page: `${s.url}/candidates?page=2` }),
+    );
     const err = await rejectionOf(client(s.url).findCandidatesByEmail(EMAIL));
     expect(err).toBeInstanceOf(ComeetInvalidResponseError);
     expect(err.message).toContain('repeats');

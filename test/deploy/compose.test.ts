@@ -128,7 +128,9 @@ interface PortMapping {
 function portsOf(s: Service): PortMapping[] {
   return (s.ports ?? []).map((p) => {
     if (typeof p === 'object') return { hostIp: p.host_ip, published: p.published === undefined ? undefined : Number(p.published), target: Number(p.target) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const target = Number(parts.pop());
     const published = parts.length ? Number(parts.pop()) : undefined;
     return { hostIp: parts.length ? parts.join(':') : undefined, published, target };
@@ -263,7 +265,17 @@ const nameOf = (problem: string) => /^([A-Z][A-Z0-9_]*)/.exec(problem)?.[1] ?? p
 describe('docker-compose.yml', () => {
   it('defines the stack: Temporal on PostgreSQL, admin tools, Web UI, worker, intake, codec server, simulator, Prometheus', () => {
     expect(serviceNames).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'worker', 'intake', 'codec-server', 'comeet-simulator', 'prometheus']),
+      expect.arrayContaining([
+        'postgresql',
+        'temporal',
+        'temporal-admin-tools',
+        'temporal-ui',
+        'worker',
+        'intake',
+        'codec-server',
+        'comeet-simulator',
+        'prometheus',
+      ]),
     );
     expect(APP_SERVICES).toEqual(expect.arrayContaining(['worker', 'intake', 'codec-server', 'comeet-simulator']));
   });
@@ -382,7 +394,8 @@ describe('docker-compose.yml', () => {
       expect(still.filter((p) => /\brequired\b/i.test(p))).toEqual([]);
       const worker = envOf(service('worker'));
       // Workflows started on a queue no worker polls would wait forever.
-      for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'DSAR_ENCRYPTION_KEYS', 'DSAR_ENCRYPTION_KEY_ID']) expect(intake[k], k).toBe(worker[k]);
+      for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'DSAR_ENCRYPTION_KEYS', 'DSAR_ENCRYPTION_KEY_ID'])
+        expect(intake[k], k).toBe(worker[k]);
       expect(envOf(service('codec-server')).DSAR_ENCRYPTION_KEYS).toBe(worker.DSAR_ENCRYPTION_KEYS);
     });
 
@@ -397,7 +410,17 @@ describe('docker-compose.yml', () => {
     });
 
     it('secrets come from .env and are required there (${VAR:?message}), never defaulted', () => {
-      const secrets = ['DSAR_ENCRYPTION_KEYS', 'DSAR_RECEIPT_KEY', 'DSAR_ID_KEY', 'DSAR_CODEC_TOKEN', 'DSAR_INTAKE_TOKENS', 'DSAR_CALLBACK_SECRET', 'COMEET_API_KEY', 'COMEET_SECRET', 'POSTGRES_PASSWORD'];
+      const secrets = [
+        'DSAR_ENCRYPTION_KEYS',
+        'DSAR_RECEIPT_KEY',
+        'DSAR_ID_KEY',
+        'DSAR_CODEC_TOKEN',
+        'DSAR_INTAKE_TOKENS',
+        'DSAR_CALLBACK_SECRET',
+        'COMEET_API_KEY',
+        'COMEET_SECRET',
+        'POSTGRES_PASSWORD',
+      ];
       for (const name of secrets) {
         expect(composeText, `${name} must be required with \${${name}:?…}`).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]+\\}`));
         expect(composeText, `${name} must not have a default`).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
@@ -443,9 +466,7 @@ describe('docker-compose.yml', () => {
     /** The server's pick: among entries whose constraints all match, the most specific one. */
     function valueFor(key: string, taskQueueName: string, namespace = 'default'): unknown {
       const facts: Record<string, string> = { taskqueuename: taskQueueName, namespace };
-      const matching = (byKey.get(key.toLowerCase()) ?? []).filter((e) =>
-        Object.entries(e.constraints ?? {}).every(([k, v]) => facts[k.toLowerCase()] === v),
-      );
+      const matching = (byKey.get(key.toLowerCase()) ?? []).filter((e) => Object.entries(e.constraints ?? {}).every(([k, v]) => facts[k.toLowerCase()] === v));
       matching.sort((a, b) => Object.keys(b.constraints ?? {}).length - Object.keys(a.constraints ?? {}).length);
       return matching[0]?.value;
     }
@@ -461,10 +482,15 @@ describe('docker-compose.yml', () => {
       for (const [key, entries] of Object.entries(config)) {
         expect(Array.isArray(entries), `${key} must be a list of { value, constraints }`).toBe(true);
         for (const e of entries) {
-          expect(Object.keys(e).every((k) => k === 'value' || k === 'constraints'), `${key}: only value and constraints`).toBe(true);
+          expect(
+            Object.keys(e).every((k) => k === 'value' || k === 'constraints'),
+            `${key}: only value and constraints`,
+          ).toBe(true);
           expect(e).toHaveProperty('value');
           for (const c of Object.keys(e.constraints ?? {})) {
-            expect(['namespace', 'taskqueuename', 'tasktype', 'namespaceid', 'shardid', 'destination', 'historytasktype'], `${key}: constraint ${c}`).toContain(c.toLowerCase());
+            expect(['namespace', 'taskqueuename', 'tasktype', 'namespaceid', 'shardid', 'destination', 'historytasktype'], `${key}: constraint ${c}`).toContain(
+              c.toLowerCase(),
+            );
           }
         }
       }
@@ -659,7 +685,10 @@ describe('the image’s build (npm run build), replayed without Docker', () => {
   it('has a build stage that runs npm run build and a runtime stage with production dependencies that copies dist/ from it', { timeout: 120_000 }, async () => {
     expect(build, 'the Dockerfile needs a stage "AS build"').toBeDefined();
     expect(build!.lines).toContain('RUN npm run build');
-    expect(runtime.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l)), 'the runtime stage installs production dependencies only').toBe(true);
+    expect(
+      runtime.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l)),
+      'the runtime stage installs production dependencies only',
+    ).toBe(true);
     expect(runtime.lines).toContain('COPY --from=build /app/dist ./dist');
     // dist/ is copied before USER node, so it belongs to root and the service cannot rewrite it.
     expect(runtime.lines.findIndex((l) => l.startsWith('COPY --from=build'))).toBeLessThan(runtime.lines.indexOf('USER node'));
@@ -701,35 +730,39 @@ describe('the image’s build (npm run build), replayed without Docker', () => {
     expect(stdout).toMatch(/^dsar: erase people from Comeet/);
   });
 
-  it('builds both bundles from the compiled JavaScript: they replay recorded histories, and only the tracing one has the tracing interceptors', { timeout: 60_000 }, async () => {
-    expect(app, 'the build above failed').not.toBe('');
-    const plain = join(app, 'dist', 'workflow-bundle.js');
-    const traced = join(app, 'dist', 'workflow-bundle-tracing.js');
-    const plainCode = readFileSync(plain, 'utf8');
-    const tracedCode = readFileSync(traced, 'utf8');
-    for (const code of [plainCode, tracedCode]) {
-      expect(code).toContain('dist/workflows/index.js');
-      expect(code).toContain('dist/codec/failure-converter.js');
-      expect(code).toContain('__temporal_custom_failure_converter');
-      expect(code).not.toContain('src/workflows/');
-    }
-    const interceptors = 'interceptors-opentelemetry/lib/workflow-interceptors';
-    expect(tracedCode).toContain(interceptors);
-    expect(plainCode).not.toContain(interceptors);
-
-    installQuietRuntime();
-    const histories = join(PROJECT_ROOT, 'test', 'histories');
-    const ids = JSON.parse(readFileSync(join(histories, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
-    // The tracing bundle with the plugin a worker with tracing on runs (its span sink); nothing is exported.
-    const tracing = (await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }))!;
-    try {
-      for (const file of ['completed-delete.json', 'failed-deadline.json']) {
-        const history = JSON.parse(readFileSync(join(histories, file), 'utf8'));
-        await Worker.runReplayHistory({ workflowBundle: { codePath: plain } }, history, ids[file]);
-        await Worker.runReplayHistory({ workflowBundle: { codePath: traced }, plugins: [tracing.plugin as never] }, history, ids[file]);
+  it(
+    'builds both bundles from the compiled JavaScript: they replay recorded histories, and only the tracing one has the tracing interceptors',
+    { timeout: 60_000 },
+    async () => {
+      expect(app, 'the build above failed').not.toBe('');
+      const plain = join(app, 'dist', 'workflow-bundle.js');
+      const traced = join(app, 'dist', 'workflow-bundle-tracing.js');
+      const plainCode = readFileSync(plain, 'utf8');
+      const tracedCode = readFileSync(traced, 'utf8');
+      for (const code of [plainCode, tracedCode]) {
+        expect(code).toContain('dist/workflows/index.js');
+        expect(code).toContain('dist/codec/failure-converter.js');
+        expect(code).toContain('__temporal_custom_failure_converter');
+        expect(code).not.toContain('src/workflows/');
       }
-    } finally {
-      await tracing.shutdown();
-    }
-  });
+      const interceptors = 'interceptors-opentelemetry/lib/workflow-interceptors';
+      expect(tracedCode).toContain(interceptors);
+      expect(plainCode).not.toContain(interceptors);
+
+      installQuietRuntime();
+      const histories = join(PROJECT_ROOT, 'test', 'histories');
+      const ids = JSON.parse(readFileSync(join(histories, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+      // The tracing bundle with the plugin a worker with tracing on runs (its span sink); nothing is exported.
+      const tracing = (await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }))!;
+      try {
+        for (const file of ['completed-delete.json', 'failed-deadline.json']) {
+          const history = JSON.parse(readFileSync(join(histories, file), 'utf8'));
+          await Worker.runReplayHistory({ workflowBundle: { codePath: plain } }, history, ids[file]);
+          await Worker.runReplayHistory({ workflowBundle: { codePath: traced }, plugins: [tracing.plugin as never] }, history, ids[file]);
+        }
+      } finally {
+        await tracing.shutdown();
+      }
+    },
+  );
 });

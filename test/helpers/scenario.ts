@@ -69,7 +69,9 @@ export async function runScenario(
   const keys = options.encrypted ? parseEncryptionKeys(TEST_ENCRYPTION_KEYS) : undefined;
   // As in production: the worker refuses plaintext, the client still reads it.
   const dataConverter = keys ? createWorkerDataConverter(keys) : undefined;
-  const client = keys ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(keys) }) : env.client;
+  const client = keys
+    ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(keys) })
+    : env.client;
   const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, ...simOptions });
   const via = await options.comeetVia?.(sim.url);
   const calls: ComeetCallInfo[] = [];

@@ -65,7 +65,10 @@ export function encryptedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> 
 
 /** A task queue per test, derived from its title as the SDK's own tests do. */
 export function taskQueueFor(title: string): string {
-  return `test-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `test-${title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 60)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /**

@@ -67,7 +67,12 @@ async function startReceiver(statuses: number[] = []): Promise<{ url: string; re
 // The receivers listen on loopback, which callbacks reach only when allowed (DSAR_CALLBACK_ALLOW_NETWORKS).
 const LOOPBACK_RECEIVERS = ['127.0.0.1/32'];
 
-async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>, allowedCallbackHosts: string[] = [], dryRunsPerHour?: number) {
+async function withIntake(
+  s: Scenario,
+  body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>,
+  allowedCallbackHosts: string[] = [],
+  dryRunsPerHour?: number,
+) {
   const logs: IntakeLogEntry[] = [];
   const intake = await startIntakeServer({
     client: s.client,
@@ -110,41 +115,70 @@ const callbackWorker = { callbacks: { secrets: [SECRET], allowedHosts: [], allow
 describe('intake API', () => {
   it('starts an erasure, reports it, and calls back once with a signed payload carrying the receipt', async () => {
     const receiver = await startReceiver();
-    await runScenario(env, 'intake happy', { seed: { candidates: person('Intake.Subject@example.com', 'P-IN', 2) } }, (s) =>
-      withIntake(s, async (intake, logs) => {
-        const created = await call(intake, 'POST', '/v1/erasures', { email: '  intake.subject@EXAMPLE.com ', requestId: 'REQ-1', callbackUrl: receiver.url });
-        expect(created.status).toBe(202);
-        const id = erasureWorkflowId('intake.subject@example.com', s.idKey);
-        expect(created.json).toMatchObject({ id, requestId: 'REQ-1', attached: false, links: { self: `/v1/erasures/${id}` } });
-        expect(created.headers.location).toBe(`/v1/erasures/${id}`);
+    await runScenario(
+      env,
+      'intake happy',
+      { seed: { candidates: person('Intake.Subject@example.com', 'P-IN', 2) } },
+      (s) =>
+        withIntake(s, async (intake, logs) => {
+          const created = await call(intake, 'POST', '/v1/erasures', { email: '  intake.subject@EXAMPLE.com ', requestId: 'REQ-1', callbackUrl: receiver.url });
+          expect(created.status).toBe(202);
+          const id = erasureWorkflowId('intake.subject@example.com', s.idKey);
+          expect(created.json).toMatchObject({ id, requestId: 'REQ-1', attached: false, links: { self: `/v1/erasures/${id}` } });
+          expect(created.headers.location).toBe(`/v1/erasures/${id}`);
 
-        const done = await until(() => call(intake, 'GET', `/v1/erasures/${id}`), (r) => r.json?.status === 'COMPLETED');
-        expect(done.json).toMatchObject({ id, status: 'COMPLETED', phase: 'completed', requestIds: ['REQ-1'], result: { outcome: 'completed', totals: { persons: 1, candidates: 2 } } });
-        const { receipt } = await verifyReceipt(done.json!.result.receipt, { jwks: (await testReceiptKeys()).jwks });
-        expect(receipt.workflowId).toBe(id);
+          const done = await until(
+            () => call(intake, 'GET', `/v1/erasures/${id}`),
+            (r) => r.json?.status === 'COMPLETED',
+          );
+          expect(done.json).toMatchObject({
+            id,
+            status: 'COMPLETED',
+            phase: 'completed',
+            requestIds: ['REQ-1'],
+            result: { outcome: 'completed', totals: { persons: 1, candidates: 2 } },
+          });
+          const { receipt } = await verifyReceipt(done.json!.result.receipt, { jwks: (await testReceiptKeys()).jwks });
+          expect(receipt.workflowId).toBe(id);
 
-        await until(async () => receiver.received.length, (n) => n === 1);
-        const [cb] = receiver.received;
-        verifyCallbackSignature(SECRET, cb!.headers[SIGNATURE_HEADER] as string, cb!.body);
-        expect(() => verifyCallbackSignature('another-secret-0123456789abcdef0123', cb!.headers[SIGNATURE_HEADER] as string, cb!.body)).toThrow(CallbackSignatureError);
-        expect(() => verifyCallbackSignature(SECRET, cb!.headers[SIGNATURE_HEADER] as string, cb!.body.replace('completed', 'cancelled'))).toThrow(/does not match/);
-        expect(cb!.headers[DELIVERY_HEADER]).toBe(`${id}/${created.json!.runId}/REQ-1`);
-        expect(cb!.payload).toMatchObject({ event: 'erasure.finished', id, requestId: 'REQ-1', outcome: 'completed', totals: { persons: 1, candidates: 2 }, receipt: done.json!.result.receipt });
-        expect(cb!.body.toLowerCase()).not.toContain('intake.subject');
+          await until(
+            async () => receiver.received.length,
+            (n) => n === 1,
+          );
+          const [cb] = receiver.received;
+          verifyCallbackSignature(SECRET, cb!.headers[SIGNATURE_HEADER] as string, cb!.body);
+          expect(() => verifyCallbackSignature('another-secret-0123456789abcdef0123', cb!.headers[SIGNATURE_HEADER] as string, cb!.body)).toThrow(
+            CallbackSignatureError,
+          );
+          expect(() => verifyCallbackSignature(SECRET, cb!.headers[SIGNATURE_HEADER] as string, cb!.body.replace('completed', 'cancelled'))).toThrow(
+            /does not match/,
+          );
+          expect(cb!.headers[DELIVERY_HEADER]).toBe(`${id}/${created.json!.runId}/REQ-1`);
+          expect(cb!.payload).toMatchObject({
+            event: 'erasure.finished',
+            id,
+            requestId: 'REQ-1',
+            outcome: 'completed',
+            totals: { persons: 1, candidates: 2 },
+            receipt: done.json!.result.receipt,
+          });
+          expect(cb!.body.toLowerCase()).not.toContain('intake.subject');
 
-        // The same POST again (its answer was lost): the same request, not a second erasure.
-        const again = await call(intake, 'POST', '/v1/erasures', { email: 'intake.subject@example.com', requestId: 'REQ-1', callbackUrl: receiver.url });
-        expect(again.status).toBe(200);
-        expect(again.json).toMatchObject({ id, runId: created.json!.runId, status: 'COMPLETED', replayed: true });
-        expect(s.sim.stats().erasures).toHaveLength(1);
-        const status = await s.status(id);
-        expect(status.requests).toEqual([{ requestId: 'REQ-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
-        expect(status.events[0]).toMatchObject({ kind: 'requested', detail: 'REQ-1', actor: 'test' });
-        expect(cb!.payload).toMatchObject({ mode: 'delete', regulation: 'gdpr', dryRun: false });
-        expect(logs.find((l) => l.method === 'POST')).toMatchObject({ caller: 'test' });
-        expect(JSON.stringify(logs).toLowerCase()).not.toContain('intake.subject');
-        expect(logs.map((l) => `${l.method} ${l.route} ${l.status}`)).toContain('POST /v1/erasures 202');
-      }),
+          // The same POST again (its answer was lost): the same request, not a second erasure.
+          const again = await call(intake, 'POST', '/v1/erasures', { email: 'intake.subject@example.com', requestId: 'REQ-1', callbackUrl: receiver.url });
+          expect(again.status).toBe(200);
+          expect(again.json).toMatchObject({ id, runId: created.json!.runId, status: 'COMPLETED', replayed: true });
+          expect(s.sim.stats().erasures).toHaveLength(1);
+          const status = await s.status(id);
+          expect(status.requests).toEqual([
+            { requestId: 'REQ-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' },
+          ]);
+          expect(status.events[0]).toMatchObject({ kind: 'requested', detail: 'REQ-1', actor: 'test' });
+          expect(cb!.payload).toMatchObject({ mode: 'delete', regulation: 'gdpr', dryRun: false });
+          expect(logs.find((l) => l.method === 'POST')).toMatchObject({ caller: 'test' });
+          expect(JSON.stringify(logs).toLowerCase()).not.toContain('intake.subject');
+          expect(logs.map((l) => `${l.method} ${l.route} ${l.status}`)).toContain('POST /v1/erasures 202');
+        }),
       { worker: callbackWorker },
     );
     await receiver.close();
@@ -153,31 +187,60 @@ describe('intake API', () => {
   it('joins a second caller to the running request, and calls both back', async () => {
     const a = await startReceiver();
     const b = await startReceiver();
-    await runScenario(env, 'intake attach', { seed: { candidates: [interviewing('busy.intake@example.com', 'P-BI', '+3d')] } }, (s) =>
-      withIntake(s, async (intake) => {
-        const first = await call(intake, 'POST', '/v1/erasures', { email: 'busy.intake@example.com', requestId: 'A-1', callbackUrl: a.url, mode: 'pseudonymize' });
-        expect(first.status).toBe(202);
-        const id = first.json!.id as string;
-        await s.waitForPhase(id, 'waiting_for_interviews');
-        const second = await call(intake, 'POST', '/v1/erasures', { email: 'Busy.Intake@example.com', requestId: 'B-7', callbackUrl: b.url, mode: 'pseudonymize' });
-        expect(second.status).toBe(202);
-        expect(second.json).toMatchObject({ id, runId: first.json!.runId, attached: true });
-        const waiting = await until(() => call(intake, 'GET', `/v1/erasures/${id}`), (r) => (r.json?.requestIds ?? []).length === 2);
-        expect(waiting.json).toMatchObject({ status: 'RUNNING', phase: 'waiting_for_interviews', progress: { phase: 'waiting_for_interviews', persons: 1, personsErased: 0 } });
-        expect(waiting.json!.requestIds).toEqual(['A-1', 'B-7']);
+    await runScenario(
+      env,
+      'intake attach',
+      { seed: { candidates: [interviewing('busy.intake@example.com', 'P-BI', '+3d')] } },
+      (s) =>
+        withIntake(s, async (intake) => {
+          const first = await call(intake, 'POST', '/v1/erasures', {
+            email: 'busy.intake@example.com',
+            requestId: 'A-1',
+            callbackUrl: a.url,
+            mode: 'pseudonymize',
+          });
+          expect(first.status).toBe(202);
+          const id = first.json!.id as string;
+          await s.waitForPhase(id, 'waiting_for_interviews');
+          const second = await call(intake, 'POST', '/v1/erasures', {
+            email: 'Busy.Intake@example.com',
+            requestId: 'B-7',
+            callbackUrl: b.url,
+            mode: 'pseudonymize',
+          });
+          expect(second.status).toBe(202);
+          expect(second.json).toMatchObject({ id, runId: first.json!.runId, attached: true });
+          const waiting = await until(
+            () => call(intake, 'GET', `/v1/erasures/${id}`),
+            (r) => (r.json?.requestIds ?? []).length === 2,
+          );
+          expect(waiting.json).toMatchObject({
+            status: 'RUNNING',
+            phase: 'waiting_for_interviews',
+            progress: { phase: 'waiting_for_interviews', persons: 1, personsErased: 0 },
+          });
+          expect(waiting.json!.requestIds).toEqual(['A-1', 'B-7']);
 
-        s.sim.completeInterviews('P-BI');
-        await s.client.workflow.getHandle(id).signal('recheckNow', { actor: 'test' });
-        await until(async () => a.received.length + b.received.length, (n) => n === 2);
-        expect(a.received[0]!.payload).toMatchObject({ requestId: 'A-1', outcome: 'completed' });
-        expect(b.received[0]!.payload).toMatchObject({ requestId: 'B-7', outcome: 'completed' });
-        // A retry of B's POST after the end (the callbacks go out just before the run closes): B's id
-        // is on the run, so nothing new starts.
-        await s.client.workflow.getHandle(id).result();
-        const replay = await call(intake, 'POST', '/v1/erasures', { email: 'busy.intake@example.com', requestId: 'B-7', callbackUrl: b.url, mode: 'pseudonymize' });
-        expect(replay.json).toMatchObject({ id, replayed: true, status: 'COMPLETED' });
-        expect(s.sim.stats().erasures).toHaveLength(1);
-      }),
+          s.sim.completeInterviews('P-BI');
+          await s.client.workflow.getHandle(id).signal('recheckNow', { actor: 'test' });
+          await until(
+            async () => a.received.length + b.received.length,
+            (n) => n === 2,
+          );
+          expect(a.received[0]!.payload).toMatchObject({ requestId: 'A-1', outcome: 'completed' });
+          expect(b.received[0]!.payload).toMatchObject({ requestId: 'B-7', outcome: 'completed' });
+          // A retry of B's POST after the end (the callbacks go out just before the run closes): B's id
+          // is on the run, so nothing new starts.
+          await s.client.workflow.getHandle(id).result();
+          const replay = await call(intake, 'POST', '/v1/erasures', {
+            email: 'busy.intake@example.com',
+            requestId: 'B-7',
+            callbackUrl: b.url,
+            mode: 'pseudonymize',
+          });
+          expect(replay.json).toMatchObject({ id, replayed: true, status: 'COMPLETED' });
+          expect(s.sim.stats().erasures).toHaveLength(1);
+        }),
       { worker: callbackWorker },
     );
     await a.close();
@@ -186,16 +249,26 @@ describe('intake API', () => {
 
   it('retries a refused callback durably until the caller accepts it', async () => {
     const receiver = await startReceiver([503, 500]);
-    await runScenario(env, 'intake callback retry', { seed: { candidates: person('retry.cb@example.com', 'P-RCB') } }, (s) =>
-      withIntake(s, async (intake) => {
-        const created = await call(intake, 'POST', '/v1/erasures', { email: 'retry.cb@example.com', requestId: 'R-1', callbackUrl: receiver.url });
-        await until(async () => receiver.received.length, (n) => n === 1, 30_000);
-        expect(receiver.attempts).toBe(3);
-        const r = await s.client.workflow.getHandle(created.json!.id).result();
-        expect(r.outcome).toBe('completed');
-        const st = await s.status(created.json!.id);
-        expect(st.requests).toEqual([{ requestId: 'R-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
-      }),
+    await runScenario(
+      env,
+      'intake callback retry',
+      { seed: { candidates: person('retry.cb@example.com', 'P-RCB') } },
+      (s) =>
+        withIntake(s, async (intake) => {
+          const created = await call(intake, 'POST', '/v1/erasures', { email: 'retry.cb@example.com', requestId: 'R-1', callbackUrl: receiver.url });
+          await until(
+            async () => receiver.received.length,
+            (n) => n === 1,
+            30_000,
+          );
+          expect(receiver.attempts).toBe(3);
+          const r = await s.client.workflow.getHandle(created.json!.id).result();
+          expect(r.outcome).toBe('completed');
+          const st = await s.status(created.json!.id);
+          expect(st.requests).toEqual([
+            { requestId: 'R-1', caller: 'test', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' },
+          ]);
+        }),
       { worker: callbackWorker },
     );
     await receiver.close();
@@ -203,15 +276,19 @@ describe('intake API', () => {
 
   it('gives up on a callback the caller rejects for good, without failing the erasure', async () => {
     const receiver = await startReceiver([410]);
-    await runScenario(env, 'intake callback gone', { seed: { candidates: person('gone.cb@example.com', 'P-GCB') } }, (s) =>
-      withIntake(s, async (intake) => {
-        const created = await call(intake, 'POST', '/v1/erasures', { email: 'gone.cb@example.com', requestId: 'G-1', callbackUrl: receiver.url });
-        const r = await s.client.workflow.getHandle(created.json!.id).result();
-        expect(r.outcome).toBe('completed');
-        const st = await s.status(created.json!.id);
-        expect(st.requests?.[0]).toMatchObject({ requestId: 'G-1', callback: 'failed', callbackError: expect.stringMatching(/answered 410/) });
-        expect(receiver.attempts).toBe(1);
-      }),
+    await runScenario(
+      env,
+      'intake callback gone',
+      { seed: { candidates: person('gone.cb@example.com', 'P-GCB') } },
+      (s) =>
+        withIntake(s, async (intake) => {
+          const created = await call(intake, 'POST', '/v1/erasures', { email: 'gone.cb@example.com', requestId: 'G-1', callbackUrl: receiver.url });
+          const r = await s.client.workflow.getHandle(created.json!.id).result();
+          expect(r.outcome).toBe('completed');
+          const st = await s.status(created.json!.id);
+          expect(st.requests?.[0]).toMatchObject({ requestId: 'G-1', callback: 'failed', callbackError: expect.stringMatching(/answered 410/) });
+          expect(receiver.attempts).toBe(1);
+        }),
       { worker: callbackWorker },
     );
     await receiver.close();
@@ -318,35 +395,59 @@ describe('intake API', () => {
   it('queues a real request that arrives during a dry run, and erases after it under the same id', async () => {
     const dryHook = await startReceiver([503, 503]);
     const realHook = await startReceiver();
-    await runScenario(env, 'intake queued', { seed: { candidates: person('queued.subject@example.com', 'P-Q', 2) } }, (s) =>
-      withIntake(s, async (intake) => {
-        const email = 'queued.subject@example.com';
-        const dry = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url });
-        const id = dry.json!.id as string;
-        // The dry run has looked up and is telling its caller (who refuses twice): still its run.
-        await until(async () => dryHook.attempts, (n) => n >= 1);
-        const real = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url });
-        expect(real.status).toBe(202);
-        expect(real.json).toMatchObject({ id, runId: dry.json!.runId, attached: true, queued: true });
-        // A different mode does not join the queued request either.
-        const other = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-2', mode: 'pseudonymize' });
-        expect(other.json).toMatchObject({ error: 'request_in_progress', message: expect.stringMatching(/delete GDPR request for this person is already queued/) });
+    await runScenario(
+      env,
+      'intake queued',
+      { seed: { candidates: person('queued.subject@example.com', 'P-Q', 2) } },
+      (s) =>
+        withIntake(s, async (intake) => {
+          const email = 'queued.subject@example.com';
+          const dry = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url });
+          const id = dry.json!.id as string;
+          // The dry run has looked up and is telling its caller (who refuses twice): still its run.
+          await until(
+            async () => dryHook.attempts,
+            (n) => n >= 1,
+          );
+          const real = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url });
+          expect(real.status).toBe(202);
+          expect(real.json).toMatchObject({ id, runId: dry.json!.runId, attached: true, queued: true });
+          // A different mode does not join the queued request either.
+          const other = await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-2', mode: 'pseudonymize' });
+          expect(other.json).toMatchObject({
+            error: 'request_in_progress',
+            message: expect.stringMatching(/delete GDPR request for this person is already queued/),
+          });
 
-        const result = await s.client.workflow.getHandle(id).result();
-        expect(result).toMatchObject({ outcome: 'completed', requestId: 'R-1', dryRun: false, totals: { persons: 1, candidates: 2 } });
-        expect(s.sim.stats().erasures).toHaveLength(1);
-        await until(async () => dryHook.received.length + realHook.received.length, (n) => n === 2);
-        expect(dryHook.received[0]!.payload).toMatchObject({ requestId: 'D-1', outcome: 'dry_run', dryRun: true, mode: 'delete', runId: dry.json!.runId });
-        expect(realHook.received[0]!.payload).toMatchObject({ requestId: 'R-1', outcome: 'completed', dryRun: false, mode: 'delete', receipt: expect.any(String) });
-        expect(realHook.received[0]!.payload.runId).not.toBe(dry.json!.runId);
+          const result = await s.client.workflow.getHandle(id).result();
+          expect(result).toMatchObject({ outcome: 'completed', requestId: 'R-1', dryRun: false, totals: { persons: 1, candidates: 2 } });
+          expect(s.sim.stats().erasures).toHaveLength(1);
+          await until(
+            async () => dryHook.received.length + realHook.received.length,
+            (n) => n === 2,
+          );
+          expect(dryHook.received[0]!.payload).toMatchObject({ requestId: 'D-1', outcome: 'dry_run', dryRun: true, mode: 'delete', runId: dry.json!.runId });
+          expect(realHook.received[0]!.payload).toMatchObject({
+            requestId: 'R-1',
+            outcome: 'completed',
+            dryRun: false,
+            mode: 'delete',
+            receipt: expect.any(String),
+          });
+          expect(realHook.received[0]!.payload.runId).not.toBe(dry.json!.runId);
 
-        // Both requests replay against the run that carries them.
-        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url })).json).toMatchObject({ replayed: true, status: 'COMPLETED' });
-        expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url })).json).toMatchObject({ replayed: true });
-        const shown = await call(intake, 'GET', `/v1/erasures/${id}`);
-        expect(shown.json).toMatchObject({ status: 'COMPLETED', result: { outcome: 'completed' }, requestIds: ['D-1', 'R-1'] });
-        expect(s.sim.stats().erasures).toHaveLength(1);
-      }),
+          // Both requests replay against the run that carries them.
+          expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'R-1', callbackUrl: realHook.url })).json).toMatchObject({
+            replayed: true,
+            status: 'COMPLETED',
+          });
+          expect((await call(intake, 'POST', '/v1/erasures', { email, requestId: 'D-1', dryRun: true, callbackUrl: dryHook.url })).json).toMatchObject({
+            replayed: true,
+          });
+          const shown = await call(intake, 'GET', `/v1/erasures/${id}`);
+          expect(shown.json).toMatchObject({ status: 'COMPLETED', result: { outcome: 'completed' }, requestIds: ['D-1', 'R-1'] });
+          expect(s.sim.stats().erasures).toHaveLength(1);
+        }),
       { worker: callbackWorker },
     );
     await dryHook.close();
@@ -362,9 +463,17 @@ describe('intake API', () => {
         await s.waitForPhase(id, 'waiting_for_interviews');
         const cases: [Record<string, unknown>, string, RegExp][] = [
           [{ requestId: 'E-2', dryRun: true }, 'erasure_in_progress', /a real erasure for this person is under way/],
-          [{ requestId: 'E-3', mode: 'pseudonymize' }, 'request_in_progress', /a delete GDPR request for this person is under way; this pseudonymize GDPR request is not merged/],
+          [
+            { requestId: 'E-3', mode: 'pseudonymize' },
+            'request_in_progress',
+            /a delete GDPR request for this person is under way; this pseudonymize GDPR request is not merged/,
+          ],
           [{ requestId: 'E-4', regulation: 'ccpa' }, 'request_in_progress', /this delete CCPA request is not merged/],
-          [{ requestId: 'E-1', regulation: 'ccpa' }, 'request_conflict', /requestId E-1 was already used for this person with a different regulation \(it was gdpr\)/],
+          [
+            { requestId: 'E-1', regulation: 'ccpa' },
+            'request_conflict',
+            /requestId E-1 was already used for this person with a different regulation \(it was gdpr\)/,
+          ],
         ];
         for (const [extra, code, message] of cases) {
           const r = await call(intake, 'POST', '/v1/erasures', { email, ...extra });
@@ -403,7 +512,10 @@ describe('intake API', () => {
         expect(b.json).not.toHaveProperty('queued');
         expect((await call(intake, 'GET', `/v1/erasures/${id}`, undefined, asB)).json).toMatchObject({ requestIds: ['A-1'] });
         const st = await s.status(id);
-        expect(st.requests).toEqual([expect.objectContaining({ requestId: 'A-1', caller: 'test' }), expect.objectContaining({ requestId: 'A-1', caller: 'other' })]);
+        expect(st.requests).toEqual([
+          expect.objectContaining({ requestId: 'A-1', caller: 'test' }),
+          expect.objectContaining({ requestId: 'A-1', caller: 'other' }),
+        ]);
         expect(st.events).toContainEqual(expect.objectContaining({ kind: 'request_attached', actor: 'other' }));
         const sa = (await s.client.workflow.getHandle(id).describe()).typedSearchAttributes;
         expect(sa.get(DsarCallers)).toEqual(['test', 'other']);
@@ -420,13 +532,24 @@ describe('intake API', () => {
       withIntake(
         s,
         async (intake) => {
-          for (const n of [1, 2]) expect((await call(intake, 'POST', '/v1/erasures', { email: `probe${n}@example.com`, requestId: `P-${n}`, dryRun: true })).status).toBe(202);
+          for (const n of [1, 2])
+            expect((await call(intake, 'POST', '/v1/erasures', { email: `probe${n}@example.com`, requestId: `P-${n}`, dryRun: true })).status).toBe(202);
           const limited = await call(intake, 'POST', '/v1/erasures', { email: 'probe3@example.com', requestId: 'P-3', dryRun: true });
           expect(limited.status).toBe(429);
           expect(limited.json).toMatchObject({ error: 'too_many_dry_runs' });
           expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
           // Per token: another caller still has its own, and real requests are not rationed.
-          expect((await call(intake, 'POST', '/v1/erasures', { email: 'probe3@example.com', requestId: 'P-3', dryRun: true }, { authorization: `Bearer ${TOKEN_B}` })).status).toBe(202);
+          expect(
+            (
+              await call(
+                intake,
+                'POST',
+                '/v1/erasures',
+                { email: 'probe3@example.com', requestId: 'P-3', dryRun: true },
+                { authorization: `Bearer ${TOKEN_B}` },
+              )
+            ).status,
+          ).toBe(202);
           expect((await call(intake, 'POST', '/v1/erasures', { email: 'probe4@example.com', requestId: 'P-4' })).status).toBe(202);
         },
         [],

@@ -113,7 +113,10 @@ describe('intake against malformed requests', () => {
   });
 
   it('answers a truncated body (the client gave up) with 400 and closes', async () => {
-    const res = await rawRequest(intake.url, post('{"email":"x', 'content-type: application/json\r\ncontent-length: 100\r\n'), { end: true, waitForClose: true });
+    const res = await rawRequest(intake.url, post('{"email":"x', 'content-type: application/json\r\ncontent-length: 100\r\n'), {
+      end: true,
+      waitForClose: true,
+    });
     expect(res.closed).toBe(true);
     expect(res.status).toBe(400);
   });
@@ -121,7 +124,10 @@ describe('intake against malformed requests', () => {
   it('answers 413 to a body over the limit sent slowly, then stops reading and closes the connection', async () => {
     for (const framing of [`content-length: ${10 * 1024 * 1024}\r\n`, 'transfer-encoding: chunked\r\n']) {
       const chunk = framing.startsWith('content-length') ? 'x'.repeat(4096) : `1000\r\n${'x'.repeat(4096)}\r\n`;
-      const chunks = [`POST /v1/erasures HTTP/1.1\r\nHost: x\r\n${AUTH}content-type: application/json\r\n${framing}\r\n`, ...Array.from({ length: 400 }, () => chunk)];
+      const chunks = [
+        `POST /v1/erasures HTTP/1.1\r\nHost: x\r\n${AUTH}content-type: application/json\r\n${framing}\r\n`,
+        ...Array.from({ length: 400 }, () => chunk),
+      ];
       const t0 = Date.now();
       const res = await rawRequest(intake.url, chunks, { delayMs: 10, waitForClose: true, timeoutMs: 6000 });
       expect(res.status).toBe(413);
@@ -134,7 +140,12 @@ describe('intake against malformed requests', () => {
   });
 
   it('drops connections over the cap at accept, and takes new ones once they close', async () => {
-    const capped = await startIntakeServer({ client, start: { taskQueue: 'capped', idKey: 'b'.repeat(64) }, tokens: [{ name: 'fuzz', token: TOKEN }], limits: { maxConnections: 2 } });
+    const capped = await startIntakeServer({
+      client,
+      start: { taskQueue: 'capped', idKey: 'b'.repeat(64) },
+      tokens: [{ name: 'fuzz', token: TOKEN }],
+      limits: { maxConnections: 2 },
+    });
     try {
       const idle = [rawRequest(capped.url, [], { timeoutMs: 1500 }), rawRequest(capped.url, [], { timeoutMs: 1500 })];
       await new Promise((r) => setTimeout(r, 200));

@@ -44,7 +44,12 @@ async function call(intake: IntakeServer, method: 'GET' | 'POST', path: string, 
 
 async function withIntake(s: Scenario, body: (intake: IntakeServer, logs: IntakeLogEntry[]) => Promise<void>) {
   const logs: IntakeLogEntry[] = [];
-  const intake = await startIntakeServer({ client: s.client, start: { taskQueue: s.taskQueue, idKey: s.idKey, tuning: FAST_TUNING }, tokens: TOKENS, log: (e) => logs.push(e) });
+  const intake = await startIntakeServer({
+    client: s.client,
+    start: { taskQueue: s.taskQueue, idKey: s.idKey, tuning: FAST_TUNING },
+    tokens: TOKENS,
+    log: (e) => logs.push(e),
+  });
   try {
     await body(intake, logs);
   } finally {
@@ -80,7 +85,10 @@ describe('intake tokens per tenant', () => {
           // Naming another tenant is 403, the same answer whether that tenant exists or not.
           const toGlobex = await call(intake, 'POST', '/v1/erasures', 'acme-hr', { email, requestId: 'A-2', tenant: 'globex' });
           expect(toGlobex.status).toBe(403);
-          expect(toGlobex.json).toMatchObject({ error: 'tenant_forbidden', message: expect.stringMatching(/this token belongs to tenant acme: it starts requests for that tenant only/) });
+          expect(toGlobex.json).toMatchObject({
+            error: 'tenant_forbidden',
+            message: expect.stringMatching(/this token belongs to tenant acme: it starts requests for that tenant only/),
+          });
           expect((await call(intake, 'POST', '/v1/erasures', 'acme-hr', { email, requestId: 'A-2', tenant: 'nobody' })).json).toEqual(toGlobex.json);
           expect((await call(intake, 'POST', '/v1/erasures', 'legacy', { email, requestId: 'L-9', tenant: 'acme' })).status).toBe(403);
           expect((await call(intake, 'POST', '/v1/erasures', 'acme-hr', { email, requestId: 'A-2', tenant: 'Not A Tenant' })).json).toMatchObject({
@@ -89,7 +97,12 @@ describe('intake tokens per tenant', () => {
           });
 
           expect((await result(s, acmeId)).outcome).toBe('completed');
-          expect(s.sim.account('acme').stats().erasures.map((e) => e.personUid)).toEqual(['P-ACME']);
+          expect(
+            s.sim
+              .account('acme')
+              .stats()
+              .erasures.map((e) => e.personUid),
+          ).toEqual(['P-ACME']);
           expect(s.sim.account('globex').stats().erasures).toEqual([]);
           expect(s.sim.stats().erasures).toEqual([]);
 
@@ -98,11 +111,21 @@ describe('intake tokens per tenant', () => {
           const globexId = g.json!.id as string;
           expect(globexId).toMatch(/^dsar-globex-[0-9a-f]{32}$/);
           expect((await result(s, globexId)).outcome).toBe('completed');
-          expect(s.sim.account('globex').stats().erasures.map((e) => e.personUid)).toEqual(['P-GLOBEX']);
+          expect(
+            s.sim
+              .account('globex')
+              .stats()
+              .erasures.map((e) => e.personUid),
+          ).toEqual(['P-GLOBEX']);
 
           // Reading another tenant's request: 403, decided from the id, so an id that exists and one
           // that does not get the same answer.
-          expect((await call(intake, 'GET', `/v1/erasures/${acmeId}`, 'acme-hr')).json).toMatchObject({ id: acmeId, tenant: 'acme', status: 'COMPLETED', requestIds: ['A-1'] });
+          expect((await call(intake, 'GET', `/v1/erasures/${acmeId}`, 'acme-hr')).json).toMatchObject({
+            id: acmeId,
+            tenant: 'acme',
+            status: 'COMPLETED',
+            requestIds: ['A-1'],
+          });
           const other = await call(intake, 'GET', `/v1/erasures/${globexId}`, 'acme-hr');
           expect(other.status).toBe(403);
           expect(other.json).toMatchObject({ error: 'tenant_forbidden', message: expect.stringMatching(/this token reads requests of tenant acme only/) });
@@ -119,7 +142,12 @@ describe('intake tokens per tenant', () => {
           const byOps = await call(intake, 'POST', '/v1/erasures', 'ops', { email: 'second@example.com', requestId: 'OPS-1', tenant: 'globex' });
           expect(byOps.json).toMatchObject({ tenant: 'globex', id: expect.stringMatching(/^dsar-globex-/) });
           expect((await result(s, byOps.json!.id)).outcome).toBe('completed');
-          expect(s.sim.account('globex').stats().erasures.map((e) => e.personUid)).toEqual(['P-GLOBEX', 'P-SECOND']);
+          expect(
+            s.sim
+              .account('globex')
+              .stats()
+              .erasures.map((e) => e.personUid),
+          ).toEqual(['P-GLOBEX', 'P-SECOND']);
 
           // Tenants that take no erasures: unknown 422, not live (yet) 409; nothing started.
           const unknown = await call(intake, 'POST', '/v1/erasures', 'ops', { email, requestId: 'OPS-2', tenant: 'nobody' });
@@ -127,7 +155,10 @@ describe('intake tokens per tenant', () => {
           expect(unknown.json).toMatchObject({ error: 'tenant_unknown', message: expect.stringMatching(/there is no tenant nobody/) });
           const notLive = await call(intake, 'POST', '/v1/erasures', 'newco-hr', { email, requestId: 'N-1' });
           expect(notLive.status).toBe(409);
-          expect(notLive.json).toMatchObject({ error: 'tenant_not_live', message: expect.stringMatching(/tenant newco is not live \(it is awaiting_sandbox_credentials\)/) });
+          expect(notLive.json).toMatchObject({
+            error: 'tenant_not_live',
+            message: expect.stringMatching(/tenant newco is not live \(it is awaiting_sandbox_credentials\)/),
+          });
           expect((await call(intake, 'POST', '/v1/erasures', 'ops', { email, requestId: 'OPS-3', tenant: 'newco' })).status).toBe(409);
           expect(await listErasures(s.client, `DsarTenant="newco" AND TaskQueue="${s.taskQueue}"`)).toEqual([]);
 
@@ -152,7 +183,11 @@ describe('intake tokens per tenant', () => {
   it('refuses an admin token that names a tenant and a tenant that is not an id', async () => {
     const client = {} as never;
     const start = { taskQueue: 'unused', idKey: 'a'.repeat(64) };
-    await expect(startIntakeServer({ client, start, tokens: [{ name: 'ops', token: token('ops'), admin: true, tenant: 'acme' }] })).rejects.toThrow(/admin tokens read every tenant/);
-    await expect(startIntakeServer({ client, start, tokens: [{ name: 'hr', token: token('hr'), tenant: 'Acme Co' }] })).rejects.toThrow(/a tenant id is 2-31 characters/);
+    await expect(startIntakeServer({ client, start, tokens: [{ name: 'ops', token: token('ops'), admin: true, tenant: 'acme' }] })).rejects.toThrow(
+      /admin tokens read every tenant/,
+    );
+    await expect(startIntakeServer({ client, start, tokens: [{ name: 'hr', token: token('hr'), tenant: 'Acme Co' }] })).rejects.toThrow(
+      /a tenant id is 2-31 characters/,
+    );
   });
 });

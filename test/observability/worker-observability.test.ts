@@ -83,7 +83,11 @@ describe('worker observability', () => {
       expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', state: 'RUNNING', taskQueue });
       expect((await get(`http://127.0.0.1:${healthPort}/other`)).status).toBe(404);
 
-      const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
+      const client = new Client({
+        connection: env.connection,
+        namespace: 'default',
+        dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)),
+      });
       const idKey = randomBytes(32).toString('hex');
       // One 429 on the way, so the rate-limit counter has something to count.
       sim.setFaults({ rateLimitBurst: 1 });
@@ -111,7 +115,9 @@ describe('worker observability', () => {
       expect(byKey['DELETE /person/:uid 400']).toBeGreaterThanOrEqual(1); // blocked by the interview
       expect(Object.keys(byKey).some((k) => k.endsWith(' 429'))).toBe(true);
       expect(samples(text, 'dsar_comeet_rate_limited_total').reduce((n, s) => n + s.value, 0)).toBe(1);
-      expect(samples(text, 'dsar_erasures_finished_total')).toContainEqual(expect.objectContaining({ labels: expect.objectContaining({ outcome: 'completed', mode: 'delete', tenant: 'default' }), value: 2 }));
+      expect(samples(text, 'dsar_erasures_finished_total')).toContainEqual(
+        expect.objectContaining({ labels: expect.objectContaining({ outcome: 'completed', mode: 'delete', tenant: 'default' }), value: 2 }),
+      );
       expect(samples(text, 'dsar_blocked_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(1);
       expect(samples(text, 'dsar_erasure_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBe(2);
       // The SDK's own metrics come through the same exporter.
@@ -122,7 +128,8 @@ describe('worker observability', () => {
 
       const json = lines.filter((l) => l.startsWith('{'));
       expect(json.length).toBeGreaterThan(5);
-      for (const l of json) expect(JSON.parse(l)).toEqual(expect.objectContaining({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String) }));
+      for (const l of json)
+        expect(JSON.parse(l)).toEqual(expect.objectContaining({ ts: expect.any(String), level: expect.any(String), msg: expect.any(String) }));
       expect(json.map((l) => JSON.parse(l).msg)).toContain('Person erased');
       expect(lines.join('\n')).not.toMatch(/metrics\.one|metrics\.blocked/);
     } finally {
@@ -161,14 +168,28 @@ describe('worker observability', () => {
     try {
       await worker.ready;
       expect(worker.output.text()).toContain(bundle ? '"workflowBundle":"prebuilt"' : '"workflowBundle":"built at start-up"');
-      const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
-      const run = await startErasure(client, { email: 'traced.subject@example.com' }, { taskQueue, idKey: randomBytes(32).toString('hex'), tuning: FAST_TUNING });
+      const client = new Client({
+        connection: env.connection,
+        namespace: 'default',
+        dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)),
+      });
+      const run = await startErasure(
+        client,
+        { email: 'traced.subject@example.com' },
+        { taskQueue, idKey: randomBytes(32).toString('hex'), tuning: FAST_TUNING },
+      );
       expect((await run.handle.result()).outcome).toBe('completed');
       const names = () =>
-        bodies.flatMap((b) => (JSON.parse(b) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((sc) => sc.spans.map((x) => x.name))));
+        bodies.flatMap((b) =>
+          (JSON.parse(b) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans.flatMap((r) =>
+            r.scopeSpans.flatMap((sc) => sc.spans.map((x) => x.name)),
+          ),
+        );
       for (let i = 0; i < 50 && !names().some((n) => n.startsWith('RunWorkflow:')); i++) await new Promise((r) => setTimeout(r, 200));
       const spans = names();
-      expect(spans).toEqual(expect.arrayContaining(['RunWorkflow:dsarErasure', 'StartActivity:erasePerson', 'RunActivity:lookupPage', 'RunActivity:erasePerson']));
+      expect(spans).toEqual(
+        expect.arrayContaining(['RunWorkflow:dsarErasure', 'StartActivity:erasePerson', 'RunActivity:lookupPage', 'RunActivity:erasePerson']),
+      );
       expect(bodies.join('\n')).toContain('dsar-test-worker');
       expect(bodies.join('\n')).not.toMatch(/traced\.subject|@example\.com/);
     } finally {
@@ -178,4 +199,3 @@ describe('worker observability', () => {
     }
   });
 });
-

@@ -79,9 +79,25 @@ describe('no PII outside the encrypted payloads', () => {
     const taskQueue = `pii-${Date.now()}`;
     const idKey = randomBytes(32).toString('hex');
     const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET });
-    const worker = await createErasureWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, comeet, receipts: (await testReceiptKeys()).signer, workflowBundle: bundle, dataConverter: createWorkerDataConverter(KEYS), comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE });
+    const worker = await createErasureWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      comeet,
+      receipts: (await testReceiptKeys()).signer,
+      workflowBundle: bundle,
+      dataConverter: createWorkerDataConverter(KEYS),
+      comeetRatePerMinute: TEST_COMEET_RATE_PER_MINUTE,
+    });
     const cliOut: string[] = [];
-    const cliEnv = { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DSAR_ID_KEY: idKey, DSAR_ENCRYPTION_KEYS: KEYS_TEXT, DSAR_INTERVIEW_MARGIN: '300ms', DSAR_FOLLOW_UP_DELAY: '1s' };
+    const cliEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DSAR_ID_KEY: idKey,
+      DSAR_ENCRYPTION_KEYS: KEYS_TEXT,
+      DSAR_INTERVIEW_MARGIN: '300ms',
+      DSAR_FOLLOW_UP_DELAY: '1s',
+    };
     const dsar = (...argv: string[]) => runCli(argv, { out: (l) => cliOut.push(l), err: (l) => cliOut.push(l), env: cliEnv, stdin: () => SUBJECTS[0]! });
     const ids = SUBJECTS.map((e) => erasureWorkflowId(e, idKey));
     const statuses: string[] = [];
@@ -92,16 +108,26 @@ describe('no PII outside the encrypted payloads', () => {
       expect(await dsar('erase', '--email-stdin', '--wait', '--request-id', 'PII-1')).toBe(0);
       // 2. Blocked, then cancelled by an operator.
       await startErasure(client, { email: SUBJECTS[1]! }, options);
-      await waitFor(() => getStatus(client, ids[1]!), (s) => s.phase === 'waiting_for_interviews');
+      await waitFor(
+        () => getStatus(client, ids[1]!),
+        (s) => s.phase === 'waiting_for_interviews',
+      );
       expect(await dsar('status', ids[1]!)).toBe(0);
       await cancelErasure(client, ids[1]!, 'withdrawn', 'op');
       // 3. Failed: the deadline passes while blocked (its failure message is encoded too).
-      const late = await startErasure(client, { email: SUBJECTS[2]!, receivedAt: new Date(Date.now() - 60_000).toISOString(), deadline: new Date(Date.now() + 1500).toISOString() }, options);
+      const late = await startErasure(
+        client,
+        { email: SUBJECTS[2]!, receivedAt: new Date(Date.now() - 60_000).toISOString(), deadline: new Date(Date.now() + 1500).toISOString() },
+        options,
+      );
       await expect(late.handle.result()).rejects.toThrow();
       // 4. Needs attention (missing permission), then completed after the grant.
       sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'persons:erase'));
       const perm = await startErasure(client, { email: SUBJECTS[3]! }, options);
-      await waitFor(() => getStatus(client, ids[3]!), (s) => s.phase === 'needs_attention');
+      await waitFor(
+        () => getStatus(client, ids[3]!),
+        (s) => s.phase === 'needs_attention',
+      );
       sim.setPermissions([...ALL_PERMISSIONS]);
       await recheckNow(client, ids[3]!, 'op');
       await perm.handle.result();
@@ -123,7 +149,16 @@ describe('no PII outside the encrypted payloads', () => {
       stored.push(exported, decodedDataFields(exported));
       // Decoded (summary and details go through the codec too): what an operator reads must be clean as well.
       const d = await client.workflow.getHandle(id).describe();
-      stored.push(safeJson({ memo: d.memo, sa: d.searchAttributes, typed: d.typedSearchAttributes.getAll(), summary: await d.staticSummary?.(), details: await d.staticDetails?.(), id: d.workflowId }));
+      stored.push(
+        safeJson({
+          memo: d.memo,
+          sa: d.searchAttributes,
+          typed: d.typedSearchAttributes.getAll(),
+          summary: await d.staticSummary?.(),
+          details: await d.staticDetails?.(),
+          id: d.workflowId,
+        }),
+      );
       // Every payload in history is ciphertext.
       const history = JSON.parse(exported) as { events: unknown[] };
       // Plain on purpose: search attributes (the server indexes them) and patch markers (the SDK writes
@@ -147,7 +182,20 @@ describe('no PII outside the encrypted payloads', () => {
     expect(cliOut.join('\n')).toContain('Outcome: completed; 2 person(s), 3 candidate(s) deleted');
 
     // The same history decodes through the codec server (what an operator with the token sees) ...
-    const decoded = await run(cli.path, ['workflow', 'show', '--address', env.address, '-w', ids[0]!, '-o', 'json', '--codec-endpoint', codec.url, '--codec-auth', `Bearer ${TOKEN}`]);
+    const decoded = await run(cli.path, [
+      'workflow',
+      'show',
+      '--address',
+      env.address,
+      '-w',
+      ids[0]!,
+      '-o',
+      'json',
+      '--codec-endpoint',
+      codec.url,
+      '--codec-auth',
+      `Bearer ${TOKEN}`,
+    ]);
     expect(decodedDataFields(decoded).toLowerCase()).toContain(MARKERS[0]);
     // ... and nobody else gets anything from it.
     const refused = await fetch(`${codec.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payloads":[]}' });

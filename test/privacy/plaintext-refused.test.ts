@@ -86,12 +86,26 @@ describe('plaintext refused by the encrypting worker', () => {
       { seed: { candidates: [...person(cliEmail, 'P-CLI'), ...person(sdkEmail, 'P-SDK')] } },
       async (s) => {
         const cliId = erasureWorkflowId(cliEmail, s.idKey);
-        await temporal(['workflow', 'start', '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', cliId, '--input', JSON.stringify({ email: cliEmail })]);
+        await temporal([
+          'workflow',
+          'start',
+          '--task-queue',
+          s.taskQueue,
+          '--type',
+          'dsarErasure',
+          '--workflow-id',
+          cliId,
+          '--input',
+          JSON.stringify({ email: cliEmail }),
+        ]);
         const sdkId = erasureWorkflowId(sdkEmail, s.idKey);
         // env.client has no codec: what a service that skipped our client would send.
         await env.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: sdkId, args: [{ email: sdkEmail }] });
 
-        for (const [id, email] of [[cliId, cliEmail], [sdkId, sdkEmail]] as const) {
+        for (const [id, email] of [
+          [cliId, cliEmail],
+          [sdkId, sdkEmail],
+        ] as const) {
           const f = await failureOf(s.client.workflow.getHandle(id).result());
           expect(f.type).toBe('UnencryptedInput');
           expect(f.nonRetryable).toBe(true);
@@ -121,7 +135,16 @@ describe('plaintext refused by the encrypting worker', () => {
         // Sends in clear, but reads the worker's (encrypted) answers: what a UI without the codec would need.
         const plainClient = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: { payloadCodecs: [sendsInClear] } });
         const plain = plainClient.workflow.getHandle(workflowId);
-        await temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'cancel', '--input', JSON.stringify({ reason: 'plaintext cancel', actor: 'mallory' })]);
+        await temporal([
+          'workflow',
+          'signal',
+          '--workflow-id',
+          workflowId,
+          '--name',
+          'cancel',
+          '--input',
+          JSON.stringify({ reason: 'plaintext cancel', actor: 'mallory' }),
+        ]);
         await temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'recheckNow', '--input', JSON.stringify({ actor: 'mallory' })]);
         await plain.signal('cancel', { reason: 'plaintext cancel', actor: 'mallory' });
         const refused = await s.waitForStatus(workflowId, (st) => st.events.filter((e) => e.kind === 'signal_refused').length >= 3);
@@ -151,11 +174,23 @@ describe('plaintext refused by the encrypting worker', () => {
         await temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'recheckNow']);
         await s.waitForStatus(workflowId, (st) => st.events.some((e) => e.kind === 'recheck_requested' && e.actor === 'unknown'));
         // The re-check's erase attempt reaches Comeet an activity dispatch after the event: wait for it.
-        for (const until = Date.now() + 20_000; s.sim.stats().total <= callsBefore && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+        for (const until = Date.now() + 20_000; s.sim.stats().total <= callsBefore && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
         expect(s.sim.stats().total).toBeGreaterThan(callsBefore);
 
         // Through the codec server the CLI steers it as our client does.
-        await temporal(['workflow', 'signal', '--workflow-id', workflowId, '--name', 'cancel', '--input', JSON.stringify({ reason: 'through the codec', actor: 'operator' })], true);
+        await temporal(
+          [
+            'workflow',
+            'signal',
+            '--workflow-id',
+            workflowId,
+            '--name',
+            'cancel',
+            '--input',
+            JSON.stringify({ reason: 'through the codec', actor: 'operator' }),
+          ],
+          true,
+        );
         const r = await handle.result();
         expect(r.outcome).toBe('cancelled');
         expect(r.cancellation).toMatchObject({ reason: 'through the codec', actor: 'operator' });
@@ -173,7 +208,11 @@ describe('plaintext refused by the encrypting worker', () => {
       'keyed ids',
       { seed: { candidates: [...person(email, 'P-KATE'), ...person(viaCodecEmail, 'P-CODEC')] } },
       async (s) => {
-        const byEmail = await s.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: `erase-${email}`, args: [{ email, tuning: FAST_TUNING }] });
+        const byEmail = await s.client.workflow.start('dsarErasure', {
+          taskQueue: s.taskQueue,
+          workflowId: `erase-${email}`,
+          args: [{ email, tuning: FAST_TUNING }],
+        });
         const f = await failureOf(byEmail.result());
         expect(f.type).toBe('InvalidWorkflowId');
         expect(f.nonRetryable).toBe(true);
@@ -197,7 +236,10 @@ describe('plaintext refused by the encrypting worker', () => {
 
         const viaCodecId = erasureWorkflowId(viaCodecEmail, s.idKey);
         const input = { email: viaCodecEmail, tuning: FAST_TUNING };
-        await temporal(['workflow', 'start', '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', viaCodecId, '--input', JSON.stringify(input)], true);
+        await temporal(
+          ['workflow', 'start', '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', viaCodecId, '--input', JSON.stringify(input)],
+          true,
+        );
         const [startEvent] = (await s.client.workflow.getHandle(viaCodecId).fetchHistory()).events ?? [];
         const stored = startEvent?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
         expect(Buffer.from(stored?.metadata?.encoding ?? []).toString()).toBe(ENCRYPTED_ENCODING);

@@ -176,7 +176,13 @@ describe('sign → verify', () => {
 
   it('uses the issuer and clock it is given', async () => {
     const key = await EDDSA;
-    const signer = createReceiptSigner({ privateKey: key.privateKey, keyId: key.kid, alg: 'EdDSA', issuer: 'acme-privacy', now: () => new Date('2027-01-02T03:04:05.000Z') });
+    const signer = createReceiptSigner({
+      privateKey: key.privateKey,
+      keyId: key.kid,
+      alg: 'EdDSA',
+      issuer: 'acme-privacy',
+      now: () => new Date('2027-01-02T03:04:05.000Z'),
+    });
     const { receipt } = await verifyReceipt(await signer.sign(CLAIMS), { jwks: key.jwks });
     expect(receipt.issuer).toBe('acme-privacy');
     expect(receipt.issuedAt).toBe('2027-01-02T03:04:05.000Z');
@@ -227,11 +233,14 @@ describe('key rotation', () => {
 describe('tampering', () => {
   it.each([
     ['a person uid', (r: Receipt) => ({ ...r, persons: r.persons.map((p, i) => (i === 0 ? { ...p, personUid: '30.ADAM' } : p)) })],
-    ['a count (and its totals, consistently)', (r: Receipt) => ({
-      ...r,
-      persons: r.persons.map((p, i) => (i === 1 ? { ...p, candidateUids: [...p.candidateUids, '12.AB4'], count: 2 } : p)),
-      totals: { persons: 2, candidates: 4 },
-    })],
+    [
+      'a count (and its totals, consistently)',
+      (r: Receipt) => ({
+        ...r,
+        persons: r.persons.map((p, i) => (i === 1 ? { ...p, candidateUids: [...p.candidateUids, '12.AB4'], count: 2 } : p)),
+        totals: { persons: 2, candidates: 4 },
+      }),
+    ],
     ['the verification time', (r: Receipt) => ({ ...r, verifiedAbsentAt: '2026-10-16T10:56:21.000Z' })],
   ])('a payload with %s changed is bad_signature, though its contents alone would pass', async (_what, change) => {
     const key = await EDDSA;
@@ -365,7 +374,10 @@ describe('not a receipt', () => {
     ['a header that is JSON but not an object', `${b64('[1,2]')}.${b64('{}')}.AAAA`],
     ['an empty payload', `${b64(JSON.stringify({ alg: 'EdDSA', kid: 'k', typ: RECEIPT_TYPE }))}..AAAA`],
     ['a header without kid', `${b64(JSON.stringify({ alg: 'EdDSA', typ: RECEIPT_TYPE }))}.${b64('{}')}.AAAA`],
-    ['a header with extra fields (b64/crit)', `${b64(JSON.stringify({ alg: 'EdDSA', kid: 'k', typ: RECEIPT_TYPE, b64: false, crit: ['b64'] }))}.${b64('{}')}.AAAA`],
+    [
+      'a header with extra fields (b64/crit)',
+      `${b64(JSON.stringify({ alg: 'EdDSA', kid: 'k', typ: RECEIPT_TYPE, b64: false, crit: ['b64'] }))}.${b64('{}')}.AAAA`,
+    ],
   ])('%s is malformed', async (_what, token) => {
     const key = await EDDSA;
     const err = await rejection(verifyReceipt(token, { jwks: key.jwks }));
@@ -401,7 +413,11 @@ describe('contents (validly signed, wrong inside)', () => {
   const cases: [string, (r: Receipt) => unknown, RegExp][] = [
     ['totals.persons off by one', (r) => ({ ...r, totals: { ...r.totals, persons: 3 } }), /totals\.persons is 3 but the receipt lists 2/],
     ['totals.candidates not the sum of counts', (r) => ({ ...r, totals: { ...r.totals, candidates: 5 } }), /totals\.candidates is 5 but .* add up to 3/],
-    ['a count not matching its uids', (r) => ({ ...r, persons: [{ ...r.persons[0]!, count: 3 }, r.persons[1]!], totals: { persons: 2, candidates: 4 } }), /persons\.0\.count is 3/],
+    [
+      'a count not matching its uids',
+      (r) => ({ ...r, persons: [{ ...r.persons[0]!, count: 3 }, r.persons[1]!], totals: { persons: 2, candidates: 4 } }),
+      /persons\.0\.count is 3/,
+    ],
     ['a payload keyId other than the header kid', (r) => ({ ...r, keyId: 'receipt-other' }), /key "receipt-other" in its contents/],
     ['version 2', (r) => ({ ...r, version: 2 }), /version/],
     ['an unknown field (email)', (r) => ({ ...r, email: 'ada.lovelace@example.com' }), /unknown field\(s\) email/],

@@ -92,12 +92,28 @@ export const BAD_CASES: BadCase[] = [
   { name: 'deadline: month 13', input: { ...ok, deadline: '2026-13-01T00:00:00Z' }, message: /deadline: must be an ISO 8601/ },
   { name: 'deadline: hour 25', input: { ...ok, deadline: '2026-05-01T25:00:00Z' }, message: /deadline: must be an ISO 8601/ },
   { name: 'deadline: epoch number', input: { ...ok, deadline: 1_780_000_000_000 }, message: /deadline: must be an ISO 8601/ },
-  { name: 'deadline before receivedAt', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-02-01T00:00:00Z' }, message: /deadline must be after receivedAt/ },
-  { name: 'deadline equal to receivedAt', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-03-01T00:00:00Z' }, message: /deadline must be after receivedAt/ },
+  {
+    name: 'deadline before receivedAt',
+    input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-02-01T00:00:00Z' },
+    message: /deadline must be after receivedAt/,
+  },
+  {
+    name: 'deadline equal to receivedAt',
+    input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-03-01T00:00:00Z' },
+    message: /deadline must be after receivedAt/,
+  },
   // Dates the regulation does not allow (a far deadline is never at risk; a receipt would sign it).
   { name: 'deadline: year 2999', input: { ...ok, deadline: '2999-01-01T00:00:00Z' }, message: /deadline is later than GDPR allows/ },
-  { name: 'deadline: past the GDPR extension', input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-06-01T00:00:01Z' }, message: /deadline is later than GDPR allows \(2026-06-01T00:00:00.000Z/ },
-  { name: 'deadline: past the CCPA extension', input: { ...ok, regulation: 'ccpa', receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-05-30T00:00:01Z' }, message: /deadline is later than CCPA allows/ },
+  {
+    name: 'deadline: past the GDPR extension',
+    input: { ...ok, receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-06-01T00:00:01Z' },
+    message: /deadline is later than GDPR allows \(2026-06-01T00:00:00.000Z/,
+  },
+  {
+    name: 'deadline: past the CCPA extension',
+    input: { ...ok, regulation: 'ccpa', receivedAt: '2026-03-01T00:00:00Z', deadline: '2026-05-30T00:00:01Z' },
+    message: /deadline is later than CCPA allows/,
+  },
   { name: 'deadline: in the past, no receivedAt', input: { ...ok, deadline: '2026-01-01T00:00:00Z' }, message: /deadline must be in the future/ },
   { name: 'receivedAt: tomorrow', input: { ...ok, receivedAt: new Date(Date.now() + 86_400_000).toISOString() }, message: /receivedAt is in the future/ },
   // requestId.
@@ -114,7 +130,11 @@ export const BAD_CASES: BadCase[] = [
   { name: 'typo e-mail', input: { 'e-mail': 'leakcheck@example.com' }, message: /email is required.*unknown field\(s\): e-mail/ },
   { name: 'capitalised Email', input: { Email: 'leakcheck@example.com' }, message: /email is required.*unknown field\(s\): Email/ },
   { name: '__proto__ key', input: JSON.parse('{"email":"leakcheck.valid@example.com","__proto__":{"dryRun":true}}'), message: /unknown field\(s\): __proto__/ },
-  { name: 'constructor key', input: JSON.parse('{"email":"leakcheck.valid@example.com","constructor":{"prototype":{}}}'), message: /unknown field\(s\): constructor/ },
+  {
+    name: 'constructor key',
+    input: JSON.parse('{"email":"leakcheck.valid@example.com","constructor":{"prototype":{}}}'),
+    message: /unknown field\(s\): constructor/,
+  },
   { name: 'tuning: unknown knob', input: { ...ok, tuning: { speed: 11 } }, message: /unknown field\(s\): speed/ },
   { name: 'tuning: attention retry 0', input: { ...ok, tuning: { attentionRetryMs: 0 } }, message: /tuning\.attentionRetryMs/ },
   { name: 'tuning: not an object', input: { ...ok, tuning: 'fast' }, message: /tuning/ },
@@ -156,9 +176,24 @@ export const CLI_ONLY: { name: string; argv: string[]; stdin?: string; message: 
   { name: 'unknown flag', argv: ['erase', '--email=leakcheck@example.com', '--colour=blue'], message: /Unknown option '--colour'/ },
   { name: 'value on a boolean flag', argv: ['erase', '--email=leakcheck@example.com', '--dry-run=yes'], message: /--dry-run/ },
   { name: 'empty standard input', argv: ['erase', '--email-stdin'], stdin: ' \n', message: /dsar erase needs --email/ },
-  { name: 'bad address on standard input', argv: ['erase', '--email-stdin'], stdin: 'leakcheck at example.com\n', message: /email is not a valid email address/ },
-  { name: 'two lines on standard input', argv: ['erase', '--email-stdin'], stdin: 'leakcheck@example.com\nvictim@example.com\n', message: /email is not a valid email address/ },
-  { name: '1 MB on standard input', argv: ['erase', '--email-stdin'], stdin: `${MARKER}${'y'.repeat(1024 * 1024)}@example.com`, message: /email is longer than 254/ },
+  {
+    name: 'bad address on standard input',
+    argv: ['erase', '--email-stdin'],
+    stdin: 'leakcheck at example.com\n',
+    message: /email is not a valid email address/,
+  },
+  {
+    name: 'two lines on standard input',
+    argv: ['erase', '--email-stdin'],
+    stdin: 'leakcheck@example.com\nvictim@example.com\n',
+    message: /email is not a valid email address/,
+  },
+  {
+    name: '1 MB on standard input',
+    argv: ['erase', '--email-stdin'],
+    stdin: `${MARKER}${'y'.repeat(1024 * 1024)}@example.com`,
+    message: /email is longer than 254/,
+  },
 ];
 
 /** Missing or malformed configuration of the CLI; `secret` must never be printed. */
@@ -168,13 +203,43 @@ export function configCases(good: Record<string, string>): { name: string; env: 
   return [
     { name: 'no DSAR_ID_KEY', env: { ...good, DSAR_ID_KEY: undefined }, message: /DSAR_ID_KEY is required/ },
     { name: 'blank DSAR_ID_KEY', env: { ...good, DSAR_ID_KEY: '' }, message: /DSAR_ID_KEY is required/ },
-    { name: 'short DSAR_ID_KEY', env: { ...good, DSAR_ID_KEY: 'sekrit-id-key-short' }, message: /DSAR_ID_KEY must be at least 32 characters/, secret: 'sekrit-id-key-short' },
+    {
+      name: 'short DSAR_ID_KEY',
+      env: { ...good, DSAR_ID_KEY: 'sekrit-id-key-short' },
+      message: /DSAR_ID_KEY must be at least 32 characters/,
+      secret: 'sekrit-id-key-short',
+    },
     { name: 'no DSAR_ENCRYPTION_KEYS', env: { ...good, DSAR_ENCRYPTION_KEYS: undefined }, message: /DSAR_ENCRYPTION_KEYS is required/ },
-    { name: 'DSAR_ENCRYPTION_KEYS without an id', env: { ...good, DSAR_ENCRYPTION_KEYS: Buffer.alloc(32, 3).toString('base64') }, message: /DSAR_ENCRYPTION_KEYS entry 1 is not id:base64key/, secret: Buffer.alloc(32, 3).toString('base64') },
-    { name: 'DSAR_ENCRYPTION_KEYS 16-byte key', env: { ...good, DSAR_ENCRYPTION_KEYS: `k1:${short}` }, message: /DSAR_ENCRYPTION_KEYS key "k1" must be 32 bytes/, secret: short },
-    { name: 'DSAR_ENCRYPTION_KEYS 31-byte key', env: { ...good, DSAR_ENCRYPTION_KEYS: `k1:${wrongLen}` }, message: /key "k1" must be 32 bytes/, secret: wrongLen },
-    { name: 'DSAR_ENCRYPTION_KEYS not base64', env: { ...good, DSAR_ENCRYPTION_KEYS: 'k1:this-is-not-base64!!!' }, message: /key "k1" must be 32 bytes in base64/, secret: 'this-is-not-base64' },
-    { name: 'DSAR_ENCRYPTION_KEYS id listed twice', env: { ...good, DSAR_ENCRYPTION_KEYS: `${good.DSAR_ENCRYPTION_KEYS},${good.DSAR_ENCRYPTION_KEYS}` }, message: /listed twice/, secret: good.DSAR_ENCRYPTION_KEYS!.split(':')[1] },
+    {
+      name: 'DSAR_ENCRYPTION_KEYS without an id',
+      env: { ...good, DSAR_ENCRYPTION_KEYS: Buffer.alloc(32, 3).toString('base64') },
+      message: /DSAR_ENCRYPTION_KEYS entry 1 is not id:base64key/,
+      secret: Buffer.alloc(32, 3).toString('base64'),
+    },
+    {
+      name: 'DSAR_ENCRYPTION_KEYS 16-byte key',
+      env: { ...good, DSAR_ENCRYPTION_KEYS: `k1:${short}` },
+      message: /DSAR_ENCRYPTION_KEYS key "k1" must be 32 bytes/,
+      secret: short,
+    },
+    {
+      name: 'DSAR_ENCRYPTION_KEYS 31-byte key',
+      env: { ...good, DSAR_ENCRYPTION_KEYS: `k1:${wrongLen}` },
+      message: /key "k1" must be 32 bytes/,
+      secret: wrongLen,
+    },
+    {
+      name: 'DSAR_ENCRYPTION_KEYS not base64',
+      env: { ...good, DSAR_ENCRYPTION_KEYS: 'k1:this-is-not-base64!!!' },
+      message: /key "k1" must be 32 bytes in base64/,
+      secret: 'this-is-not-base64',
+    },
+    {
+      name: 'DSAR_ENCRYPTION_KEYS id listed twice',
+      env: { ...good, DSAR_ENCRYPTION_KEYS: `${good.DSAR_ENCRYPTION_KEYS},${good.DSAR_ENCRYPTION_KEYS}` },
+      message: /listed twice/,
+      secret: good.DSAR_ENCRYPTION_KEYS!.split(':')[1],
+    },
     { name: 'DSAR_ENCRYPTION_KEYS only commas', env: { ...good, DSAR_ENCRYPTION_KEYS: ' , ,' }, message: /DSAR_ENCRYPTION_KEYS lists no keys/ },
     { name: 'DSAR_ENCRYPTION_KEY_ID not listed', env: { ...good, DSAR_ENCRYPTION_KEY_ID: 'k9' }, message: /DSAR_ENCRYPTION_KEY_ID "k9" is not one of the ids/ },
     { name: 'TEMPORAL_ADDRESS a URL', env: { ...good, TEMPORAL_ADDRESS: 'http://localhost:7233' }, message: /TEMPORAL_ADDRESS must be host:port/ },

@@ -163,7 +163,9 @@ describe('bad input', () => {
         });
         expect(await workflowsOnQueue(s.client, s.taskQueue)).toEqual([]);
         expectNothingErased(s);
-        console.log(`[bad-input] CLI (dsar erase): ${cases.length} bad inputs refused with exit 2 (${viaFlags.length} from the corpus, ${CLI_ONLY.length} CLI-only), 0 workflows started, 0 Comeet calls`);
+        console.log(
+          `[bad-input] CLI (dsar erase): ${cases.length} bad inputs refused with exit 2 (${viaFlags.length} from the corpus, ${CLI_ONLY.length} CLI-only), 0 workflows started, 0 Comeet calls`,
+        );
       },
       { encrypted: true },
     );
@@ -212,7 +214,20 @@ describe('bad input', () => {
           let slowest = 0;
           await mapPool(BAD_CASES, 6, async (c, i) => {
             const id = ids[i]!;
-            const args = ['workflow', 'start', '--address', env.address, '--namespace', env.namespace ?? 'default', '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', id];
+            const args = [
+              'workflow',
+              'start',
+              '--address',
+              env.address,
+              '--namespace',
+              env.namespace ?? 'default',
+              '--task-queue',
+              s.taskQueue,
+              '--type',
+              'dsarErasure',
+              '--workflow-id',
+              id,
+            ];
             if (c.input !== undefined) {
               // No input is no payload, nothing to encrypt (and the CLI would ask the codec to encode `{}`).
               args.push(...viaCodec());
@@ -246,11 +261,23 @@ describe('bad input', () => {
             expect(cause!.message, c.name).toMatch(c.message);
             expectNoEcho(cause!.message, c.name);
             const events = (await handle.fetchHistory()).events ?? [];
-            expect(events.filter((e) => e.activityTaskScheduledEventAttributes), c.name).toEqual([]);
+            expect(
+              events.filter((e) => e.activityTaskScheduledEventAttributes),
+              c.name,
+            ).toEqual([]);
             // Failed on its first workflow task: not a task retried over and over.
-            expect(events.filter((e) => e.workflowTaskFailedEventAttributes), c.name).toEqual([]);
-            expect(events.filter((e) => e.workflowTaskStartedEventAttributes), c.name).toHaveLength(1);
-            expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes), c.name).toEqual([]);
+            expect(
+              events.filter((e) => e.workflowTaskFailedEventAttributes),
+              c.name,
+            ).toEqual([]);
+            expect(
+              events.filter((e) => e.workflowTaskStartedEventAttributes),
+              c.name,
+            ).toHaveLength(1);
+            expect(
+              events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes),
+              c.name,
+            ).toEqual([]);
           });
           // Only the raw starts exist on this queue, each failed; Comeet never heard of any of them.
           let listed: string[] = [];
@@ -260,7 +287,9 @@ describe('bad input', () => {
           }
           expect(listed.sort()).toEqual([...ids].sort());
           expectNothingErased(s);
-          console.log(`[bad-input] raw temporal workflow start: ${BAD_CASES.length} bad inputs, each failed InvalidInput on its first workflow task with no activity (slowest ${slowest} ms start → failure), 0 Comeet calls`);
+          console.log(
+            `[bad-input] raw temporal workflow start: ${BAD_CASES.length} bad inputs, each failed InvalidInput on its first workflow task with no activity (slowest ${slowest} ms start → failure), 0 Comeet calls`,
+          );
         },
         { encrypted: true },
       );
@@ -336,7 +365,21 @@ describe('bad input', () => {
 
         const id = keyedShapeId();
         const bin = (resolveTemporalCli().executable as { path: string }).path;
-        await run(bin, ['workflow', 'start', '--address', env.address, '--task-queue', s.taskQueue, '--type', 'dsarErasure', '--workflow-id', id, '--input', JSON.stringify(input), ...viaCodec()]);
+        await run(bin, [
+          'workflow',
+          'start',
+          '--address',
+          env.address,
+          '--task-queue',
+          s.taskQueue,
+          '--type',
+          'dsarErasure',
+          '--workflow-id',
+          id,
+          '--input',
+          JSON.stringify(input),
+          ...viaCodec(),
+        ]);
         const handle = s.client.workflow.getHandle(id);
         await new Promise((r) => setTimeout(r, 3000));
         const events = (await handle.fetchHistory()).events ?? [];
@@ -347,7 +390,9 @@ describe('bad input', () => {
         console.log(
           `[bad-input] receivedAt 9999-12-31: client → ${(err as Error).name}: ${(err as Error).message} (cause: ${String((err as { cause?: Error }).cause?.message ?? '-')}); ` +
             `raw start → ${status} after 3 s, ${taskFailures.length} failed workflow task(s)` +
-            (taskFailures[0] ? ` (${taskFailures[0].workflowTaskFailedEventAttributes?.cause}: ${taskFailures[0].workflowTaskFailedEventAttributes?.failure?.message})` : ''),
+            (taskFailures[0]
+              ? ` (${taskFailures[0].workflowTaskFailedEventAttributes?.cause}: ${taskFailures[0].workflowTaskFailedEventAttributes?.failure?.message})`
+              : ''),
         );
         if (status === 'RUNNING') await handle.terminate('bad-input test cleanup');
       },
@@ -371,7 +416,10 @@ describe('bad input', () => {
   });
 
   it('never echoes an unknown field name that is an email address', async () => {
-    const err = await startErasure(env.client, { email: 'ok@example.com', 'leakcheck@example.com': true } as never, { taskQueue: 'unused', idKey: 'k'.repeat(40) }).catch((e: Error) => e);
+    const err = await startErasure(env.client, { email: 'ok@example.com', 'leakcheck@example.com': true } as never, {
+      taskQueue: 'unused',
+      idKey: 'k'.repeat(40),
+    }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(InvalidErasureRequestError);
     expectNoEcho((err as Error).message, 'unknown field');
   });

@@ -26,7 +26,12 @@ export interface ChaosOptions {
 }
 
 /** `runScenario` with a short Comeet timeout and, optionally, a corrupting proxy in front of the simulator. */
-export async function runChaosScenario(env: TestWorkflowEnvironment, title: string, options: ChaosOptions, body: (s: ChaosScenario) => Promise<void>): Promise<void> {
+export async function runChaosScenario(
+  env: TestWorkflowEnvironment,
+  title: string,
+  options: ChaosOptions,
+  body: (s: ChaosScenario) => Promise<void>,
+): Promise<void> {
   let proxy: CorruptingProxy | undefined;
   await runScenario(env, title, options.sim, (s) => body({ ...s, proxy }), {
     encrypted: options.encrypted,

@@ -84,7 +84,9 @@ describe('faults: a batch under 5xx, timeouts, drops, slow answers and 429s', ()
           }
         })();
 
-        const started = await Promise.all(targets.map((t) => s.start({ email: t.email, mode: t.mode, requestId: `chaos-${t.personUid}` }, { attentionRetryMs: 2000 })));
+        const started = await Promise.all(
+          targets.map((t) => s.start({ email: t.email, mode: t.mode, requestId: `chaos-${t.personUid}` }, { attentionRetryMs: 2000 })),
+        );
         const results = await Promise.all(started.map((x) => x.handle.result()));
         const elapsedMs = Date.now() - t0;
         done = true;
@@ -104,7 +106,10 @@ describe('faults: a batch under 5xx, timeouts, drops, slow answers and 429s', ()
         const erasedBy = [...new Set(stats.erasures.map((e) => `${e.personUid}:${e.mode}`))].sort();
         expect(erasedBy).toEqual(targets.map((t) => `${t.personUid}:${t.mode}`).sort());
         for (const t of targets.filter((x) => x.mode === 'delete')) {
-          expect(stats.erasures.filter((e) => e.personUid === t.personUid), t.personUid).toHaveLength(1);
+          expect(
+            stats.erasures.filter((e) => e.personUid === t.personUid),
+            t.personUid,
+          ).toHaveLength(1);
         }
         const targetUids = new Set(targets.map((t) => t.personUid));
         const all = s.sim.candidates();
@@ -126,7 +131,7 @@ describe('faults: a batch under 5xx, timeouts, drops, slow answers and 429s', ()
         expect(applied).toEqual(expect.arrayContaining(['timeouts', 'drops + 5xx', '429 burst + 5xx', 'slow + 5xx']));
         expect(timeouts).toBeGreaterThan(0);
         expect(stats.byStatus.dropped ?? 0).toBeGreaterThan(0);
-        expect((stats.byStatus['503'] ?? 0)).toBeGreaterThan(0);
+        expect(stats.byStatus['503'] ?? 0).toBeGreaterThan(0);
         expect(stats.rateLimited).toBeGreaterThanOrEqual(6);
 
         // Not parked: no activity ran out of its 10 attempts.
@@ -172,7 +177,9 @@ describe('faults: an erase whose answer is lost', () => {
       env,
       'lost answer',
       {
-        sim: { seed: { candidates: [...person('lost.delete@example.com', 'P-LOSTD', 2), ...person('lost.pseudo@example.com', 'P-LOSTP', 2), ...bystanders(2)] } },
+        sim: {
+          seed: { candidates: [...person('lost.delete@example.com', 'P-LOSTD', 2), ...person('lost.pseudo@example.com', 'P-LOSTP', 2), ...bystanders(2)] },
+        },
         corrupt: () => undefined,
         responseTimeoutMs: RESPONSE_TIMEOUT_MS,
       },
@@ -193,19 +200,24 @@ describe('faults: an erase whose answer is lost', () => {
         expect(rp.outcome).toBe('completed');
         const erasures = s.sim.stats().erasures;
         // Two calls each reached Comeet: the lost one and the retry.
-        expect(proxy.seen.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.url}`).sort()).toEqual([
-          'DELETE /person/P-LOSTD',
-          'DELETE /person/P-LOSTD',
-          'POST /person/P-LOSTP/pseudonymize',
-          'POST /person/P-LOSTP/pseudonymize',
-        ]);
+        expect(
+          proxy.seen
+            .filter((r) => r.method !== 'GET')
+            .map((r) => `${r.method} ${r.url}`)
+            .sort(),
+        ).toEqual(['DELETE /person/P-LOSTD', 'DELETE /person/P-LOSTD', 'POST /person/P-LOSTP/pseudonymize', 'POST /person/P-LOSTP/pseudonymize']);
         // Delete: the retry answers 404 and counts as already gone; Comeet deleted once.
         expect(erasures.filter((e) => e.personUid === 'P-LOSTD')).toHaveLength(1);
         expect(rd.persons).toMatchObject([{ personUid: 'P-LOSTD', alreadyGone: true }]);
         // Pseudonymize: Comeet (the simulator) accepts a repeat, so it runs twice; harmless
         // (idempotent), but it is a second erase call on Comeet's side.
         expect(erasures.filter((e) => e.personUid === 'P-LOSTP').length).toBeGreaterThanOrEqual(1);
-        expect(s.sim.candidates().filter((c) => c.person_uid === 'P-LOSTP').every((c) => c.pseudonymized)).toBe(true);
+        expect(
+          s.sim
+            .candidates()
+            .filter((c) => c.person_uid === 'P-LOSTP')
+            .every((c) => c.pseudonymized),
+        ).toBe(true);
         expect(s.sim.candidates().filter((c) => c.deleted || c.pseudonymized)).toHaveLength(4);
         console.log(
           `[faults] lost erase answers: delete → ${erasures.filter((e) => e.personUid === 'P-LOSTD').length} erasure(s), result ${JSON.stringify(rd.persons)}, totals ${JSON.stringify(rd.totals)}; ` +
@@ -301,9 +313,7 @@ describe('faults: malformed Comeet answers', () => {
         const proxy = s.proxy!;
         const started = await Promise.all(subjects.map((x) => s.start({ email: x.email }, { attentionRetryMs: ATTENTION_RETRY_MS })));
         const startedAt = Date.now();
-        const parked = await Promise.all(
-          started.map((x) => s.waitForStatus(x.workflowId, (st) => st.phase === 'needs_attention', 15_000)),
-        );
+        const parked = await Promise.all(started.map((x) => s.waitForStatus(x.workflowId, (st) => st.phase === 'needs_attention', 15_000)));
         parked.forEach((st, i) => {
           expect(st.attention?.code, subjects[i]!.key).toBe('ComeetInvalidResponse');
           expect(st.attention?.reason, subjects[i]!.key).toMatch(subjects[i]!.reason);
@@ -350,7 +360,12 @@ describe('faults: malformed Comeet answers', () => {
           expect(r.persons.map((p) => p.personUid)).toEqual([subjects[i]!.personUid]);
           expect(r.totals.candidates).toBe(2);
         });
-        expect(s.sim.stats().erasures.map((e) => e.personUid).sort()).toEqual(subjects.map((x) => x.personUid).sort());
+        expect(
+          s.sim
+            .stats()
+            .erasures.map((e) => e.personUid)
+            .sort(),
+        ).toEqual(subjects.map((x) => x.personUid).sort());
         expect(s.sim.candidates().filter((c) => c.deleted)).toHaveLength(2 * subjects.length);
         for (const x of started) {
           const st = await s.status(x.workflowId);
@@ -412,7 +427,9 @@ describe('faults: paged lookups under 30% 5xx', () => {
         const started = await Promise.all(subjects.map((x) => s.start({ email: x.email }, { attentionRetryMs: 2000 })));
         // Lookups are over once a request leaves looking_up (needs_attention = it ran out of attempts).
         const erasing = await Promise.all(
-          started.map((x) => s.waitForStatus(x.workflowId, (st) => st.phase !== 'looking_up' && st.phase !== 'needs_attention', 240_000).catch((e: unknown) => e)),
+          started.map((x) =>
+            s.waitForStatus(x.workflowId, (st) => st.phase !== 'looking_up' && st.phase !== 'needs_attention', 240_000).catch((e: unknown) => e),
+          ),
         );
         const lookupMs = Date.now() - t0;
         // The proxy saw every request: the lookup's are its GETs before the first erase of that subject.

@@ -49,7 +49,8 @@ async function workers(n: number, sim: Simulator, taskQueue: string, ratePerMinu
   return made;
 }
 
-const subjects = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@example.com`, uid: `P-${prefix.toUpperCase()}-${i}` }));
+const subjects = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ email: `${prefix}${i}@example.com`, uid: `P-${prefix.toUpperCase()}-${i}` }));
 
 describe('the Comeet rate cap', () => {
   it('is set through the API, so a stray worker polling without the option does not lift it', async () => {
@@ -57,7 +58,12 @@ describe('the Comeet rate cap', () => {
     const windowMs = 10_000;
     const capPerSecond = 7;
     const people = subjects('stray', 60);
-    const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit, windowMs }, seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) } });
+    const sim = await startSimulator({
+      apiKey: API_KEY,
+      secret: SECRET,
+      rateLimit: { limit, windowMs },
+      seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) },
+    });
     const taskQueue = taskQueueFor('rate cap stray worker');
     const idKey = randomBytes(32).toString('hex');
     const [main] = await workers(1, sim, taskQueue, capPerSecond * 60);
@@ -84,7 +90,9 @@ describe('the Comeet rate cap', () => {
       );
       const rate = await describeQueueRate(env.connection.workflowService, 'default', comeetTaskQueue(taskQueue));
       const stats = sim.stats();
-      console.log(`[rate-cap] stray worker: ${stats.total} calls (stray ${strayCalls}), peak ${stats.peakInWindow} per ${windowMs / 1000} s (limit ${limit}), 429s ${stats.rateLimited}, queue rate ${rate.effectivePerSecond}/s from ${rate.source}`);
+      console.log(
+        `[rate-cap] stray worker: ${stats.total} calls (stray ${strayCalls}), peak ${stats.peakInWindow} per ${windowMs / 1000} s (limit ${limit}), 429s ${stats.rateLimited}, queue rate ${rate.effectivePerSecond}/s from ${rate.source}`,
+      );
       expect(rate).toMatchObject({ source: 'api', effectivePerSecond: capPerSecond });
       expect(strayCalls).toBeGreaterThan(0);
       expect(stats.rateLimited).toBe(0);
@@ -114,9 +122,15 @@ describe('the Comeet rate cap', () => {
       });
       // What a restarted worker does at start-up (one process cannot hold two workers on one queue).
       const restarted = await ensureQueueRate(env.connection.workflowService, { ...queue, identity: 'restarted' });
-      expect(restarted).toMatchObject({ action: 'kept', rate: { source: 'api', effectivePerSecond: 1, api: { identity: 'operator-alice', reason: 'incident 42' } } });
+      expect(restarted).toMatchObject({
+        action: 'kept',
+        rate: { source: 'api', effectivePerSecond: 1, api: { identity: 'operator-alice', reason: 'incident 42' } },
+      });
       // A higher configured rate than the one set is lowered to it.
-      expect(await ensureQueueRate(env.connection.workflowService, { ...queue, perMinute: 30, identity: 'lower' })).toMatchObject({ action: 'set', rate: { effectivePerSecond: 0.5 } });
+      expect(await ensureQueueRate(env.connection.workflowService, { ...queue, perMinute: 30, identity: 'lower' })).toMatchObject({
+        action: 'set',
+        rate: { effectivePerSecond: 0.5 },
+      });
     }
   });
 
@@ -128,7 +142,12 @@ describe('the Comeet rate cap', () => {
     const windowMs = 10_000;
     const capPerSecond = 7;
     const people = subjects('cap', 60);
-    const sim = await startSimulator({ apiKey: RESTART_API_KEY, secret: RESTART_SECRET, rateLimit: { limit, windowMs }, seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) } });
+    const sim = await startSimulator({
+      apiKey: RESTART_API_KEY,
+      secret: RESTART_SECRET,
+      rateLimit: { limit, windowMs },
+      seed: { candidates: people.flatMap((p) => person(p.email, p.uid)) },
+    });
     const taskQueue = taskQueueFor('rate cap two workers');
     const idKey = randomBytes(32).toString('hex');
     const secrets = await makeSecrets();
@@ -160,7 +179,9 @@ describe('the Comeet rate cap', () => {
         expect(results.every((r) => r.outcome === 'completed')).toBe(true);
       });
       const stats = sim.stats();
-      console.log(`[rate-cap] ${stats.total} calls, peak ${stats.peakInWindow} per ${windowMs / 1000} s (limit ${limit}), 429s ${stats.rateLimited}, this worker ${localCalls}, the other ${stats.total - localCalls}`);
+      console.log(
+        `[rate-cap] ${stats.total} calls, peak ${stats.peakInWindow} per ${windowMs / 1000} s (limit ${limit}), 429s ${stats.rateLimited}, this worker ${localCalls}, the other ${stats.total - localCalls}`,
+      );
       expect(stats.rateLimited).toBe(0);
       expect(stats.total).toBe(people.length * 3);
       expect(stats.peakInWindow).toBeLessThanOrEqual(limit);
@@ -181,7 +202,12 @@ describe('the Comeet rate cap', () => {
   it('drains a backlog in deadline order', async () => {
     const relaxed = subjects('relaxed', 24);
     const urgent = subjects('urgent', 4);
-    const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, seed: { candidates: [...relaxed, ...urgent].flatMap((p) => person(p.email, p.uid)) } });
+    const sim = await startSimulator({
+      apiKey: API_KEY,
+      secret: SECRET,
+      rateLimit: null,
+      seed: { candidates: [...relaxed, ...urgent].flatMap((p) => person(p.email, p.uid)) },
+    });
     const taskQueue = taskQueueFor('deadline order');
     const idKey = randomBytes(32).toString('hex');
     const [w] = await workers(1, sim, taskQueue, 5 * 60);
@@ -195,7 +221,13 @@ describe('the Comeet rate cap', () => {
         // The relaxed backlog (a month to go) first, then requests received 29 days ago.
         const relaxedRuns = await Promise.all(relaxed.map((p) => startErasure(env.client, { email: p.email }, { taskQueue, idKey, tuning: FAST_TUNING })));
         const urgentRuns = await Promise.all(
-          urgent.map((p) => startErasure(env.client, { email: p.email, receivedAt: new Date(Date.now() - 29 * 86_400_000).toISOString() }, { taskQueue, idKey, tuning: FAST_TUNING })),
+          urgent.map((p) =>
+            startErasure(
+              env.client,
+              { email: p.email, receivedAt: new Date(Date.now() - 29 * 86_400_000).toISOString() },
+              { taskQueue, idKey, tuning: FAST_TUNING },
+            ),
+          ),
         );
         await Promise.all([...relaxedRuns.map(track('relaxed')), ...urgentRuns.map(track('urgent'))]);
         // FIFO would finish the urgent ones last; by deadline they finish among the first.
@@ -208,4 +240,3 @@ describe('the Comeet rate cap', () => {
     }
   });
 });
-

@@ -82,22 +82,20 @@ export async function snapshotAll(client: Client, workflowIds: string[]): Promis
   return Promise.all(
     workflowIds.map(async (workflowId) => {
       const d = await client.workflow.getHandle(workflowId).describe();
-      const pending = (d.raw.pendingActivities ?? []).map(
-        (a): PendingActivity => ({
-          workflowId,
-          runId: d.runId,
-          activityId: a.activityId ?? '',
-          type: a.activityType?.name ?? '?',
-          state:
-            a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-              ? 'STARTED'
-              : a.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
-                ? 'SCHEDULED'
-                : 'OTHER',
-          attempt: a.attempt ?? 0,
-          identity: a.lastWorkerIdentity ?? '',
-        }),
-      );
+      const pending = (d.raw.pendingActivities ?? []).map((a): PendingActivity => ({
+        workflowId,
+        runId: d.runId,
+        activityId: a.activityId ?? '',
+        type: a.activityType?.name ?? '?',
+        state:
+          a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            ? 'STARTED'
+            : a.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+              ? 'SCHEDULED'
+              : 'OTHER',
+        attempt: a.attempt ?? 0,
+        identity: a.lastWorkerIdentity ?? '',
+      }));
       return { workflowId, runId: d.runId, status: d.status.name, phase: d.typedSearchAttributes.get(DsarPhase), pending };
     }),
   );

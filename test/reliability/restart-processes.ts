@@ -205,7 +205,7 @@ export async function waitForTemporal(address: string, timeoutMs: number, proc?:
     let connection: Connection | undefined;
     try {
       connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.describeNamespace({ namespace: 'default' }, );
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
       const sa = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       if (SEARCH_ATTRIBUTES.every((k) => k.name in (sa.customAttributes ?? {}))) return;
       last = new Error('search attributes not registered yet');

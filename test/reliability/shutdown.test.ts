@@ -29,7 +29,11 @@ describe('worker shutdown', () => {
     const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, seed: { candidates: person('grace@example.com', 'P-GRACE', 2) } });
     const secrets = await makeSecrets();
     const taskQueue = `shutdown-${Date.now()}`;
-    const client = new Client({ connection: env.connection, namespace: 'default', dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)) });
+    const client = new Client({
+      connection: env.connection,
+      namespace: 'default',
+      dataConverter: createDataConverter(parseEncryptionKeys(secrets.encryptionKeys)),
+    });
     const workerSettings = workerEnv({ address: env.address, taskQueue, simUrl: sim.url, secrets });
     const first = startWorkerProcess(workerSettings);
     try {
@@ -37,7 +41,13 @@ describe('worker shutdown', () => {
       // Every Comeet answer takes 3 s: long enough to signal the worker while the DELETE is in flight.
       sim.setFaults({ latencyMs: 3000 });
       const { workflowId, handle } = await startErasure(client, { email: 'grace@example.com' }, { taskQueue, idKey: secrets.idKey, tuning: FAST_TUNING });
-      const erasing = await pollSnapshots(client, [workflowId], ([s]) => !!s?.pending.some((a) => a.type === 'erasePerson' && a.state === 'STARTED'), 30_000, 50);
+      const erasing = await pollSnapshots(
+        client,
+        [workflowId],
+        ([s]) => !!s?.pending.some((a) => a.type === 'erasePerson' && a.state === 'STARTED'),
+        30_000,
+        50,
+      );
       expect(erasing.matched).toBe(true);
       await new Promise((r) => setTimeout(r, 500));
       const stoppedAt = Date.now();
@@ -45,7 +55,9 @@ describe('worker shutdown', () => {
       const stopSeconds = (Date.now() - stoppedAt) / 1000;
       // The call finished before the worker left: the server holds its result, nothing is pending.
       const after = await pollSnapshots(client, [workflowId], ([s]) => !s?.pending.some((a) => a.type === 'erasePerson'), 5000);
-      console.log(`[shutdown] worker exited ${exit.code ?? exit.signal} ${stopSeconds.toFixed(1)} s after SIGTERM; erase pending afterwards: ${!after.matched}`);
+      console.log(
+        `[shutdown] worker exited ${exit.code ?? exit.signal} ${stopSeconds.toFixed(1)} s after SIGTERM; erase pending afterwards: ${!after.matched}`,
+      );
       expect(exit.code).toBe(0);
       expect(after.matched).toBe(true);
       expect(sim.stats().byRoute['DELETE /person/:uid']).toBe(1);

@@ -18,10 +18,17 @@ useDevServer((started) => (env = started));
 
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../helpers/dispatch-workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../helpers/dispatch-workflows.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
+  });
 });
 
-interface Start { tag: string; scheduled: number; started: number }
+interface Start {
+  tag: string;
+  scheduled: number;
+  started: number;
+}
 
 function recorder(into: Start[]) {
   return {
@@ -47,7 +54,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function activityWorker(taskQueue: string, into: Start[]): Promise<Worker> {
   // Far more slots than the caps: any limit seen is the server's, not the worker's.
-  return Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities: recorder(into), maxConcurrentActivityTaskExecutions: 500 });
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    activities: recorder(into),
+    maxConcurrentActivityTaskExecutions: 500,
+  });
 }
 
 describe('a Comeet queue per tenant', () => {
@@ -58,8 +71,17 @@ describe('a Comeet queue per tenant', () => {
     const uncapped = `${base}-comeet-uncapped`;
     const capA = 2; // per second: 120/min
     const capB = 1; // 60/min
-    for (const [taskQueue, perSecond] of [[queueA, capA], [queueB, capB]] as const) {
-      const set = await ensureQueueRate(env.connection.workflowService, { namespace: 'default', taskQueue, perMinute: perSecond * 60, identity: 'test', reason: 'tenant budget' });
+    for (const [taskQueue, perSecond] of [
+      [queueA, capA],
+      [queueB, capB],
+    ] as const) {
+      const set = await ensureQueueRate(env.connection.workflowService, {
+        namespace: 'default',
+        taskQueue,
+        perMinute: perSecond * 60,
+        identity: 'test',
+        reason: 'tenant budget',
+      });
       expect(set).toMatchObject({ action: 'set', rate: { source: 'api', effectivePerSecond: perSecond } });
     }
     expect((await describeQueueRate(env.connection.workflowService, 'default', uncapped)).api).toBeUndefined();
@@ -67,7 +89,8 @@ describe('a Comeet queue per tenant', () => {
     const starts: Start[] = [];
     const workers = await Promise.all([queueA, queueB, uncapped].map((q) => activityWorker(q, starts)));
     const workflows = await Worker.create({ connection: env.nativeConnection, namespace: 'default', taskQueue: base, workflowBundle: bundle });
-    const run = (tag: string, input: Omit<BatchInput, 'tag'>) => env.client.workflow.start('scheduleBatch', { taskQueue: base, workflowId: `${base}-${tag}`, args: [{ ...input, tag }] });
+    const run = (tag: string, input: Omit<BatchInput, 'tag'>) =>
+      env.client.workflow.start('scheduleBatch', { taskQueue: base, workflowId: `${base}-${tag}`, args: [{ ...input, tag }] });
     const of = (tag: string) => starts.filter((s) => s.tag === tag);
     const waits = (tag: string) => of(tag).map((s) => s.started - s.scheduled);
 

@@ -102,7 +102,12 @@ describe('runSandboxCheck', () => {
     expect(JSON.stringify(report)).not.toContain(TEST_EMAIL);
     expect(log.join('\n')).not.toContain(TEST_EMAIL);
     // Nobody else was touched.
-    expect(s.candidates().filter((x) => x.deleted || x.pseudonymized).map((x) => x.uid)).toEqual([c!.uid]);
+    expect(
+      s
+        .candidates()
+        .filter((x) => x.deleted || x.pseudonymized)
+        .map((x) => x.uid),
+    ).toEqual([c!.uid]);
     expect(s.stats().erasures.map((e) => e.mode)).toEqual(mode === 'delete' ? ['delete'] : ['pseudonymize', 'pseudonymize']);
   });
 
@@ -240,7 +245,12 @@ describe('runSandboxCheck', () => {
     // Only the test person was erased; the bystanders the ignored filter returned are untouched.
     expect(s.stats().erasures).toHaveLength(1);
     expect(s.candidates().filter((c) => c.deleted)).toHaveLength(1);
-    expect(s.candidates().filter((c) => !c.deleted).map((c) => c.email)).toEqual(BYSTANDERS.map((b) => b.email));
+    expect(
+      s
+        .candidates()
+        .filter((c) => !c.deleted)
+        .map((c) => c.email),
+    ).toEqual(BYSTANDERS.map((b) => b.email));
   });
 
   it('fails verification when pseudonymization keeps the email, so the worker would keep finding the person', async () => {

@@ -84,7 +84,10 @@ describe('simulator: several accounts side by side', () => {
     expect(onlyAcme.json.error).toBe('no_duplicates');
 
     // One account's uid is unknown to another account's key, even by real_id.
-    const acmeAda = sim.account('acme').candidates().find((c) => c.first_name === 'AcmeAda')!;
+    const acmeAda = sim
+      .account('acme')
+      .candidates()
+      .find((c) => c.first_name === 'AcmeAda')!;
     expect((await api(sim, 'GET', `/candidates/${acmeAda.uid}`, { token: await globexToken() })).status).toBe(404);
     expect((await api(sim, 'GET', `/candidates/${acmeAda.uid}`, { token: await acmeToken() })).status).toBe(200);
     const byRealId = await api(sim, 'GET', `/candidates/${acmeAda.real_id}`, { token: await globexToken(), headers: { IDENTIFIER_TYPE: 'REAL_ID' } });
@@ -98,9 +101,7 @@ describe('simulator: several accounts side by side', () => {
     expect(new Set(all.map((c) => c.real_id)).size).toBe(all.length);
     const single = await startSimulator({ apiKey: ACME_KEY, secret: ACME_SECRET, seed: options().seed });
     try {
-      expect(sim.candidates().map((c) => [c.uid, c.person_uid, c.real_id])).toEqual(
-        single.candidates().map((c) => [c.uid, c.person_uid, c.real_id]),
-      );
+      expect(sim.candidates().map((c) => [c.uid, c.person_uid, c.real_id])).toEqual(single.candidates().map((c) => [c.uid, c.person_uid, c.real_id]));
     } finally {
       await single.close();
     }
@@ -123,7 +124,12 @@ describe('simulator: several accounts side by side', () => {
       expect(del.status).toBe(200);
       expect(del.json.candidates_deleted).toBe(1);
 
-      expect(s.account('acme').candidates().find((c) => c.person_uid === acmePerson)!.deleted).toBe(true);
+      expect(
+        s
+          .account('acme')
+          .candidates()
+          .find((c) => c.person_uid === acmePerson)!.deleted,
+      ).toBe(true);
       expect(s.account('globex').candidate(globexGail.uid)).toMatchObject({ deleted: false, email: SHARED_EMAIL, first_name: 'GlobexGail' });
       const stillThere = await api(s, 'GET', `/candidates?email=${SHARED_EMAIL}`, { token: await globexToken() });
       expect(firstNames(stillThere)).toEqual(['GlobexGail']);
@@ -292,10 +298,7 @@ describe('simulator: admin routes per account', () => {
   it('reads and steers one account; the unscoped routes stay the default account’s', async () => {
     const cands = await admin(sim, 'GET', '/_simulator/accounts/globex/candidates');
     expect(cands.json.map((c: { first_name: string }) => c.first_name)).toEqual(['GlobexGail']);
-    expect((await admin(sim, 'GET', '/_simulator/candidates')).json.map((c: { first_name: string }) => c.first_name)).toEqual([
-      'AcmeAda',
-      'AcmeOther',
-    ]);
+    expect((await admin(sim, 'GET', '/_simulator/candidates')).json.map((c: { first_name: string }) => c.first_name)).toEqual(['AcmeAda', 'AcmeOther']);
     const gail = cands.json[0];
     expect((await admin(sim, 'GET', `/_simulator/accounts/globex/candidates/${gail.uid}`)).status).toBe(200);
     expect((await admin(sim, 'GET', `/_simulator/candidates/${gail.uid}`)).status).toBe(404);
@@ -392,14 +395,25 @@ describe('simulator: account options are validated', () => {
     expect(dupKey).toBeInstanceOf(Error);
     expect((dupKey as Error).message).toMatch(/^Invalid simulator options: accounts\[0\]\.apiKey: this API key is already in use$/);
     await expect(
-      startSimulator({ ...base, accounts: [{ id: 'x', keys: [{ apiKey: 'k1', secret: 's' }, { apiKey: 'k1', secret: 't' }] }] }),
+      startSimulator({
+        ...base,
+        accounts: [
+          {
+            id: 'x',
+            keys: [
+              { apiKey: 'k1', secret: 's' },
+              { apiKey: 'k1', secret: 't' },
+            ],
+          },
+        ],
+      }),
     ).rejects.toThrow(/accounts\[0\]\.keys\[1\]\.apiKey: this API key is already in use/);
     await expect(startSimulator({ ...base, accounts: [{ id: 'acme', apiKey: 'k1', secret: 's' }] })).rejects.toThrow(
       /accounts\[0\]\.id: another account has this id/,
     );
-    await expect(
-      startSimulator({ ...base, accounts: [{ id: 'x', apiKey: 'k1', secret: 's', keys: [{ apiKey: 'k2', secret: 's' }] }] }),
-    ).rejects.toThrow(/accounts\.0\.keys|accounts\[0\]\.keys/);
+    await expect(startSimulator({ ...base, accounts: [{ id: 'x', apiKey: 'k1', secret: 's', keys: [{ apiKey: 'k2', secret: 's' }] }] })).rejects.toThrow(
+      /accounts\.0\.keys|accounts\[0\]\.keys/,
+    );
     await expect(startSimulator({ ...base, accounts: [{ id: 'x' }] })).rejects.toThrow(/accounts\[0\]\.apiKey/);
     await expect(startSimulator({ ...base, accounts: [{ id: 'x', apiKey: 'k1' }] })).rejects.toThrow(/accounts\[0\]\.secret/);
     await expect(

@@ -98,21 +98,33 @@ describe('simulator: options, seeds and logging', () => {
   it('throws clear errors naming the bad option or seed field', async () => {
     await expect(startSimulator({ ...base, pageSize: 0 })).rejects.toThrow(/Invalid simulator options: pageSize/);
     await expect(startSimulator({ ...base, apiKey: '' })).rejects.toThrow(/apiKey/);
-    await expect(
-      startSimulator({ ...base, seed: { candidates: [{ first_name: 'A', last_name: 'B' }, { first_name: 'C' } as never] } }),
-    ).rejects.toThrow(/seed\.candidates\[1\]\.last_name/);
+    await expect(startSimulator({ ...base, seed: { candidates: [{ first_name: 'A', last_name: 'B' }, { first_name: 'C' } as never] } })).rejects.toThrow(
+      /seed\.candidates\[1\]\.last_name/,
+    );
     await expect(
       startSimulator({ ...base, seed: { candidates: [{ first_name: 'A', last_name: 'B', status: 'Rejected', current_steps: [{ name: 'x', type: 'y' }] }] } }),
     ).rejects.toThrow(/seed\.candidates\[0\]\.current_steps/);
     await expect(
-      startSimulator({ ...base, seed: { candidates: [{ uid: '1.A', first_name: 'A', last_name: 'B' }, { uid: '1.A', first_name: 'C', last_name: 'D' }] } }),
+      startSimulator({
+        ...base,
+        seed: {
+          candidates: [
+            { uid: '1.A', first_name: 'A', last_name: 'B' },
+            { uid: '1.A', first_name: 'C', last_name: 'D' },
+          ],
+        },
+      }),
     ).rejects.toThrow(/seed\.candidates\[1\]\.uid/);
     await expect(startSimulator({ ...base, permissions: ['nope' as never] })).rejects.toThrow(/permissions\[0\]/);
   });
 
   it('resolves relative seed times against the simulator clock', async () => {
     const sim = await start({
-      seed: { candidates: [{ first_name: 'T', last_name: 'Ime', time_created: '-3d', current_steps: [{ name: 'c', type: 'Phone Interview', time_scheduled: '+90s' }] }] },
+      seed: {
+        candidates: [
+          { first_name: 'T', last_name: 'Ime', time_created: '-3d', current_steps: [{ name: 'c', type: 'Phone Interview', time_scheduled: '+90s' }] },
+        ],
+      },
     });
     try {
       const c = sim.candidates()[0]!;

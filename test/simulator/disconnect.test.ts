@@ -13,12 +13,7 @@ import { admin, api, mintToken, sleep, start } from './helpers.js';
 const LATENCY_MS = 1000;
 
 /** Opens a connection and writes one request: head, then `body` (Content-Length may claim more). */
-async function sendRaw(
-  sim: Simulator,
-  method: string,
-  path: string,
-  opts: { body?: string; contentLength?: number } = {},
-): Promise<Socket> {
+async function sendRaw(sim: Simulator, method: string, path: string, opts: { body?: string; contentLength?: number } = {}): Promise<Socket> {
   const u = new URL(sim.url);
   const socket = connect(Number(u.port), u.hostname);
   socket.on('error', () => undefined);
@@ -46,7 +41,13 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-const person = (n: number) => ({ person_uid: `P-${n}`, first_name: 'Gone', last_name: `Caller${n}`, email: `gone${n}@example.com`, status: 'Rejected' as const });
+const person = (n: number) => ({
+  person_uid: `P-${n}`,
+  first_name: 'Gone',
+  last_name: `Caller${n}`,
+  email: `gone${n}@example.com`,
+  status: 'Rejected' as const,
+});
 
 describe('simulator: a caller that disconnects', () => {
   it('carries out a complete erase whose caller hung up during the injected latency (the answer is thrown away)', async () => {
@@ -73,16 +74,15 @@ describe('simulator: a caller that disconnects', () => {
       await until('the pseudonymize to be applied', async () => (await admin(sim, 'GET', `/_simulator/candidates/${pseudo.uid}`)).json.pseudonymized === true);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(LATENCY_MS - 20);
       const stats = (await admin(sim, 'GET', '/_simulator/stats')).json;
-      expect(stats.erasures.map((e: { personUid: string; mode: string }) => `${e.mode} ${e.personUid}`).sort()).toEqual([
-        'delete P-1',
-        'pseudonymize P-2',
-      ]);
+      expect(stats.erasures.map((e: { personUid: string; mode: string }) => `${e.mode} ${e.personUid}`).sort()).toEqual(['delete P-1', 'pseudonymize P-2']);
       // The answers were produced (and counted, and logged) although nobody was there to read them.
       expect(stats.byStatus).toEqual({ '200': 2 });
-      expect(lines.filter((l) => / 200 \d+ms$/.test(l)).map((l) => l.replace(/ \d+ms$/, '')).sort()).toEqual([
-        'DELETE /person/:uid 200',
-        'POST /person/:uid/pseudonymize 200',
-      ]);
+      expect(
+        lines
+          .filter((l) => / 200 \d+ms$/.test(l))
+          .map((l) => l.replace(/ \d+ms$/, ''))
+          .sort(),
+      ).toEqual(['DELETE /person/:uid 200', 'POST /person/:uid/pseudonymize 200']);
 
       // The caller's retry learns the person is gone; the simulator is unharmed.
       expect((await api(sim, 'DELETE', '/person/P-1')).json).toMatchObject({ status: 404, error: 'not_found' });

@@ -60,9 +60,7 @@ describe('simulator: person erasure', () => {
     const lookup = await api(sim, 'GET', '/candidates?email=two.apps@example.com');
     expect(lookup.json.candidates).toEqual([]);
     const s = sim.stats();
-    expect(s.erasures).toEqual([
-      { personUid: '40.TWOA', mode: 'delete', candidateUids: r.json.deleted_candidates_uids, at: expect.any(String) },
-    ]);
+    expect(s.erasures).toEqual([{ personUid: '40.TWOA', mode: 'delete', candidateUids: r.json.deleted_candidates_uids, at: expect.any(String) }]);
   });
 
   it('answers 404 for an unknown person and for a candidate uid used as a person uid', async () => {

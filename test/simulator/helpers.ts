@@ -6,9 +6,7 @@ export const API_KEY = 'test-api-key';
 export const SECRET = 'test-secret-0123456789';
 
 /** A token the way Comeet specifies it: HS256, iss = api key, exp = now + 600 s. */
-export async function mintToken(
-  opts: { iss?: string; secret?: string; expInS?: number | null; alg?: 'HS256' | 'HS384' | 'HS512' } = {},
-): Promise<string> {
+export async function mintToken(opts: { iss?: string; secret?: string; expInS?: number | null; alg?: 'HS256' | 'HS384' | 'HS512' } = {}): Promise<string> {
   const jwt = new SignJWT({}).setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT' }).setIssuer(opts.iss ?? API_KEY);
   if (opts.expInS !== null) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (opts.expInS ?? 600));
   return jwt.sign(new TextEncoder().encode(opts.secret ?? SECRET));

@@ -71,7 +71,12 @@ describe('simulator: candidate lookups', () => {
     }
     expect(pages).toBe(4); // 16 candidates, 5 per page
     expect(new Set(seen).size).toBe(16);
-    expect(seen.sort()).toEqual(sim.candidates().map((c) => c.uid).sort());
+    expect(seen.sort()).toEqual(
+      sim
+        .candidates()
+        .map((c) => c.uid)
+        .sort(),
+    );
   });
 
   it('lets a smaller limit= win and keeps it in next_page', async () => {
@@ -89,8 +94,22 @@ describe('simulator: candidate lookups', () => {
     expect(r.status).toBe(200);
     const c = r.json;
     for (const key of [
-      'uid', 'person_uid', 'first_name', 'middle_name', 'last_name', 'email', 'phone', 'mobile_phone', 'linkedin_url',
-      'deleted', 'position_uid', 'status', 'time_created', 'time_last_status_changed', 'current_steps', 'completed_steps',
+      'uid',
+      'person_uid',
+      'first_name',
+      'middle_name',
+      'last_name',
+      'email',
+      'phone',
+      'mobile_phone',
+      'linkedin_url',
+      'deleted',
+      'position_uid',
+      'status',
+      'time_created',
+      'time_last_status_changed',
+      'current_steps',
+      'completed_steps',
       'future_steps',
     ]) {
       expect(c, key).toHaveProperty(key);
@@ -157,7 +176,13 @@ describe('simulator: candidate lookups', () => {
     try {
       expect((await api(sim, 'GET', `/candidates/${kay.uid}`)).json).not.toHaveProperty('source_contact');
     } finally {
-      sim.setPermissions(['candidates:read_other_sources', 'candidates:read_own_source', 'candidates:source_contact_details', 'candidates:create', 'persons:erase']);
+      sim.setPermissions([
+        'candidates:read_other_sources',
+        'candidates:read_own_source',
+        'candidates:source_contact_details',
+        'candidates:create',
+        'persons:erase',
+      ]);
     }
   });
 
@@ -175,7 +200,13 @@ describe('simulator: candidate lookups', () => {
       expect(dup.json.map((c: { uid: string }) => c.uid)).toContain(ada.uid);
       expect(dup.json.filter((c: object) => 'email' in c)).toEqual([]);
     } finally {
-      sim.setPermissions(['candidates:read_other_sources', 'candidates:read_own_source', 'candidates:source_contact_details', 'candidates:create', 'persons:erase']);
+      sim.setPermissions([
+        'candidates:read_other_sources',
+        'candidates:read_own_source',
+        'candidates:source_contact_details',
+        'candidates:create',
+        'persons:erase',
+      ]);
     }
   });
 

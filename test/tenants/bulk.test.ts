@@ -26,7 +26,13 @@ async function dsar(s: Scenario, argv: string[]) {
   const code = await runCli(argv, {
     out: (l) => out.push(l),
     err: (l) => err.push(l),
-    env: { DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: s.taskQueue, DSAR_ID_KEY: s.idKey, DSAR_FOLLOW_UP_DELAY: '0' },
+    env: {
+      DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: s.taskQueue,
+      DSAR_ID_KEY: s.idKey,
+      DSAR_FOLLOW_UP_DELAY: '0',
+    },
   });
   // No email address in any output, whatever happened.
   expect([...out, ...err].join('\n')).not.toContain('@');
@@ -51,7 +57,15 @@ describe('dsar erase --file with tenants', () => {
         const file = join(dir, 'subjects.csv');
         writeFileSync(
           file,
-          ['email,tenant,requestId', `${email},acme,R-1`, `${email},globex,R-2`, 'only.acme@example.com,ACME,R-3', `${email},nobody,R-4`, `${email},newco,R-5`, `${email},,R-6`].join('\n'),
+          [
+            'email,tenant,requestId',
+            `${email},acme,R-1`,
+            `${email},globex,R-2`,
+            'only.acme@example.com,ACME,R-3',
+            `${email},nobody,R-4`,
+            `${email},newco,R-5`,
+            `${email},,R-6`,
+          ].join('\n'),
         );
         const run = await dsar(s, ['erase', '--file', file, '--json']);
         expect(run.code).toBe(1);
@@ -61,17 +75,45 @@ describe('dsar erase --file with tenants', () => {
         expect(byRow.get(2)).toMatchObject({ status: 'started', tenant: 'acme', workflowId: expect.stringMatching(/^dsar-acme-[0-9a-f]{32}$/) });
         expect(byRow.get(3)).toMatchObject({ status: 'started', tenant: 'globex', workflowId: expect.stringMatching(/^dsar-globex-[0-9a-f]{32}$/) });
         expect(byRow.get(4)).toMatchObject({ status: 'started', tenant: 'acme' });
-        expect(byRow.get(5)).toMatchObject({ status: 'failed', refused: true, tenant: 'nobody', error: expect.stringMatching(/^refused \(tenant_unknown\): there is no tenant nobody/) });
-        expect(byRow.get(6)).toMatchObject({ status: 'failed', refused: true, tenant: 'newco', error: expect.stringMatching(/^refused \(tenant_not_live\): tenant newco is not live/) });
+        expect(byRow.get(5)).toMatchObject({
+          status: 'failed',
+          refused: true,
+          tenant: 'nobody',
+          error: expect.stringMatching(/^refused \(tenant_unknown\): there is no tenant nobody/),
+        });
+        expect(byRow.get(6)).toMatchObject({
+          status: 'failed',
+          refused: true,
+          tenant: 'newco',
+          error: expect.stringMatching(/^refused \(tenant_not_live\): tenant newco is not live/),
+        });
         expect(byRow.get(7)).toMatchObject({ status: 'started', workflowId: expect.stringMatching(/^dsar-[0-9a-f]{32}$/) });
         expect(byRow.get(7)).not.toHaveProperty('tenant');
         expect(run.errText).toContain('row 5: failed: refused (tenant_unknown)');
 
         const started = summary.rows.filter((r) => r.status === 'started').map((r) => r.workflowId!);
-        const outcomes = await Promise.all(started.map((id) => s.client.workflow.getHandle(id).result().then((r) => r.outcome)));
+        const outcomes = await Promise.all(
+          started.map((id) =>
+            s.client.workflow
+              .getHandle(id)
+              .result()
+              .then((r) => r.outcome),
+          ),
+        );
         expect(outcomes).toEqual(['completed', 'completed', 'completed', 'completed']);
-        expect(s.sim.account('acme').stats().erasures.map((e) => e.personUid).sort()).toEqual(['P-ACME', 'P-ACME-2']);
-        expect(s.sim.account('globex').stats().erasures.map((e) => e.personUid)).toEqual(['P-GLOBEX']);
+        expect(
+          s.sim
+            .account('acme')
+            .stats()
+            .erasures.map((e) => e.personUid)
+            .sort(),
+        ).toEqual(['P-ACME', 'P-ACME-2']);
+        expect(
+          s.sim
+            .account('globex')
+            .stats()
+            .erasures.map((e) => e.personUid),
+        ).toEqual(['P-GLOBEX']);
         expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-DEFAULT']);
 
         // --tenant fills empty cells; a cell naming another tenant is a bad row, and nothing starts.

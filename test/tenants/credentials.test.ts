@@ -34,7 +34,9 @@ describe('tenant credentials', () => {
     for (const msg of [
       problem(() => unsealCredentials(keys, 'globex', 'sandbox', blob)),
       problem(() => unsealCredentials(keys, 'acme', 'production', blob)),
-      problem(() => unsealCredentials(keys, 'acme', 'sandbox', { ...blob, sealed: blob.sealed.slice(0, -4) + (blob.sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA') })),
+      problem(() =>
+        unsealCredentials(keys, 'acme', 'sandbox', { ...blob, sealed: blob.sealed.slice(0, -4) + (blob.sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA') }),
+      ),
     ]) {
       expect(msg).toMatch(/do not open/);
       expect(msg).not.toContain(CREDS.apiKey);

@@ -18,7 +18,7 @@ useDevServer((started) => (env = started));
 
 const worker = { tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } };
 
-function tenantsScenario(title: string, tenants: TenantAccounts[], seed: Parameters<typeof person>[0][] , body: (s: Scenario) => Promise<void>) {
+function tenantsScenario(title: string, tenants: TenantAccounts[], seed: Parameters<typeof person>[0][], body: (s: Scenario) => Promise<void>) {
   return runScenario(
     env,
     title,
@@ -43,12 +43,25 @@ describe('erasures per tenant', () => {
       expect(a.workflowId.slice(-32)).not.toBe(g.workflowId.slice(-32));
       const [ra, rg] = await Promise.all([a.handle.result(), g.handle.result()]);
       expect([ra.outcome, rg.outcome]).toEqual(['completed', 'completed']);
-      expect(s.sim.account('acme').stats().erasures.map((e) => e.personUid)).toEqual(['P-ACME']);
-      expect(s.sim.account('globex').stats().erasures.map((e) => e.personUid)).toEqual(['P-GLOBEX']);
+      expect(
+        s.sim
+          .account('acme')
+          .stats()
+          .erasures.map((e) => e.personUid),
+      ).toEqual(['P-ACME']);
+      expect(
+        s.sim
+          .account('globex')
+          .stats()
+          .erasures.map((e) => e.personUid),
+      ).toEqual(['P-GLOBEX']);
       // The default account (COMEET_* of the single-account setup) was not called for them.
       expect(s.sim.stats().erasures).toEqual([]);
       expect(s.sim.candidates().every((c) => !c.deleted)).toBe(true);
-      const listed = await eventually(() => listErasures(s.client, `DsarTenant="acme" AND TaskQueue="${s.taskQueue}"`), (l) => l.length === 1);
+      const listed = await eventually(
+        () => listErasures(s.client, `DsarTenant="acme" AND TaskQueue="${s.taskQueue}"`),
+        (l) => l.length === 1,
+      );
       expect(listed.map((l) => l.workflowId)).toEqual([a.workflowId]);
       expect((await s.status(a.workflowId)).tenant).toBe('acme');
 
@@ -63,7 +76,11 @@ describe('erasures per tenant', () => {
 
   it('refuses a request for an unknown tenant or one not live yet, saying what is missing', async () => {
     await tenantsScenario('tenants refused', [], [], async (s) => {
-      const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+      const refusal = (p: Promise<unknown>) =>
+        p.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       const unknown = await refusal(s.start({ email: 'x@example.com', tenant: 'nobody' }));
       expect(unknown).toBeInstanceOf(TenantNotAcceptingError);
       expect(unknown).toMatchObject({ code: 'tenant_unknown' });
@@ -82,11 +99,24 @@ describe('erasures per tenant', () => {
   it('stops calling a paused tenant’s account within a second; its requests go on after the resume', async () => {
     const busy = 'busy.person@example.com';
     // In an interview now: Comeet refuses the erasure, and the workflow re-checks every second or two.
-    const t = tenantAccounts('pausy', [{ ...person(busy, 'P-BUSY')[0]!, status: 'In progress', current_steps: [{ name: 'Phone screen', type: 'Phone Interview', time_scheduled: '-10m', duration_minutes: 60 }] }]);
+    const t = tenantAccounts('pausy', [
+      {
+        ...person(busy, 'P-BUSY')[0]!,
+        status: 'In progress',
+        current_steps: [{ name: 'Phone screen', type: 'Phone Interview', time_scheduled: '-10m', duration_minutes: 60 }],
+      },
+    ]);
     await tenantsScenario('tenant pause', [t], [], async (s) => {
       const account = s.sim.account('pausy');
       const first = await s.start({ email: busy, tenant: 'pausy' });
-      await eventually(async () => account.stats().byRoute, (r) => Object.entries(r).filter(([k]) => !k.startsWith('GET')).reduce((n, [, v]) => n + v, 0) >= 2, 20_000);
+      await eventually(
+        async () => account.stats().byRoute,
+        (r) =>
+          Object.entries(r)
+            .filter(([k]) => !k.startsWith('GET'))
+            .reduce((n, [, v]) => n + v, 0) >= 2,
+        20_000,
+      );
       const pausing = Date.now();
       expect((await tenantStep(s.client, 'pausy', 'pause', { actor: 'test', reason: 'incident' })).step).toBe('paused');
       // The answer comes once every worker has seen the pause: within two seconds, and no call after it.
@@ -96,7 +126,10 @@ describe('erasures per tenant', () => {
       const second = await s.start({ email: 'someone.else@example.com', tenant: 'pausy' });
       await new Promise((r) => setTimeout(r, 4_000));
       expect(account.stats().total).toBe(callsWhenPaused);
-      const paused = await eventually(() => s.status(first.workflowId), (st) => st.tenantPaused === true);
+      const paused = await eventually(
+        () => s.status(first.workflowId),
+        (st) => st.tenantPaused === true,
+      );
       expect(paused.events.map((e) => e.kind)).toContain('tenant_paused');
       const secondStatus = await s.status(second.workflowId);
       expect(secondStatus.tenantPaused, JSON.stringify(secondStatus)).toBe(true);
@@ -116,7 +149,16 @@ describe('erasures per tenant', () => {
     const t = tenantAccounts('rotor', [...person('one@example.com', 'P-ONE'), ...person('two@example.com', 'P-TWO')]);
     const newKey = 'rotor-production-key-new-99887766';
     const production = t.accounts[1]!;
-    t.accounts[1] = { id: production.id, environment: 'production', rateLimit: null, seed: production.seed, keys: [{ apiKey: t.productionKey, secret: t.secret }, { apiKey: newKey, secret: t.secret }] };
+    t.accounts[1] = {
+      id: production.id,
+      environment: 'production',
+      rateLimit: null,
+      seed: production.seed,
+      keys: [
+        { apiKey: t.productionKey, secret: t.secret },
+        { apiKey: newKey, secret: t.secret },
+      ],
+    };
     await tenantsScenario('tenant key rotation', [t], [], async (s) => {
       const one = await s.start({ email: 'one@example.com', tenant: 'rotor' });
       expect((await one.handle.result()).outcome).toBe('completed');
@@ -127,7 +169,12 @@ describe('erasures per tenant', () => {
       await new Promise((r) => setTimeout(r, 1_100));
       const two = await s.start({ email: 'two@example.com', tenant: 'rotor' });
       expect((await two.handle.result()).outcome).toBe('completed');
-      expect(s.sim.account('rotor').stats().erasures.map((e) => e.personUid)).toEqual(['P-ONE', 'P-TWO']);
+      expect(
+        s.sim
+          .account('rotor')
+          .stats()
+          .erasures.map((e) => e.personUid),
+      ).toEqual(['P-ONE', 'P-TWO']);
     });
   });
 });

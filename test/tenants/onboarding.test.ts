@@ -38,7 +38,14 @@ afterAll(async () => {
 const accounts = (sandboxPermissions = [...ALL_PERMISSIONS]): Partial<SimulatorOptions> => ({
   accounts: [
     { id: 'acme-sandbox', environment: 'sandbox', apiKey: SANDBOX_KEY, secret: SECRET, permissions: sandboxPermissions, rateLimit: null },
-    { id: 'acme', environment: 'production', apiKey: PRODUCTION_KEY, secret: SECRET, rateLimit: null, seed: { candidates: [{ first_name: 'Real', last_name: 'Customer', email: 'real@acme.example' }] } },
+    {
+      id: 'acme',
+      environment: 'production',
+      apiKey: PRODUCTION_KEY,
+      secret: SECRET,
+      rateLimit: null,
+      seed: { candidates: [{ first_name: 'Real', last_name: 'Customer', email: 'real@acme.example' }] },
+    },
   ],
 });
 
@@ -50,7 +57,12 @@ function tenantScenario(title: string, simOptions: Partial<SimulatorOptions>, bo
     async (s) => {
       const dir = mkdtempSync(join(tmpdir(), 'dsar-tenant-'));
       const files: Record<string, string> = {};
-      for (const [name, value] of Object.entries({ sandboxKey: SANDBOX_KEY, productionKey: PRODUCTION_KEY, secret: SECRET, wrongKey: 'acme-wrong-key-00000000' })) {
+      for (const [name, value] of Object.entries({
+        sandboxKey: SANDBOX_KEY,
+        productionKey: PRODUCTION_KEY,
+        secret: SECRET,
+        wrongKey: 'acme-wrong-key-00000000',
+      })) {
         files[name] = join(dir, name);
         writeFileSync(files[name]!, `${value}\n`);
       }
@@ -63,7 +75,14 @@ function tenantScenario(title: string, simOptions: Partial<SimulatorOptions>, bo
           const code = await runCli(['tenant', ...argv.map((a) => (a.startsWith('@') ? files[a.slice(1)]! : a))], {
             out: (l) => out.push(l),
             err: (l) => err.push(l),
-            env: { DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, DSAR_CREDENTIALS_KEY: CREDENTIALS_KEY, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: s.taskQueue, DSAR_ID_KEY: s.idKey, DSAR_ACTOR: 'op-anna' },
+            env: {
+              DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+              DSAR_CREDENTIALS_KEY: CREDENTIALS_KEY,
+              TEMPORAL_ADDRESS: env.address,
+              TEMPORAL_TASK_QUEUE: s.taskQueue,
+              DSAR_ID_KEY: s.idKey,
+              DSAR_ACTOR: 'op-anna',
+            },
           });
           output.push(...out, ...err);
           return { code, out: out.join('\n'), err: err.join('\n'), ms: Date.now() - started };
@@ -73,12 +92,16 @@ function tenantScenario(title: string, simOptions: Partial<SimulatorOptions>, bo
       await body(s, dsar);
       await expectNoSecrets(s, output, sealed);
     },
-    { encrypted: true, worker: { tenants: { credentials: parseCredentialKeys(CREDENTIALS_KEY), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } } },
+    {
+      encrypted: true,
+      worker: {
+        tenants: { credentials: parseCredentialKeys(CREDENTIALS_KEY), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 },
+      },
+    },
   );
 }
 
 type Dsar = ((...argv: string[]) => Promise<{ code: number; out: string; err: string; ms: number }>) & { output: string[] };
-
 
 /** Every payload of the tenant's history, decoded as the codec server would, plus the query and CLI output. */
 async function expectNoSecrets(s: Scenario, output: string[], sealed: boolean): Promise<void> {
@@ -101,7 +124,14 @@ async function expectNoSecrets(s: Scenario, output: string[], sealed: boolean): 
     expect(payloads.length).toBeGreaterThan(5);
     const decoded = await codec.decode(payloads as never);
     texts.push(JSON.stringify(history), ...decoded.map((p) => Buffer.from(p.data ?? []).toString('latin1')));
-    texts.push(JSON.stringify(await s.client.workflow.getHandle(id).query('status').catch(() => ({}))));
+    texts.push(
+      JSON.stringify(
+        await s.client.workflow
+          .getHandle(id)
+          .query('status')
+          .catch(() => ({})),
+      ),
+    );
   }
   const all = texts.join('\n');
   // The sealed blobs are there (the scan looked at the right payloads), the secrets are not.
@@ -132,7 +162,11 @@ describe('tenant onboarding', () => {
       expect(check.out).toContain('Tenant acme-ok: awaiting_production_key (check passed)');
       expect(check.out).toMatch(/lookup works: .*candidates-filter/);
       let st = await status(s, 'acme-ok');
-      expect(st).toMatchObject({ step: 'awaiting_production_key', missing: ['production API key'], credentials: { sandbox: { set: true, keyId: 'c1' }, production: { set: false } } });
+      expect(st).toMatchObject({
+        step: 'awaiting_production_key',
+        missing: ['production API key'],
+        credentials: { sandbox: { set: true, keyId: 'c1' }, production: { set: false } },
+      });
       expect(st.lookupWorks).toContain('candidates-filter');
       expect(st.events.map((e) => e.kind)).toEqual(['added', 'sandbox_credentials_set', 'sandbox_check_started', 'sandbox_validated']);
       expect(st.events[1]!.actor).toBe('op-anna');
@@ -149,7 +183,12 @@ describe('tenant onboarding', () => {
       expect(st.step).toBe('live');
       expect(st.liveSince).toBeTruthy();
       expect(st.settings.ratePerMinute).toBe(80);
-      expect(s.sim.account('acme').candidates().every((c) => !c.deleted)).toBe(true);
+      expect(
+        s.sim
+          .account('acme')
+          .candidates()
+          .every((c) => !c.deleted),
+      ).toBe(true);
       const prodStats = s.sim.account('acme').stats();
       expect(prodStats.total).toBeGreaterThan(0);
       expect(Object.keys(prodStats.byRoute).filter((r) => !r.startsWith('GET '))).toEqual([]);
@@ -205,34 +244,45 @@ describe('tenant onboarding', () => {
   });
 
   it('refuses steps out of order at once, saying why; pause and resume keep the step', async () => {
-    await tenantScenario('tenant out of order', accounts(), async (s, dsar) => {
-      const bad = await dsar('add', 'Acme_Corp', '--name', 'Acme', '--base-url', s.sim.url);
-      expect(bad).toMatchObject({ code: 2 });
-      expect(bad.err).toMatch(/needs a tenant id: a tenant id is 2-31 characters/);
-      await dsar('add', 'acme-order', '--name', 'Acme', '--base-url', s.sim.url);
-      expect((await dsar('add', 'acme-order', '--name', 'Acme', '--base-url', s.sim.url)).err).toContain('tenant acme-order exists already');
+    await tenantScenario(
+      'tenant out of order',
+      accounts(),
+      async (s, dsar) => {
+        const bad = await dsar('add', 'Acme_Corp', '--name', 'Acme', '--base-url', s.sim.url);
+        expect(bad).toMatchObject({ code: 2 });
+        expect(bad.err).toMatch(/needs a tenant id: a tenant id is 2-31 characters/);
+        await dsar('add', 'acme-order', '--name', 'Acme', '--base-url', s.sim.url);
+        expect((await dsar('add', 'acme-order', '--name', 'Acme', '--base-url', s.sim.url)).err).toContain('tenant acme-order exists already');
 
-      const early = await dsar('validate', 'acme-order', '--environment', 'sandbox', '--test-email', TEST_EMAIL, '--position', '11.11');
-      expect(early.code).toBe(1);
-      expect(early.err).toContain('dsar tenant validate refused: validateSandbox needs the sandbox credentials first');
-      expect(early.ms).toBeLessThan(5_000);
-      const prod = await dsar('set-credentials', 'acme-order', '--environment', 'production', '--api-key-file', '@productionKey');
-      expect(prod.err).toContain('setProductionKey is refused while tenant acme-order is awaiting_sandbox_credentials: the sandbox must be validated first');
-      expect((await dsar('go-live', 'acme-order')).err).toContain('goLive is refused while tenant acme-order is awaiting_sandbox_credentials');
-      expect((await dsar('resume', 'acme-order')).err).toContain('tenant acme-order is not paused');
-      const noSecret = await dsar('set-credentials', 'acme-order', '--environment', 'sandbox', '--api-key-file', '@sandboxKey');
-      expect(noSecret).toMatchObject({ code: 2 });
+        const early = await dsar('validate', 'acme-order', '--environment', 'sandbox', '--test-email', TEST_EMAIL, '--position', '11.11');
+        expect(early.code).toBe(1);
+        expect(early.err).toContain('dsar tenant validate refused: validateSandbox needs the sandbox credentials first');
+        expect(early.ms).toBeLessThan(5_000);
+        const prod = await dsar('set-credentials', 'acme-order', '--environment', 'production', '--api-key-file', '@productionKey');
+        expect(prod.err).toContain('setProductionKey is refused while tenant acme-order is awaiting_sandbox_credentials: the sandbox must be validated first');
+        expect((await dsar('go-live', 'acme-order')).err).toContain('goLive is refused while tenant acme-order is awaiting_sandbox_credentials');
+        expect((await dsar('resume', 'acme-order')).err).toContain('tenant acme-order is not paused');
+        const noSecret = await dsar('set-credentials', 'acme-order', '--environment', 'sandbox', '--api-key-file', '@sandboxKey');
+        expect(noSecret).toMatchObject({ code: 2 });
 
-      expect((await dsar('pause', 'acme-order', '--reason', 'customer asked')).out).toContain('Tenant acme-order: paused');
-      expect((await dsar('set-credentials', 'acme-order', '--environment', 'sandbox', '--api-key-file', '@sandboxKey', '--secret-file', '@secret')).err).toContain('refused while tenant acme-order is paused');
-      expect((await dsar('resume', 'acme-order')).out).toContain('Tenant acme-order: awaiting_sandbox_credentials');
-      const st = await status(s, 'acme-order');
-      expect(st.events.find((e) => e.kind === 'paused')).toMatchObject({ actor: 'op-anna', detail: 'customer asked' });
-      expect(s.sim.account('acme-sandbox').stats().total).toBe(0);
+        expect((await dsar('pause', 'acme-order', '--reason', 'customer asked')).out).toContain('Tenant acme-order: paused');
+        expect(
+          (await dsar('set-credentials', 'acme-order', '--environment', 'sandbox', '--api-key-file', '@sandboxKey', '--secret-file', '@secret')).err,
+        ).toContain('refused while tenant acme-order is paused');
+        expect((await dsar('resume', 'acme-order')).out).toContain('Tenant acme-order: awaiting_sandbox_credentials');
+        const st = await status(s, 'acme-order');
+        expect(st.events.find((e) => e.kind === 'paused')).toMatchObject({ actor: 'op-anna', detail: 'customer asked' });
+        expect(s.sim.account('acme-sandbox').stats().total).toBe(0);
 
-      expect((await dsar('offboard', 'acme-order')).out).toContain('Tenant acme-order: offboarded');
-      expect((await s.client.workflow.getHandle('tenant-acme-order').result())).toEqual({ step: 'offboarded' });
-      expect(dsar.output.filter((l) => l.startsWith('Accepted:'))).toEqual(['Accepted: pause for tenant acme-order.', 'Accepted: resume for tenant acme-order.', 'Accepted: offboard for tenant acme-order.']);
-    }, { sealed: false });
+        expect((await dsar('offboard', 'acme-order')).out).toContain('Tenant acme-order: offboarded');
+        expect(await s.client.workflow.getHandle('tenant-acme-order').result()).toEqual({ step: 'offboarded' });
+        expect(dsar.output.filter((l) => l.startsWith('Accepted:'))).toEqual([
+          'Accepted: pause for tenant acme-order.',
+          'Accepted: resume for tenant acme-order.',
+          'Accepted: offboard for tenant acme-order.',
+        ]);
+      },
+      { sealed: false },
+    );
   });
 });

@@ -25,7 +25,15 @@ import { installQuietRuntime } from '../helpers/temporal.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium's own connections are refused on loopback-only machines.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'ui');
 /** The UI is a single-page app talking to the server and the codec server: wait generously for what it renders. */
 const UI_TIMEOUT = 30_000;
@@ -113,8 +121,14 @@ describe('Temporal Web UI (operator path, real browser)', () => {
         const { workflowId, handle } = await s.start({ email: BLOCKED_EMAIL, requestId: 'UI-BLOCKED' });
         await s.waitForPhase(workflowId, 'waiting_for_interviews');
         // Visibility is eventually consistent: let the server index the phase before asking the UI.
-        await eventually(() => listErasures(s.client, `WorkflowId="${workflowId}" AND ${PHASE_QUERY}`), (l) => l.length === 1);
-        await eventually(() => listErasures(s.client, `WorkflowId="${free.workflowId}" AND DsarPhase="completed"`), (l) => l.length === 1);
+        await eventually(
+          () => listErasures(s.client, `WorkflowId="${workflowId}" AND ${PHASE_QUERY}`),
+          (l) => l.length === 1,
+        );
+        await eventually(
+          () => listErasures(s.client, `WorkflowId="${free.workflowId}" AND DsarPhase="completed"`),
+          (l) => l.length === 1,
+        );
 
         const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
         const page = await context.newPage();
@@ -136,13 +150,22 @@ describe('Temporal Web UI (operator path, real browser)', () => {
           await page.getByRole('link', { name: workflowId }).waitFor();
           // The completed erasure is filtered out.
           await page.getByRole('link', { name: free.workflowId }).waitFor({ state: 'detached' });
-          expect(await page.locator('table').getByRole('link', { name: /^dsar-/ }).allInnerTexts()).toEqual([workflowId]);
+          expect(
+            await page
+              .locator('table')
+              .getByRole('link', { name: /^dsar-/ })
+              .allInnerTexts(),
+          ).toEqual([workflowId]);
           await shot(page, '02-workflows-filtered-waiting-for-interviews');
 
           // 4. Open it; run the `status` query from the Queries tab; read the decoded result.
           await page.getByRole('link', { name: workflowId }).click();
           await page.waitForURL(new RegExp(`/workflows/${workflowId}/`));
-          await page.getByTestId('execution-status').first().filter({ hasText: /running/i }).waitFor();
+          await page
+            .getByTestId('execution-status')
+            .first()
+            .filter({ hasText: /running/i })
+            .waitFor();
           // The decoded input shows the codec server is wired in (the stored payloads are ciphertext).
           await page.getByText(`"requestId": "UI-BLOCKED"`).first().waitFor();
           await page.getByTestId('data-encoder-status-success').waitFor();
@@ -206,7 +229,10 @@ describe('Temporal Web UI (operator path, real browser)', () => {
 
 /** Waits for the execution status badge to read Completed; reloads the page if it stays stale. */
 async function waitForCompleted(page: Page): Promise<boolean> {
-  const completed: Locator = page.getByTestId('execution-status').first().filter({ hasText: /completed/i });
+  const completed: Locator = page
+    .getByTestId('execution-status')
+    .first()
+    .filter({ hasText: /completed/i });
   const until = Date.now() + 60_000;
   let reloaded = false;
   for (;;) {

@@ -15,7 +15,6 @@ import { useDevServer } from '../helpers/temporal.js';
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-
 /** Runs `work` over `items`, `limit` at a time. */
 async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -34,7 +33,7 @@ async function pooled<T, R>(items: T[], limit: number, work: (item: T) => Promis
 /** Each run of the chain with its event count, first to last. */
 async function runsOf(workflowId: string, firstRunId: string): Promise<number[]> {
   const out: number[] = [];
-  for (let runId: string | undefined = firstRunId; runId; ) {
+  for (let runId: string | undefined = firstRunId; runId;) {
     const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     const events = history.events ?? [];
     out.push(events.length);

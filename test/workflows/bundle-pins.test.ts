@@ -17,7 +17,9 @@ interface PackageJson {
   overrides?: Record<string, unknown>;
 }
 const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as PackageJson;
-const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
+};
 
 /** The npm packages whose code is in a bundle (webpack names each module by its path). */
 function packagesIn(code: string): string[] {
@@ -49,18 +51,28 @@ describe('the workflow bundle', () => {
   it.each([
     ['the production bundle', false],
     ['the bundle with tracing interceptors', true],
-  ])('%s imports only packages pinned to the exact version installed and locked', async (_what, withTracing) => {
-    const packages = await bundledPackages(withTracing);
-    expect(packages).toEqual(expect.arrayContaining(['@temporalio/workflow', 'zod']));
-    if (withTracing) expect(packages).toContain('@temporalio/interceptors-opentelemetry');
-    for (const name of packages) {
-      const installed = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-      expect(pinOf(name), `${name} is in the workflow bundle: pin it in package.json (dependencies, or overrides for a transitive one) to exactly ${installed}`).toBe(installed);
-      expect(lock.packages[`node_modules/${name}`]?.version, `package-lock.json locks another ${name}`).toBe(installed);
-      // Only one copy: a nested one would be bundled for its dependant whatever the pin says.
-      expect(Object.keys(lock.packages).filter((k) => k.endsWith(`/node_modules/${name}`)), `a nested copy of ${name}`).toEqual([]);
-    }
-  }, 120_000);
+  ])(
+    '%s imports only packages pinned to the exact version installed and locked',
+    async (_what, withTracing) => {
+      const packages = await bundledPackages(withTracing);
+      expect(packages).toEqual(expect.arrayContaining(['@temporalio/workflow', 'zod']));
+      if (withTracing) expect(packages).toContain('@temporalio/interceptors-opentelemetry');
+      for (const name of packages) {
+        const installed = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+        expect(
+          pinOf(name),
+          `${name} is in the workflow bundle: pin it in package.json (dependencies, or overrides for a transitive one) to exactly ${installed}`,
+        ).toBe(installed);
+        expect(lock.packages[`node_modules/${name}`]?.version, `package-lock.json locks another ${name}`).toBe(installed);
+        // Only one copy: a nested one would be bundled for its dependant whatever the pin says.
+        expect(
+          Object.keys(lock.packages).filter((k) => k.endsWith(`/node_modules/${name}`)),
+          `a nested copy of ${name}`,
+        ).toEqual([]);
+      }
+    },
+    120_000,
+  );
 
   it('package-lock.json records the same ranges as package.json (what npm ci checks)', () => {
     const root = lock.packages['']!;

@@ -18,7 +18,6 @@ import { useDevServer } from '../helpers/temporal.js';
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-
 async function until<T>(read: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -42,22 +41,40 @@ describe('Temporal cancel', () => {
   it('tells the caller (outcome cancelled) and closes CANCELED when cancelled while waiting on interviews', async () => {
     const receiver = await startReceiver();
     try {
-      await runScenario(env, 'hard cancel waiting', { seed: { candidates: [interviewing('hard.wait@example.com', 'P-HW', '+2d')] } }, async (s) => {
-        const { handle, workflowId } = await s.start({ email: 'hard.wait@example.com', requestId: 'HC-1', callbackUrl: receiver.url }, { callbackRetryMs: 1000 });
-        await s.waitForPhase(workflowId, 'waiting_for_interviews');
-        await handle.cancel();
-        await cancelledError(handle.result());
-        expect((await handle.describe()).status.name).toBe('CANCELLED');
-        const [cb] = await until(() => receiver.received, (r) => r.length > 0);
-        expect(cb).toMatchObject({ event: 'erasure.finished', id: workflowId, requestId: 'HC-1', outcome: 'cancelled', totals: { persons: 0, candidates: 0 } });
-        expect(cb!.persons).toBeUndefined();
-        const st = await s.status(workflowId);
-        expect(st.phase).toBe('cancelled');
-        expect(st.requests).toEqual([{ requestId: 'HC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
-        expect(st.events.map((e) => e.kind)).not.toContain('needs_attention');
-        expect(st.failure).toContain('before anything was erased');
-        expect(s.sim.stats().erasures).toEqual([]);
-      }, callbackWorker);
+      await runScenario(
+        env,
+        'hard cancel waiting',
+        { seed: { candidates: [interviewing('hard.wait@example.com', 'P-HW', '+2d')] } },
+        async (s) => {
+          const { handle, workflowId } = await s.start(
+            { email: 'hard.wait@example.com', requestId: 'HC-1', callbackUrl: receiver.url },
+            { callbackRetryMs: 1000 },
+          );
+          await s.waitForPhase(workflowId, 'waiting_for_interviews');
+          await handle.cancel();
+          await cancelledError(handle.result());
+          expect((await handle.describe()).status.name).toBe('CANCELLED');
+          const [cb] = await until(
+            () => receiver.received,
+            (r) => r.length > 0,
+          );
+          expect(cb).toMatchObject({
+            event: 'erasure.finished',
+            id: workflowId,
+            requestId: 'HC-1',
+            outcome: 'cancelled',
+            totals: { persons: 0, candidates: 0 },
+          });
+          expect(cb!.persons).toBeUndefined();
+          const st = await s.status(workflowId);
+          expect(st.phase).toBe('cancelled');
+          expect(st.requests).toEqual([{ requestId: 'HC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true, callback: 'delivered' }]);
+          expect(st.events.map((e) => e.kind)).not.toContain('needs_attention');
+          expect(st.failure).toContain('before anything was erased');
+          expect(s.sim.stats().erasures).toEqual([]);
+        },
+        callbackWorker,
+      );
     } finally {
       await receiver.close();
     }
@@ -66,22 +83,34 @@ describe('Temporal cancel', () => {
   it('waits for a DELETE in flight, reports the person it erased, and never parks the request in needs_attention', async () => {
     const receiver = await startReceiver();
     try {
-      await runScenario(env, 'hard cancel deleting', { faults: { latencyMs: 2500 }, seed: { candidates: person('hard.delete@example.com', 'P-HD', 2) } }, async (s) => {
-        const { handle, workflowId } = await s.start({ email: 'hard.delete@example.com', callbackUrl: receiver.url }, { callbackRetryMs: 1000 });
-        await s.waitForStatus(workflowId, (x) => x.persons.some((p) => p.state === 'erasing'));
-        // The DELETE reaches the simulator, which answers 2.5 s later; cancel meanwhile.
-        await until(() => s.sim.stats().byRoute['DELETE /person/:uid'] ?? 0, (n) => n > 0);
-        await handle.cancel();
-        await cancelledError(handle.result());
-        expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-HD']);
-        const [cb] = await until(() => receiver.received, (r) => r.length > 0);
-        expect(cb).toMatchObject({ outcome: 'cancelled', totals: { persons: 1, candidates: 2 } });
-        expect(cb!.persons?.map((p) => p.personUid)).toEqual(['P-HD']);
-        const st = await s.status(workflowId);
-        expect(st.persons).toEqual([expect.objectContaining({ personUid: 'P-HD', state: 'erased' })]);
-        expect(st.events.map((e) => e.kind)).not.toContain('needs_attention');
-        expect(st.failure).toMatch(/after erasing person\(s\) P-HD \(2 candidate\(s\)\)/);
-      }, callbackWorker);
+      await runScenario(
+        env,
+        'hard cancel deleting',
+        { faults: { latencyMs: 2500 }, seed: { candidates: person('hard.delete@example.com', 'P-HD', 2) } },
+        async (s) => {
+          const { handle, workflowId } = await s.start({ email: 'hard.delete@example.com', callbackUrl: receiver.url }, { callbackRetryMs: 1000 });
+          await s.waitForStatus(workflowId, (x) => x.persons.some((p) => p.state === 'erasing'));
+          // The DELETE reaches the simulator, which answers 2.5 s later; cancel meanwhile.
+          await until(
+            () => s.sim.stats().byRoute['DELETE /person/:uid'] ?? 0,
+            (n) => n > 0,
+          );
+          await handle.cancel();
+          await cancelledError(handle.result());
+          expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-HD']);
+          const [cb] = await until(
+            () => receiver.received,
+            (r) => r.length > 0,
+          );
+          expect(cb).toMatchObject({ outcome: 'cancelled', totals: { persons: 1, candidates: 2 } });
+          expect(cb!.persons?.map((p) => p.personUid)).toEqual(['P-HD']);
+          const st = await s.status(workflowId);
+          expect(st.persons).toEqual([expect.objectContaining({ personUid: 'P-HD', state: 'erased' })]);
+          expect(st.events.map((e) => e.kind)).not.toContain('needs_attention');
+          expect(st.failure).toMatch(/after erasing person\(s\) P-HD \(2 candidate\(s\)\)/);
+        },
+        callbackWorker,
+      );
     } finally {
       await receiver.close();
     }
@@ -92,32 +121,43 @@ describe('follow-up', () => {
   it('cancelling a follow-up leaves its re-erasure running, with the original clock and caller', async () => {
     const receiver = await startReceiver();
     try {
-      await runScenario(env, 'follow-up cancel', { seed: { candidates: person('again.cancel@example.com', 'P-AC') } }, async (s) => {
-        const receivedAt = new Date(Date.now() - 3 * 86_400_000).toISOString();
-        const { handle, workflowId } = await s.start({ email: 'again.cancel@example.com', requestId: 'FC-1', receivedAt, callbackUrl: receiver.url }, { followUpDelayMs: 1500, callbackRetryMs: 1000 });
-        const first: ErasureResult = await handle.result();
-        expect(first.outcome).toBe('completed');
-        // The person applies again, and is in interviews when the follow-up looks.
-        s.sim.addCandidate(interviewing('again.cancel@example.com', 'P-AC2', '+2d'));
-        const followUp = env.client.workflow.getHandle<() => Promise<FollowUpResult>>(first.followUp!.workflowId);
-        const again = await pollStatus(s.client, workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.personUid === 'P-AC2'));
-        expect(again.receivedAt).toBe(receivedAt);
-        expect(again.deadline).toBe(first.deadline);
-        expect(again.requests).toEqual([{ requestId: 'FC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true }]);
-        // Its Comeet lookup ran on the lowest priority key.
-        const priorities = ((await followUp.fetchHistory()).events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.priority?.priorityKey).filter((k) => k !== undefined);
-        expect(priorities).toEqual([5]);
+      await runScenario(
+        env,
+        'follow-up cancel',
+        { seed: { candidates: person('again.cancel@example.com', 'P-AC') } },
+        async (s) => {
+          const receivedAt = new Date(Date.now() - 3 * 86_400_000).toISOString();
+          const { handle, workflowId } = await s.start(
+            { email: 'again.cancel@example.com', requestId: 'FC-1', receivedAt, callbackUrl: receiver.url },
+            { followUpDelayMs: 1500, callbackRetryMs: 1000 },
+          );
+          const first: ErasureResult = await handle.result();
+          expect(first.outcome).toBe('completed');
+          // The person applies again, and is in interviews when the follow-up looks.
+          s.sim.addCandidate(interviewing('again.cancel@example.com', 'P-AC2', '+2d'));
+          const followUp = env.client.workflow.getHandle<() => Promise<FollowUpResult>>(first.followUp!.workflowId);
+          const again = await pollStatus(s.client, workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.personUid === 'P-AC2'));
+          expect(again.receivedAt).toBe(receivedAt);
+          expect(again.deadline).toBe(first.deadline);
+          expect(again.requests).toEqual([{ requestId: 'FC-1', mode: 'delete', regulation: 'gdpr', dryRun: false, hasCallback: true }]);
+          // Its Comeet lookup ran on the lowest priority key.
+          const priorities = ((await followUp.fetchHistory()).events ?? [])
+            .map((e) => e.activityTaskScheduledEventAttributes?.priority?.priorityKey)
+            .filter((k) => k !== undefined);
+          expect(priorities).toEqual([5]);
 
-        await followUp.cancel();
-        await cancelledError(followUp.result());
-        // The re-erasure goes on: still waiting, a new run of the erasure's id.
-        await new Promise((r) => setTimeout(r, 1000));
-        const d = await env.client.workflow.getHandle(workflowId).describe();
-        expect(d.status.name).toBe('RUNNING');
-        expect((await s.status(workflowId)).phase).toBe('waiting_for_interviews');
-        await cancelErasure(s.client, workflowId, 'test over');
-        expect((await env.client.workflow.getHandle(workflowId).result()).outcome).toBe('cancelled');
-      }, callbackWorker);
+          await followUp.cancel();
+          await cancelledError(followUp.result());
+          // The re-erasure goes on: still waiting, a new run of the erasure's id.
+          await new Promise((r) => setTimeout(r, 1000));
+          const d = await env.client.workflow.getHandle(workflowId).describe();
+          expect(d.status.name).toBe('RUNNING');
+          expect((await s.status(workflowId)).phase).toBe('waiting_for_interviews');
+          await cancelErasure(s.client, workflowId, 'test over');
+          expect((await env.client.workflow.getHandle(workflowId).result()).outcome).toBe('cancelled');
+        },
+        callbackWorker,
+      );
     } finally {
       await receiver.close();
     }
@@ -126,35 +166,56 @@ describe('follow-up', () => {
   it('a follow-up whose lookup fails tells the original caller and shows as DsarPhase="failed"', async () => {
     const receiver = await startReceiver();
     try {
-      await runScenario(env, 'follow-up failed', { readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } }, async (s) => {
-        const { handle, workflowId } = await s.start({ email: 'again.fail@example.com', requestId: 'FF-1', callbackUrl: receiver.url }, { followUpDelayMs: 1500, callbackRetryMs: 1000 });
-        const first = await handle.result();
-        // The person applies again, and the permission to read them is withdrawn before the follow-up
-        // looks: a 403 that no retry can fix.
-        s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
-        s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
-        const followUp = env.client.workflow.getHandle(first.followUp!.workflowId);
-        const err = await followUp.result().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(err).toBeInstanceOf(WorkflowFailedError);
-        const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
-        expect(cause).toBeInstanceOf(ApplicationFailure);
-        expect(cause.type).toBe('FollowUpFailed');
-        expect(cause.message).toContain(workflowId);
-        expect(cause.message.toLowerCase()).not.toContain('again.fail');
-        const cbs = await until(() => receiver.received, (r) => r.some((c) => c.event === 'erasure.follow_up_failed'));
-        expect(cbs.find((c) => c.event === 'erasure.follow_up_failed')).toMatchObject({ id: workflowId, requestId: 'FF-1', outcome: 'failed', followUpId: first.followUp!.workflowId, failure: expect.stringContaining('failed after its retries') });
-        const q = `WorkflowType="dsarFollowUp" AND WorkflowId="${first.followUp!.workflowId}" AND DsarPhase="failed"`;
-        const found = await until(async () => {
-          const out = [];
-          for await (const wf of env.client.workflow.list({ query: q })) out.push(wf.workflowId);
-          return out;
-        }, (l) => l.length === 1);
-        expect(found).toEqual([first.followUp!.workflowId]);
-        expect(await listErasures(env.client, `WorkflowId="${workflowId}"`)).toHaveLength(1);
-      }, callbackWorker);
+      await runScenario(
+        env,
+        'follow-up failed',
+        { readWithoutPermission: 'forbid', seed: { candidates: person('again.fail@example.com', 'P-AF') } },
+        async (s) => {
+          const { handle, workflowId } = await s.start(
+            { email: 'again.fail@example.com', requestId: 'FF-1', callbackUrl: receiver.url },
+            { followUpDelayMs: 1500, callbackRetryMs: 1000 },
+          );
+          const first = await handle.result();
+          // The person applies again, and the permission to read them is withdrawn before the follow-up
+          // looks: a 403 that no retry can fix.
+          s.sim.addCandidate(person('again.fail@example.com', 'P-AF2')[0]!);
+          s.sim.setPermissions(ALL_PERMISSIONS.filter((p) => p !== 'candidates:read_other_sources'));
+          const followUp = env.client.workflow.getHandle(first.followUp!.workflowId);
+          const err = await followUp.result().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err).toBeInstanceOf(WorkflowFailedError);
+          const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+          expect(cause).toBeInstanceOf(ApplicationFailure);
+          expect(cause.type).toBe('FollowUpFailed');
+          expect(cause.message).toContain(workflowId);
+          expect(cause.message.toLowerCase()).not.toContain('again.fail');
+          const cbs = await until(
+            () => receiver.received,
+            (r) => r.some((c) => c.event === 'erasure.follow_up_failed'),
+          );
+          expect(cbs.find((c) => c.event === 'erasure.follow_up_failed')).toMatchObject({
+            id: workflowId,
+            requestId: 'FF-1',
+            outcome: 'failed',
+            followUpId: first.followUp!.workflowId,
+            failure: expect.stringContaining('failed after its retries'),
+          });
+          const q = `WorkflowType="dsarFollowUp" AND WorkflowId="${first.followUp!.workflowId}" AND DsarPhase="failed"`;
+          const found = await until(
+            async () => {
+              const out = [];
+              for await (const wf of env.client.workflow.list({ query: q })) out.push(wf.workflowId);
+              return out;
+            },
+            (l) => l.length === 1,
+          );
+          expect(found).toEqual([first.followUp!.workflowId]);
+          expect(await listErasures(env.client, `WorkflowId="${workflowId}"`)).toHaveLength(1);
+        },
+        callbackWorker,
+      );
     } finally {
       await receiver.close();
     }

@@ -7,7 +7,17 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { CancelRefusedError, cancelErasure, ErasureConflictError, erasureHandle, erasureWorkflowId, extendDeadline, InvalidErasureRequestError, listErasures, recheckNow } from '../../src/client.js';
+import {
+  CancelRefusedError,
+  cancelErasure,
+  ErasureConflictError,
+  erasureHandle,
+  erasureWorkflowId,
+  extendDeadline,
+  InvalidErasureRequestError,
+  listErasures,
+  recheckNow,
+} from '../../src/client.js';
 import { attachRequestSignal } from '../../src/workflows/index.js';
 import { ComeetPermission } from '../../src/comeet/index.js';
 import { cancelSignal, cancelUpdate } from '../../src/workflows/index.js';
@@ -47,13 +57,26 @@ describe('dsarErasure', () => {
       expect(JSON.stringify(r).toLowerCase()).not.toContain('ada.lovelace');
       // The common case spends exactly: one lookup, one erase, one lookup proving absence.
       expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': 2, 'DELETE /person/:uid': 1 });
-      expect(s.sim.candidates().filter((c) => c.deleted).map((c) => c.person_uid)).toEqual(['P-ADA', 'P-ADA']);
+      expect(
+        s.sim
+          .candidates()
+          .filter((c) => c.deleted)
+          .map((c) => c.person_uid),
+      ).toEqual(['P-ADA', 'P-ADA']);
       expect(s.sim.candidates().filter((c) => !c.deleted)).toHaveLength(5);
       const st = await s.status(workflowId);
       expect(st.phase).toBe('completed');
       // The proof of erasure verifies against the public key and says what was erased.
       const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
-      expect(receipt).toMatchObject({ outcome: 'completed', workflowId, subjectHash: workflowId.slice(5), requestId: 'req-1', mode: 'delete', totals: { persons: 1, candidates: 2 }, verifiedAbsentAt: r.verifiedAbsentAt });
+      expect(receipt).toMatchObject({
+        outcome: 'completed',
+        workflowId,
+        subjectHash: workflowId.slice(5),
+        requestId: 'req-1',
+        mode: 'delete',
+        totals: { persons: 1, candidates: 2 },
+        verifiedAbsentAt: r.verifiedAbsentAt,
+      });
       expect(receipt.persons[0]!.candidateUids.sort()).toEqual(r.persons[0]!.candidateUids.sort());
       expect(r.receipt!.split('.')[1]).not.toContain(Buffer.from('@').toString('base64url'));
     });
@@ -66,7 +89,12 @@ describe('dsarErasure', () => {
       expect(r.mode).toBe('pseudonymize');
       expect(r.totals.candidates).toBe(2);
       expect(s.sim.stats().erasures).toEqual([expect.objectContaining({ personUid: 'P-PS', mode: 'pseudonymize' })]);
-      expect(s.sim.candidates().filter((c) => c.person_uid === 'P-PS').every((c) => c.pseudonymized && !c.deleted)).toBe(true);
+      expect(
+        s.sim
+          .candidates()
+          .filter((c) => c.person_uid === 'P-PS')
+          .every((c) => c.pseudonymized && !c.deleted),
+      ).toBe(true);
       expect(s.sim.stats().byRoute['DELETE /person/:uid']).toBeUndefined();
     });
   });
@@ -84,56 +112,78 @@ describe('dsarErasure', () => {
   });
 
   it('erases two persons who share one email', async () => {
-    await runScenario(env, 'two persons', { seed: { candidates: [...person('shared@example.com', 'P-1'), ...person('SHARED@example.com', 'P-2', 2)] } }, async (s) => {
-      const r = await (await s.start({ email: 'shared@example.com' })).handle.result();
-      expect(r.outcome).toBe('completed');
-      expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-1', 'P-2']);
-      expect(r.totals.candidates).toBe(3);
-      expect(s.sim.stats().byRoute['DELETE /person/:uid']).toBe(2);
-    });
+    await runScenario(
+      env,
+      'two persons',
+      { seed: { candidates: [...person('shared@example.com', 'P-1'), ...person('SHARED@example.com', 'P-2', 2)] } },
+      async (s) => {
+        const r = await (await s.start({ email: 'shared@example.com' })).handle.result();
+        expect(r.outcome).toBe('completed');
+        expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-1', 'P-2']);
+        expect(r.totals.candidates).toBe(3);
+        expect(s.sim.stats().byRoute['DELETE /person/:uid']).toBe(2);
+      },
+    );
   });
 
   it('never erases people a server-side filter failed to exclude', async () => {
-    await runScenario(env, 'ignored filter', { emailFilter: 'ignored', pageSize: 2, seed: { candidates: [...person('target@example.com', 'P-T'), ...bystanders(5)] } }, async (s) => {
-      const r = await (await s.start({ email: 'target@example.com' })).handle.result();
-      expect(r.persons.map((p) => p.personUid)).toEqual(['P-T']);
-      expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-T']);
-      expect(s.sim.candidates().filter((c) => c.deleted)).toHaveLength(1);
-    });
+    await runScenario(
+      env,
+      'ignored filter',
+      { emailFilter: 'ignored', pageSize: 2, seed: { candidates: [...person('target@example.com', 'P-T'), ...bystanders(5)] } },
+      async (s) => {
+        const r = await (await s.start({ email: 'target@example.com' })).handle.result();
+        expect(r.persons.map((p) => p.personUid)).toEqual(['P-T']);
+        expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-T']);
+        expect(s.sim.candidates().filter((c) => c.deleted)).toHaveLength(1);
+      },
+    );
   });
 
   it('erases one person at once while another waits for interviews, and refuses cancel once erasure started', async () => {
-    await runScenario(env, 'one blocked', { seed: { candidates: [...person('pair@example.com', 'P-FREE'), interviewing('pair@example.com', 'P-BUSY', '+1d')] } }, async (s) => {
-      const { handle, workflowId } = await s.start({ email: 'pair@example.com' });
-      const st = await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
-      const free = st.persons.find((p) => p.personUid === 'P-FREE')!;
-      const busy = st.persons.find((p) => p.personUid === 'P-BUSY')!;
-      expect(free.state).toBe('erased');
-      expect(busy.state).toBe('blocked');
-      expect(busy.blockingCandidateUids).toEqual(busy.candidateUids);
-      expect(st.blockingCandidateUids).toEqual(busy.candidateUids);
-      // The known interview time drives the re-check: about a day away, not a blind poll.
-      expect(Date.parse(busy.nextCheckAt!)).toBeGreaterThan(Date.now() + 23 * 3600_000);
-      expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-FREE']);
+    await runScenario(
+      env,
+      'one blocked',
+      { seed: { candidates: [...person('pair@example.com', 'P-FREE'), interviewing('pair@example.com', 'P-BUSY', '+1d')] } },
+      async (s) => {
+        const { handle, workflowId } = await s.start({ email: 'pair@example.com' });
+        const st = await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.some((p) => p.state === 'erased'));
+        const free = st.persons.find((p) => p.personUid === 'P-FREE')!;
+        const busy = st.persons.find((p) => p.personUid === 'P-BUSY')!;
+        expect(free.state).toBe('erased');
+        expect(busy.state).toBe('blocked');
+        expect(busy.blockingCandidateUids).toEqual(busy.candidateUids);
+        expect(st.blockingCandidateUids).toEqual(busy.candidateUids);
+        // The known interview time drives the re-check: about a day away, not a blind poll.
+        expect(Date.parse(busy.nextCheckAt!)).toBeGreaterThan(Date.now() + 23 * 3600_000);
+        expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-FREE']);
 
-      // The operator hears the refusal at once, and it leaves no trace in history.
-      const refusal = await cancelErasure(env.client, workflowId, 'subject withdrew the request', 'alice').catch((e: unknown) => e);
-      expect(refusal).toBeInstanceOf(CancelRefusedError);
-      expect((refusal as Error).message).toBe('erasure has started; it cannot be undone or interrupted');
-      // (The start's own attachRequest update is accepted too: look at the cancels only.)
-      expect(((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel')).toEqual([]);
-      // The signal, kept for older callers, is refused the same way and says so in the events.
-      await handle.signal(cancelSignal, { reason: 'subject withdrew the request', actor: 'alice' });
-      const refused = await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
-      expect(refused.events.find((e) => e.kind === 'cancel_refused')).toMatchObject({ actor: 'alice', detail: expect.stringContaining('erasure has started') });
-      expect(refused.cancellation).toBeUndefined();
+        // The operator hears the refusal at once, and it leaves no trace in history.
+        const refusal = await cancelErasure(env.client, workflowId, 'subject withdrew the request', 'alice').catch((e: unknown) => e);
+        expect(refusal).toBeInstanceOf(CancelRefusedError);
+        expect((refusal as Error).message).toBe('erasure has started; it cannot be undone or interrupted');
+        // (The start's own attachRequest update is accepted too: look at the cancels only.)
+        expect(
+          ((await handle.fetchHistory()).events ?? []).filter(
+            (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'cancel',
+          ),
+        ).toEqual([]);
+        // The signal, kept for older callers, is refused the same way and says so in the events.
+        await handle.signal(cancelSignal, { reason: 'subject withdrew the request', actor: 'alice' });
+        const refused = await s.waitForStatus(workflowId, (x) => x.events.some((e) => e.kind === 'cancel_refused'));
+        expect(refused.events.find((e) => e.kind === 'cancel_refused')).toMatchObject({
+          actor: 'alice',
+          detail: expect.stringContaining('erasure has started'),
+        });
+        expect(refused.cancellation).toBeUndefined();
 
-      s.sim.completeInterviews('P-BUSY');
-      await recheckNow(env.client, workflowId, 'bob');
-      const r = await handle.result();
-      expect(r.outcome).toBe('completed');
-      expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-BUSY', 'P-FREE']);
-    });
+        s.sim.completeInterviews('P-BUSY');
+        await recheckNow(env.client, workflowId, 'bob');
+        const r = await handle.result();
+        expect(r.outcome).toBe('completed');
+        expect(r.persons.map((p) => p.personUid).sort()).toEqual(['P-BUSY', 'P-FREE']);
+      },
+    );
   });
 
   it('resumes by itself when the interview ends', async () => {
@@ -158,7 +208,10 @@ describe('dsarErasure', () => {
     await runScenario(env, 'recheck now', { seed: { candidates: [interviewing('recheck@example.com', 'P-RC', '+3d')] } }, async (s) => {
       const { handle, workflowId } = await s.start({ email: 'recheck@example.com' });
       await s.waitForPhase(workflowId, 'waiting_for_interviews');
-      const [item] = await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="waiting_for_interviews"`), (l) => l.length === 1);
+      const [item] = await eventually(
+        () => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="waiting_for_interviews"`),
+        (l) => l.length === 1,
+      );
       expect(item).toMatchObject({ phase: 'waiting_for_interviews', mode: 'delete', atRisk: false });
       s.sim.completeInterviews('P-RC');
       await recheckNow(env.client, workflowId, 'operator-1');
@@ -182,7 +235,10 @@ describe('dsarErasure', () => {
       expect(r.outcome).toBe('cancelled');
       expect(r.cancellation).toMatchObject({ reason: 'duplicate ticket', actor: 'carol' });
       expect(s.sim.stats().erasures).toEqual([]);
-      const [item] = await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}"`), (l) => l[0]?.phase === 'cancelled');
+      const [item] = await eventually(
+        () => listErasures(env.client, `WorkflowId="${workflowId}"`),
+        (l) => l[0]?.phase === 'cancelled',
+      );
       expect(item!.phase).toBe('cancelled');
     });
   });
@@ -218,7 +274,18 @@ describe('dsarErasure', () => {
 
   it('does not let an early caller deadline buy priority on the shared Comeet budget', async () => {
     await runScenario(env, 'early deadline', { seed: { candidates: person('early@example.com', 'P-EARLY') } }, async (s) => {
-      const priorities = async (handle: { fetchHistory(): Promise<{ events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; priority?: { priorityKey?: number | null } | null } | null }[] | null }> }) =>
+      const priorities = async (handle: {
+        fetchHistory(): Promise<{
+          events?:
+            | {
+                activityTaskScheduledEventAttributes?: {
+                  activityType?: { name?: string | null } | null;
+                  priority?: { priorityKey?: number | null } | null;
+                } | null;
+              }[]
+            | null;
+        }>;
+      }) =>
         ((await handle.fetchHistory()).events ?? [])
           .map((e) => e.activityTaskScheduledEventAttributes)
           .filter((a) => a?.activityType?.name === 'lookupPage')
@@ -240,7 +307,10 @@ describe('dsarErasure', () => {
       const { workflowId, handle } = await s.start({ email: 'risk@example.com' });
       const st = await s.waitForStatus(workflowId, (x) => x.phase === 'waiting_for_interviews' && x.atRisk);
       expect(st.atRiskReason).toContain('after the deadline');
-      await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarAtRisk=true`), (l) => l.length === 1);
+      await eventually(
+        () => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarAtRisk=true`),
+        (l) => l.length === 1,
+      );
       await cancelErasure(env.client, workflowId, 'test over');
       await handle.result();
     });
@@ -252,7 +322,10 @@ describe('dsarErasure', () => {
       const { handle, workflowId } = await s.start({ email: 'perm@example.com' }, { attentionRetryMs: 1500 });
       const st = await s.waitForPhase(workflowId, 'needs_attention');
       expect(st.attention).toMatchObject({ code: 'ComeetNoPermission', permission: ComeetPermission.erasePersons });
-      await eventually(() => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="needs_attention"`), (l) => l.length === 1);
+      await eventually(
+        () => listErasures(env.client, `WorkflowId="${workflowId}" AND DsarPhase="needs_attention"`),
+        (l) => l.length === 1,
+      );
       // It keeps retrying by itself: more erase attempts pile up without anyone's help.
       await s.waitForStatus(workflowId, (x) => x.eraseAttempts >= 2, 10_000);
       s.sim.setPermissions([...ALL_PERMISSIONS]);
@@ -266,27 +339,37 @@ describe('dsarErasure', () => {
 
   it('does not read hidden emails as absence: needs_attention naming the permission, no receipt, nothing erased; completes once granted', async () => {
     const withoutContact = ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details');
-    await runScenario(env, 'emails hidden', { permissions: withoutContact, seed: { candidates: [...person('hidden@example.com', 'P-HID', 2), ...bystanders(2)] } }, async (s) => {
-      const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
-      const st = await s.waitForPhase(workflowId, 'needs_attention');
-      expect(st.attention).toMatchObject({ code: 'ComeetEmailsHidden', permission: ComeetPermission.sourceContactDetails });
-      expect(st.attention?.reason).toContain('without an email');
-      expect(st.attention?.reason).not.toContain('hidden@');
-      expect(st.persons).toEqual([]);
-      // Parked, not finished: no no_data outcome, so no receipt; and nobody erased.
-      expect((await handle.describe()).status.name).toBe('RUNNING');
-      expect(s.sim.stats().erasures).toEqual([]);
+    await runScenario(
+      env,
+      'emails hidden',
+      { permissions: withoutContact, seed: { candidates: [...person('hidden@example.com', 'P-HID', 2), ...bystanders(2)] } },
+      async (s) => {
+        const { handle, workflowId } = await s.start({ email: 'hidden@example.com' });
+        const st = await s.waitForPhase(workflowId, 'needs_attention');
+        expect(st.attention).toMatchObject({ code: 'ComeetEmailsHidden', permission: ComeetPermission.sourceContactDetails });
+        expect(st.attention?.reason).toContain('without an email');
+        expect(st.attention?.reason).not.toContain('hidden@');
+        expect(st.persons).toEqual([]);
+        // Parked, not finished: no no_data outcome, so no receipt; and nobody erased.
+        expect((await handle.describe()).status.name).toBe('RUNNING');
+        expect(s.sim.stats().erasures).toEqual([]);
 
-      s.sim.setPermissions([...ALL_PERMISSIONS]);
-      await recheckNow(s.client, workflowId, 'permission granted');
-      const r = await handle.result();
-      expect(r.outcome).toBe('completed');
-      expect(r.persons.map((p) => p.personUid)).toEqual(['P-HID']);
-      expect(r.totals).toEqual({ persons: 1, candidates: 2 });
-      const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
-      expect(receipt).toMatchObject({ outcome: 'completed', totals: { persons: 1, candidates: 2 } });
-      expect(s.sim.candidates().filter((c) => c.deleted).map((c) => c.person_uid)).toEqual(['P-HID', 'P-HID']);
-    });
+        s.sim.setPermissions([...ALL_PERMISSIONS]);
+        await recheckNow(s.client, workflowId, 'permission granted');
+        const r = await handle.result();
+        expect(r.outcome).toBe('completed');
+        expect(r.persons.map((p) => p.personUid)).toEqual(['P-HID']);
+        expect(r.totals).toEqual({ persons: 1, candidates: 2 });
+        const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
+        expect(receipt).toMatchObject({ outcome: 'completed', totals: { persons: 1, candidates: 2 } });
+        expect(
+          s.sim
+            .candidates()
+            .filter((c) => c.deleted)
+            .map((c) => c.person_uid),
+        ).toEqual(['P-HID', 'P-HID']);
+      },
+    );
   });
 
   it('moves to needs_attention on a token Comeet refuses, without failing the request', async () => {
@@ -307,11 +390,16 @@ describe('dsarErasure', () => {
 
   it('completes despite a 429 storm and 5xx faults, without a call storm', async () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     await runScenario(
       env,
       'faults',
-      { random, rateLimit: { limit: 4, windowMs: 1000 }, faults: { errorRate: 0.3, rateLimitBurst: 3 }, seed: { candidates: [...person('storm1@example.com', 'P-S1'), ...person('storm2@example.com', 'P-S2'), ...person('storm3@example.com', 'P-S3')] } },
+      {
+        random,
+        rateLimit: { limit: 4, windowMs: 1000 },
+        faults: { errorRate: 0.3, rateLimitBurst: 3 },
+        seed: { candidates: [...person('storm1@example.com', 'P-S1'), ...person('storm2@example.com', 'P-S2'), ...person('storm3@example.com', 'P-S3')] },
+      },
       async (s) => {
         const started = await Promise.all(['storm1', 'storm2', 'storm3'].map((n) => s.start({ email: `${n}@example.com` })));
         const results = await Promise.all(started.map((x) => x.handle.result()));
@@ -328,13 +416,20 @@ describe('dsarErasure', () => {
 
   it('attaches a duplicate request (any case or padding) to the running one', async () => {
     await runScenario(env, 'duplicate', { seed: { candidates: [interviewing('dup@example.com', 'P-DUP', '+1d')] } }, async (s) => {
-      const [a, b, c] = await Promise.all([s.start({ email: 'dup@example.com' }), s.start({ email: ' DUP@Example.COM ' }), s.start({ email: 'Dup@example.com', mode: 'delete' })]);
+      const [a, b, c] = await Promise.all([
+        s.start({ email: 'dup@example.com' }),
+        s.start({ email: ' DUP@Example.COM ' }),
+        s.start({ email: 'Dup@example.com', mode: 'delete' }),
+      ]);
       expect(new Set([a.workflowId, b.workflowId, c.workflowId]).size).toBe(1);
       expect([a, b, c].filter((x) => !x.attached)).toHaveLength(1);
       expect(new Set([a.runId, b.runId, c.runId]).size).toBe(1);
       expect(a.workflowId).toBe(erasureWorkflowId('dup@example.com', s.idKey));
       expect(a.workflowId).not.toContain('dup');
-      const open = await eventually(() => listErasures(env.client, `WorkflowId="${a.workflowId}"`), (l) => l.length === 1);
+      const open = await eventually(
+        () => listErasures(env.client, `WorkflowId="${a.workflowId}"`),
+        (l) => l.length === 1,
+      );
       expect(open).toHaveLength(1);
       // Cancel only once blocked: during the erase attempt that meets the interview, cancel is refused.
       await s.waitForPhase(a.workflowId, 'waiting_for_interviews');
@@ -347,7 +442,11 @@ describe('dsarErasure', () => {
     await runScenario(env, 'twin', { seed: { candidates: [interviewing('twin@example.com', 'P-TWIN', '+1d')] } }, async (s) => {
       // What startErasure does when no worker was polling yet: a plain start, no attachRequest update.
       const workflowId = erasureWorkflowId('twin@example.com', s.idKey);
-      const plain = await s.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId, args: [{ email: 'twin@example.com', mode: 'delete', regulation: 'gdpr', dryRun: false, tuning: FAST_TUNING }] });
+      const plain = await s.client.workflow.start('dsarErasure', {
+        taskQueue: s.taskQueue,
+        workflowId,
+        args: [{ email: 'twin@example.com', mode: 'delete', regulation: 'gdpr', dryRun: false, tuning: FAST_TUNING }],
+      });
       await s.waitForPhase(workflowId, 'waiting_for_interviews');
       const twins = await Promise.all([s.start({ email: 'twin@example.com' }), s.start({ email: ' TWIN@example.com' })]);
       for (const t of twins) expect(t).toMatchObject({ workflowId, runId: plain.firstExecutionRunId, attached: true });
@@ -358,7 +457,11 @@ describe('dsarErasure', () => {
   it('applies the request rules through startErasure: replay, join, refuse, and replay of a finished run', async () => {
     await runScenario(env, 'request rules', { seed: { candidates: [interviewing('rules@example.com', 'P-RU', '+1d')] } }, async (s) => {
       const email = 'rules@example.com';
-      const conflict = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ErasureConflictError);
+      const conflict = (p: Promise<unknown>) =>
+        p.then(
+          () => undefined,
+          (e: unknown) => e as ErasureConflictError,
+        );
       const first = await s.start({ email, requestId: 'W-1', mode: 'pseudonymize' });
       expect(first).toMatchObject({ status: 'started', attached: false });
       await s.waitForPhase(first.workflowId, 'waiting_for_interviews');
@@ -376,7 +479,11 @@ describe('dsarErasure', () => {
         expect(err!.message).not.toContain('rules@');
       }
       expect(await s.start({ email, requestId: 'W-1', mode: 'pseudonymize' })).toMatchObject({ status: 'replayed', runId: first.runId });
-      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({ status: 'attached', runId: first.runId, otherCallers: true });
+      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({
+        status: 'attached',
+        runId: first.runId,
+        otherCallers: true,
+      });
       // The old signal goes through the same rules: a delete is refused (and logged), never merged.
       await erasureHandle(s.client, first.workflowId).signal(attachRequestSignal, { requestId: 'W-6', mode: 'delete' });
       await erasureHandle(s.client, first.workflowId).signal(attachRequestSignal, { requestId: 'W-7' });
@@ -391,7 +498,11 @@ describe('dsarErasure', () => {
       await recheckNow(s.client, first.workflowId, 'test');
       expect((await first.handle.result()).outcome).toBe('completed');
       // Closed: the client answers from what the run recorded, without its worker.
-      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({ status: 'replayed', runStatus: 'COMPLETED', runId: first.runId });
+      expect(await s.start({ email, requestId: 'W-5', mode: 'pseudonymize', caller: 'svc' })).toMatchObject({
+        status: 'replayed',
+        runStatus: 'COMPLETED',
+        runId: first.runId,
+      });
       expect((await conflict(s.start({ email, requestId: 'W-5', caller: 'svc' })))?.code).toBe('request_conflict');
       // Another caller's W-5 is a new request: a new run.
       const fresh = await s.start({ email, requestId: 'W-5', caller: 'another', dryRun: true });
@@ -444,16 +555,21 @@ describe('dsarErasure', () => {
       await expect(s.start({ email: 'a@example.com', mode: 'shred' as never })).rejects.toThrow(/mode must be "delete" or "pseudonymize"/);
       await expect(s.start({ email: 'a@example.com', deadline: 'tomorrow' })).rejects.toThrow(/deadline/);
       await expect(s.start({ email: 'a@example.com', colour: 'blue' } as never)).rejects.toThrow(/unknown field\(s\): colour/);
-      const err = await s.start({ email: 'leak-check@example.com', receivedAt: '2026-02-01T00:00:00Z', deadline: '2026-01-01T00:00:00Z' }).catch((e: Error) => e);
+      const err = await s
+        .start({ email: 'leak-check@example.com', receivedAt: '2026-02-01T00:00:00Z', deadline: '2026-01-01T00:00:00Z' })
+        .catch((e: Error) => e);
       expect(err).toBeInstanceOf(InvalidErasureRequestError);
       expect((err as Error).message).not.toContain('leak-check');
       // A raw start (as `temporal workflow start` would do) is validated by the workflow itself.
       // A keyed-hash-shaped id: any other is refused before the input is looked at.
-      const raw = await env.client.workflow.start('dsarErasure', { taskQueue: s.taskQueue, workflowId: `dsar-${randomBytes(16).toString('hex')}`, args: [{ email: 42 }] });
+      const raw = await env.client.workflow.start('dsarErasure', {
+        taskQueue: s.taskQueue,
+        workflowId: `dsar-${randomBytes(16).toString('hex')}`,
+        args: [{ email: 42 }],
+      });
       const f = await failureOf(raw.result());
       expect(f.type).toBe('InvalidInput');
       expect(s.sim.stats().total).toBe(0);
     });
   });
 });
-

@@ -37,7 +37,7 @@ async function syncClock(sim: Simulator): Promise<void> {
 /** Every run of a workflow id's chain, first to last, with its history's event count. */
 async function runsOf(workflowId: string, firstRunId: string): Promise<{ runId: string; events: number }[]> {
   const out: { runId: string; events: number }[] = [];
-  for (let runId: string | undefined = firstRunId; runId; ) {
+  for (let runId: string | undefined = firstRunId; runId;) {
     const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     const events = history.events ?? [];
     out.push({ runId, events: events.length });
@@ -67,7 +67,14 @@ describe('a request blocked for the whole GDPR maximum', () => {
         const c = s.sim.addCandidate(seed!);
         s.sim.scheduleInterview(c.uid, new Date(start - HOUR), 91 * 24 * 60 + 60);
       }
-      const tuning = { interviewMarginMs: 90 * 60_000, backoffInitialMs: HOUR, backoffMaxMs: 12 * HOUR, attentionRetryMs: 4 * HOUR, verifyRetryMs: 60_000, followUpDelayMs: 0 };
+      const tuning = {
+        interviewMarginMs: 90 * 60_000,
+        backoffInitialMs: HOUR,
+        backoffMaxMs: 12 * HOUR,
+        attentionRetryMs: 4 * HOUR,
+        verifyRetryMs: 60_000,
+        followUpDelayMs: 0,
+      };
       const first = await s.start({ email, requestId: 'LONG-0', caller: 'svc' }, tuning);
       const st0 = await s.waitForStatus(first.workflowId, (x) => x.phase === 'waiting_for_interviews' && x.persons.length === 3, 60_000);
       const maxDeadline = addMonths(new Date(st0.receivedAt), 3).toISOString();
@@ -89,11 +96,19 @@ describe('a request blocked for the whole GDPR maximum', () => {
       }
       const r = await first.handle.result().catch(async (err: unknown) => {
         const st = await s.status(first.workflowId).catch(() => undefined);
-        console.log(JSON.stringify({ attention: st?.attention, persons: st?.persons, events: st?.events.slice(-30), runs: await runsOf(first.workflowId, first.runId) }, null, 1));
+        console.log(
+          JSON.stringify(
+            { attention: st?.attention, persons: st?.persons, events: st?.events.slice(-30), runs: await runsOf(first.workflowId, first.runId) },
+            null,
+            1,
+          ),
+        );
         throw err;
       });
       const runs = await runsOf(first.workflowId, first.runId);
-      console.log(`92-day wait, 3 persons, ${messages} messages: ${runs.length} run(s), events per run ${runs.map((x) => x.events).join(', ')} (total ${runs.reduce((n, x) => n + x.events, 0)})`);
+      console.log(
+        `92-day wait, 3 persons, ${messages} messages: ${runs.length} run(s), events per run ${runs.map((x) => x.events).join(', ')} (total ${runs.reduce((n, x) => n + x.events, 0)})`,
+      );
       console.log(`erase attempts ${r.eraseAttempts}, lookups ${r.lookups}, from ${r.startedAt} to ${r.finishedAt}`);
 
       expect(runs.length).toBeGreaterThan(1);
@@ -102,7 +117,12 @@ describe('a request blocked for the whole GDPR maximum', () => {
 
       expect(r.outcome).toBe('completed');
       expect(r.persons.map((p) => p.personUid).sort()).toEqual(uids);
-      expect(s.sim.stats().erasures.map((e) => e.personUid).sort()).toEqual(uids);
+      expect(
+        s.sim
+          .stats()
+          .erasures.map((e) => e.personUid)
+          .sort(),
+      ).toEqual(uids);
       // Counted across every run: each DELETE the simulator saw is one attempt, the blocked ones included.
       expect(r.eraseAttempts).toBe(s.sim.stats().byRoute['DELETE /person/:uid']);
       expect(r.eraseAttempts).toBeGreaterThan(3 * 200);
@@ -113,7 +133,13 @@ describe('a request blocked for the whole GDPR maximum', () => {
       expect(r.receivedAt).toBe(st0.receivedAt);
       expect(r.deadline).toBe(maxDeadline);
       const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
-      expect(receipt).toMatchObject({ outcome: 'completed', workflowId: first.workflowId, requestId: 'LONG-0', startedAt: r.startedAt, totals: { persons: 3, candidates: 3 } });
+      expect(receipt).toMatchObject({
+        outcome: 'completed',
+        workflowId: first.workflowId,
+        requestId: 'LONG-0',
+        startedAt: r.startedAt,
+        totals: { persons: 3, candidates: 3 },
+      });
 
       const st = await s.status(first.workflowId);
       expect(st.runsContinued).toBe(runs.length - 1);

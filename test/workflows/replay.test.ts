@@ -12,7 +12,9 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal.js';
 
 const DIR = join(PROJECT_ROOT, 'test', 'histories');
 const workflowIds = JSON.parse(readFileSync(join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
+  .sort();
 
 describe('replay of recorded histories', () => {
   it('keeps the histories of earlier workflow versions (v1: before receipts; v2: before the Comeet queue rules, attach, cancel update, page activities, continue-as-new), and of the current one', () => {

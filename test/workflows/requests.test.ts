@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { boundedKeywords, compareRequest, MAX_CALLBACKS_PER_RUN, MAX_REQUESTS_PER_RUN, type RegisteredRequest, type RunFacts } from '../../src/requests.js';
 
 const real: RegisteredRequest = { requestId: 'T-1', caller: 'a', mode: 'delete', regulation: 'gdpr', dryRun: false };
-const run = (over: Partial<RunFacts> = {}): RunFacts => ({ mode: 'delete', regulation: 'gdpr', dryRun: false, ended: false, acceptsQueue: false, requests: [real], ...over });
+const run = (over: Partial<RunFacts> = {}): RunFacts => ({
+  mode: 'delete',
+  regulation: 'gdpr',
+  dryRun: false,
+  ended: false,
+  acceptsQueue: false,
+  requests: [real],
+  ...over,
+});
 
 describe('compareRequest', () => {
   it('replays the same request of the same caller, refuses it with other parameters, naming them', () => {
@@ -15,7 +23,9 @@ describe('compareRequest', () => {
     // Two callers may each use T-1.
     expect(compareRequest(run(), { ...real, caller: 'b' })).toMatchObject({ action: 'attach' });
     // A run recorded before callers were: the id alone matches.
-    expect(compareRequest(run({ requests: [{ ...real, caller: undefined, legacy: true }] }), { ...real, caller: 'b', callbackUrl: 'https://h.example.com/x' })).toMatchObject({ action: 'replay' });
+    expect(
+      compareRequest(run({ requests: [{ ...real, caller: undefined, legacy: true }] }), { ...real, caller: 'b', callbackUrl: 'https://h.example.com/x' }),
+    ).toMatchObject({ action: 'replay' });
   });
 
   it('joins compatible requests, queues a real one behind a dry run, refuses everything else', () => {
@@ -40,7 +50,9 @@ describe('compareRequest', () => {
     expect(compareRequest(full, next)).toMatchObject({ action: 'refuse', code: 'too_many_requests' });
     expect(compareRequest(full, { ...real, requestId: 'R-3' })).toMatchObject({ action: 'replay' });
     // Callbacks (URLs of up to 2 KiB, carried in every continued run) have a lower bound: joining without one still works.
-    const hooks = run({ requests: Array.from({ length: MAX_CALLBACKS_PER_RUN }, (_, i) => ({ ...real, requestId: `H-${i}`, callbackUrl: `https://h.example.com/${i}` })) });
+    const hooks = run({
+      requests: Array.from({ length: MAX_CALLBACKS_PER_RUN }, (_, i) => ({ ...real, requestId: `H-${i}`, callbackUrl: `https://h.example.com/${i}` })),
+    });
     const refused = compareRequest(hooks, { ...next, callbackUrl: 'https://h.example.com/x' });
     expect(refused).toMatchObject({ action: 'refuse', code: 'too_many_requests', retryable: true });
     expect(refused.action === 'refuse' && refused.message).toMatch(/without a callbackUrl/);

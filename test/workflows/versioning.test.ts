@@ -111,7 +111,8 @@ describe('Worker Versioning', () => {
     });
     // One Comeet client per build: which build's Comeet worker made a call is what the server dispatched.
     const callsBy: Record<string, string[]> = { v1: [], v2: [] };
-    const comeetFor = (build: 'v1' | 'v2') => new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: (c) => callsBy[build]!.push(c.endpoint) });
+    const comeetFor = (build: 'v1' | 'v2') =>
+      new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, onCall: (c) => callsBy[build]!.push(c.endpoint) });
     const comeet = { v1: comeetFor('v1'), v2: comeetFor('v2') };
     const receipts = (await testReceiptKeys()).signer;
     const bundle = await workflowBundle();
@@ -136,7 +137,9 @@ describe('Worker Versioning', () => {
     };
     const setCurrent = (buildId: string) =>
       // Refused until the version's workers polled every task queue it has seen (both of ours).
-      eventually(`set-current-version ${buildId}`, () => temporalCli('worker', 'deployment', 'set-current-version', '--deployment-name', deploymentName, '--build-id', buildId, '--yes'));
+      eventually(`set-current-version ${buildId}`, () =>
+        temporalCli('worker', 'deployment', 'set-current-version', '--deployment-name', deploymentName, '--build-id', buildId, '--yes'),
+      );
     const describeVersion = (buildId: string) =>
       temporalCli('worker', 'deployment', 'describe-version', '--deployment-name', deploymentName, '--build-id', buildId) as Promise<{
         drainageInfo?: { drainageStatus?: string };
@@ -191,7 +194,12 @@ describe('Worker Versioning', () => {
       expect(callsBy.v2!.length).toBe(v2CallsBeforeFollowUp);
 
       // Nothing pinned to v1 is open any more: the server says it is drained, and v1 can stop.
-      const drained = await eventually('v1 drained', () => describeVersion('v1'), (d) => d.drainageInfo?.drainageStatus === 'drained', 60_000);
+      const drained = await eventually(
+        'v1 drained',
+        () => describeVersion('v1'),
+        (d) => d.drainageInfo?.drainageStatus === 'drained',
+        60_000,
+      );
       expect(drained.drainageInfo?.drainageStatus).toBe('drained');
       v1.shutdown();
 
