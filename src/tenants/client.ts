@@ -171,9 +171,16 @@ export class TenantNotAcceptingError extends Error {
   }
 }
 
+const ACCEPTED_FOR_MS = 1_000;
+const acceptedTenants = new WeakMap<Client, Map<string, number>>();
+
 /** Refuses an erasure for a tenant that is not live (or paused); the default tenant always takes them. */
 export async function ensureTenantAccepts(client: Client, id: string): Promise<void> {
   if (id === DEFAULT_TENANT_ID) return;
+  // A burst of requests (bulk, a busy intake) asks once a second, not once a request; a refusal is never kept.
+  const accepted = acceptedTenants.get(client) ?? new Map<string, number>();
+  acceptedTenants.set(client, accepted);
+  if ((accepted.get(id) ?? 0) > Date.now()) return;
   let status: TenantStatus;
   try {
     const d = await tenantHandle(client, id).describe();
@@ -184,7 +191,10 @@ export async function ensureTenantAccepts(client: Client, id: string): Promise<v
       throw new TenantNotAcceptingError('tenant_unknown', `there is no tenant ${id} (dsar tenant list shows them; dsar tenant add creates one)`);
     throw err;
   }
-  if (status.step === 'live' || status.step === 'paused') return;
+  if (status.step === 'live' || status.step === 'paused') {
+    accepted.set(id, Date.now() + ACCEPTED_FOR_MS);
+    return;
+  }
   const missing = status.missing.length ? `; it still needs: ${status.missing.join('; ')}` : '';
   throw new TenantNotAcceptingError(
     'tenant_not_live',
