@@ -1,85 +1,52 @@
 /**
  * What an erasure request is, as zod schemas: the input callers send and the workflow checks (with
  * its timing knobs and the state a continued run carries), and the attachRequest update's argument.
- * No Node imports: the workflow bundle uses it.
+ * Callers (client, CLI, intake) parse with it; the workflow does not import it (zod costs each
+ * workflow ~0.8 MB in the sandbox): workflows/input-guard.ts applies the same rules from erasure-rules.ts.
  */
 import { z } from 'zod';
-import { EXTENSION_RULE, maxExtendedDeadline, REGULATIONS } from './deadlines.js';
+import { REGULATIONS } from './deadlines.js';
+import {
+  CALLBACK_URL_MAX,
+  CALLBACK_URL_MESSAGE,
+  CALLER_RULE,
+  EMAIL_MAX,
+  ISO_DATE_RULE,
+  ISO_YEAR_RULE,
+  isoYearInRange,
+  MAX_CARRIED_PERSONS,
+  MAX_EVENTS,
+  MODE_RULE,
+  MODES,
+  REGULATION_RULE,
+  REQUEST_ID_MAX,
+  REQUEST_ID_PATTERN,
+  REQUEST_ID_RULE,
+  requestDateIssues,
+  START_TOKEN_PATTERN,
+  START_TOKEN_RULE,
+  TUNING_KEYS,
+  TUNING_RULES,
+  type TuningKey,
+  type TuningRule,
+  WORKFLOW_CALLBACK_URL_PATTERN,
+} from './erasure-rules.js';
 import { CALLER_PATTERN, MAX_REQUESTS_PER_RUN } from './requests.js';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from './tenants/model.js';
 
-export const MODES = ['delete', 'pseudonymize'] as const;
-export type Mode = (typeof MODES)[number];
+export { MODES, MAX_CARRIED_PERSONS, MAX_EVENTS, type Mode } from './erasure-rules.js';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
+/** One timing knob: its limits and default come from TUNING_RULES (shared with the workflow's guard). */
+const knob = (r: TuningRule) => z.number().int().min(r.min).max(r.max).default(r.default);
 
-/** Timing knobs of the workflow; each has a production default, tests shrink them. */
+/** Timing knobs of the workflow (see TUNING_RULES for what each does). */
 export const tuningSchema = z
-  .object({
-    /** Wake this long after the latest scheduled interview (Comeet gives start times, not ends). */
-    interviewMarginMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(7 * DAY)
-      .default(90 * MINUTE),
-    /** Back-off when Comeet blocks without a known schedule: first wait, doubled up to the max. */
-    backoffInitialMs: z
-      .number()
-      .int()
-      .min(1000)
-      .max(7 * DAY)
-      .default(HOUR),
-    backoffMaxMs: z
-      .number()
-      .int()
-      .min(1000)
-      .max(7 * DAY)
-      .default(DAY),
-    /** How often a request in `needs_attention` retries by itself. */
-    attentionRetryMs: z
-      .number()
-      .int()
-      .min(1000)
-      .max(7 * DAY)
-      .default(4 * HOUR),
-    /** Pause before re-reading when Comeet still returns an erased person (eventual consistency). */
-    verifyRetryMs: z.number().int().min(0).max(DAY).default(MINUTE),
-    /** Re-erasures of a person Comeet keeps returning before the request fails. */
-    maxReerasures: z.number().int().min(0).max(10).default(3),
-    /** First wait before retrying a callback the caller did not accept (doubling to hourly, for 3 days). */
-    callbackRetryMs: z.number().int().min(1000).max(DAY).default(10_000),
-    /** Second absent read, later; 0 turns the follow-up off. */
-    followUpDelayMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(90 * DAY)
-      .default(7 * DAY),
-    /** Pages a lookup child reads before it continues as new (bounds its history on a long scan). */
-    lookupPagesPerRun: z.number().int().min(2).max(1000).default(200),
-    /**
-     * A waiting run continues as a new one (same workflow id, its state carried) once its history
-     * has this many events, or sooner when Temporal suggests it (near 4,096): 51,200 ends a run.
-     */
-    continueAfterEvents: z.number().int().min(100).max(40_000).default(2000),
-    /** While the tenant is paused, how often a waiting request asks whether it was resumed (a resume also nudges it at once). */
-    tenantPauseCheckMs: z.number().int().min(100).max(DAY).default(30_000),
-  })
+  .object(Object.fromEntries(TUNING_KEYS.map((k) => [k, knob(TUNING_RULES[k])])) as { [K in TuningKey]: ReturnType<typeof knob> })
   .strict();
 export type Tuning = z.output<typeof tuningSchema>;
 export type TuningInput = z.input<typeof tuningSchema>;
 
-// Years are bounded so every derived deadline (up to 3 months later) stays a date Temporal accepts.
-const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time such as 2026-05-01T09:00:00Z' }).refine((v) => {
-  const year = new Date(v).getUTCFullYear();
-  return year >= 2000 && year <= 2999;
-}, 'must be a date between the years 2000 and 2999');
-
-/** How far a caller's clock may run ahead of ours before its receivedAt counts as "in the future". */
-const CLOCK_SKEW_MS = 5 * MINUTE;
+const isoDate = z.iso.datetime({ offset: true, message: ISO_DATE_RULE }).refine(isoYearInRange, ISO_YEAR_RULE);
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -111,26 +78,18 @@ export const requestIdSchema = z
   .string()
   .trim()
   .min(1)
-  .max(128, 'requestId is longer than 128 characters')
-  .regex(/^[\w.:/-]+$/, 'requestId may only contain letters, digits and . _ : / -');
+  .max(REQUEST_ID_MAX, `requestId is longer than ${REQUEST_ID_MAX} characters`)
+  .regex(REQUEST_ID_PATTERN, REQUEST_ID_RULE);
 
-/**
- * The workflow's own check of a callback URL: a bounded http(s) string, tested with a regex only.
- * The full check (callbackUrlSchema, on the host's WHATWG URL) runs where requests come in and in
- * the worker before each delivery; inside the workflow it would tie replay to the Node version, whose
- * URL parser may accept or refuse an input differently after an upgrade and so change the history.
- */
+/** The workflow's own check of a callback URL (see WORKFLOW_CALLBACK_URL_PATTERN): the guard in the workflow applies the same. */
 const workflowCallbackUrlSchema = z
-  .string({ message: 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar' })
-  .max(2048, 'callbackUrl is longer than 2048 characters')
-  .regex(/^https?:\/\/[^\s/?#]+\S*$/i, 'callbackUrl must be an absolute URL such as https://privacy.example.com/hooks/dsar');
+  .string({ message: CALLBACK_URL_MESSAGE })
+  .max(CALLBACK_URL_MAX, `callbackUrl is longer than ${CALLBACK_URL_MAX} characters`)
+  .regex(WORKFLOW_CALLBACK_URL_PATTERN, CALLBACK_URL_MESSAGE);
 
-/** 32 hex characters, random per startErasure call: never derived from the request. */
-const startTokenSchema = z.string().regex(/^[0-9a-f]{32}$/, 'startToken must be 32 hex characters');
+const startTokenSchema = z.string().regex(START_TOKEN_PATTERN, START_TOKEN_RULE);
 
-export const callerSchema = z
-  .string()
-  .regex(CALLER_PATTERN, 'caller must be a name of 1 to 32 characters among a-z, 0-9, _ and - (starting with a letter or digit)');
+export const callerSchema = z.string().regex(CALLER_PATTERN, CALLER_RULE);
 
 type CallbackUrlCheck = typeof callbackUrlSchema | typeof workflowCallbackUrlSchema;
 
@@ -186,10 +145,6 @@ const carriedPersonSchema = z
     blockedBefore: z.boolean().optional(),
   })
   .strict();
-/** Most persons one subject's email finds in practice is a handful; a continued run carries at most this many. */
-export const MAX_CARRIED_PERSONS = 200;
-/** The last status events a run keeps (and carries when it continues). */
-export const MAX_EVENTS = 100;
 const resumeSchema = z
   .object({
     /** Runs before this one in the chain of continued runs. */
@@ -221,11 +176,11 @@ const erasureSchema = (callbackUrl: CallbackUrlCheck) =>
       email: z
         .string({ error: (i) => (i.input === undefined ? 'email is required' : 'email must be a string') })
         .trim()
-        .max(254, 'email is longer than 254 characters')
+        .max(EMAIL_MAX, `email is longer than ${EMAIL_MAX} characters`)
         .pipe(z.email({ message: 'email is not a valid email address' })),
-      mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).default('delete'),
+      mode: z.enum(MODES, { message: MODE_RULE }).default('delete'),
       requestId: requestIdSchema.optional(),
-      regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).default('gdpr'),
+      regulation: z.enum(REGULATIONS, { message: REGULATION_RULE }).default('gdpr'),
       receivedAt: isoDate.optional(),
       deadline: isoDate.optional(),
       dryRun: z.boolean().default(false),
@@ -243,31 +198,7 @@ const erasureSchema = (callbackUrl: CallbackUrlCheck) =>
     })
     .strict()
     .superRefine((v, ctx) => {
-      // Date.now() is the caller's clock in clients and the task's (deterministic) time in the workflow.
-      const now = Date.now();
-      const received = v.receivedAt ? Date.parse(v.receivedAt) : now;
-      if (v.receivedAt && received > now + CLOCK_SKEW_MS) {
-        ctx.addIssue({ code: 'custom', path: ['receivedAt'], message: 'receivedAt is in the future: it is when the data subject made the request' });
-      }
-      if (!v.deadline) return;
-      const deadline = Date.parse(v.deadline);
-      if (deadline <= received) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['deadline'],
-          message: v.receivedAt ? 'deadline must be after receivedAt' : 'deadline must be in the future (or give receivedAt)',
-        });
-        return;
-      }
-      const regulation = v.regulation ?? 'gdpr';
-      const max = maxExtendedDeadline(regulation, new Date(received)).getTime();
-      if (deadline > max) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['deadline'],
-          message: `deadline is later than ${regulation.toUpperCase()} allows (${new Date(max).toISOString()}: ${EXTENSION_RULE[regulation]} after receivedAt)`,
-        });
-      }
+      for (const i of requestDateIssues(v, Date.now())) ctx.addIssue({ code: 'custom', path: [i.field], message: i.message });
     });
 /** What callers (client, CLI, intake) check before starting an erasure: the full callback URL check. */
 export const erasureRequestSchema = erasureSchema(callbackUrlSchema);
@@ -286,8 +217,8 @@ export const attachRequestSchema = z
     // The workflow's check (scheme, length); the full one ran in the client, and the worker's runs at delivery.
     callbackUrl: workflowCallbackUrlSchema.optional(),
     caller: callerSchema.optional(),
-    mode: z.enum(MODES, { message: 'mode must be "delete" or "pseudonymize"' }).optional(),
-    regulation: z.enum(REGULATIONS, { message: 'regulation must be "gdpr" or "ccpa"' }).optional(),
+    mode: z.enum(MODES, { message: MODE_RULE }).optional(),
+    regulation: z.enum(REGULATIONS, { message: REGULATION_RULE }).optional(),
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).optional(),
     receivedAt: isoDate.optional(),
     deadline: isoDate.optional(),

@@ -63,7 +63,7 @@ describe('loadWorkerConfig', () => {
       DSAR_HEALTH_BIND: '0.0.0.0:8090',
       DSAR_LOG_FORMAT: 'json',
       DSAR_LOG_LEVEL: 'INFO',
-      DSAR_MAX_CACHED_WORKFLOWS: 250,
+      DSAR_MAX_CACHED_WORKFLOWS: 50,
       DSAR_DEPLOYMENT_NAME: 'comeet-dsar',
     });
   });

@@ -44,15 +44,9 @@ import type { CallbackPayload } from '../callbacks/payload.js';
 import { maxExtendedDeadline, regulationDeadline } from '../deadlines.js';
 import { describeIssues } from '../describe-issues.js';
 import type { AttachAnswer, CancelRequest, CancelResult, ExtendDeadlineRequest, RecheckRequest } from '../erasure-messages.js';
-import {
-  MAX_EVENTS,
-  attachRequestSchema,
-  erasureInputSchema,
-  tuningSchema,
-  type AttachRequest,
-  type ErasureInput,
-  type ResumeState,
-} from '../erasure-request.js';
+import type { AttachRequest, ErasureInput, ResumeState } from '../erasure-request.js';
+import { MAX_EVENTS } from '../erasure-rules.js';
+import { checkAttachRequest, checkErasureInput, tuningOf } from './input-guard.js';
 import type {
   Attention,
   ErasedPerson,
@@ -160,7 +154,7 @@ interface PersonRecord extends PersonStatus {
 export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult> {
   if (isUnencrypted(rawInput)) throw unencryptedStartFailure();
   if (!isKeyedWorkflowId(workflowInfo().workflowId)) throw invalidWorkflowIdFailure();
-  const parsed = erasureInputSchema.safeParse(rawInput);
+  const parsed = checkErasureInput(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid erasure request: ${describeIssues(parsed.error)}` });
   }
@@ -175,7 +169,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         'Invalid erasure request: its tenant is not the one its workflow id was derived for; start it with startErasure, dsar erase --tenant or the intake',
     });
   }
-  const tuning = tuningSchema.parse(input.tuning ?? {});
+  const tuning = tuningOf(input.tuning);
   const info = workflowInfo();
   // A run continued from a long history goes on from where the chain stopped: same clock, same counts.
   const resume = input.resume;
@@ -331,7 +325,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as unknown as RequestRegistration;
   }
 
-  function incomingOf(req: ReturnType<typeof attachRequestSchema.parse>): RegisteredRequest {
+  function incomingOf(req: AttachRequest): RegisteredRequest {
     return {
       requestId: req.requestId,
       caller: req.caller,
@@ -425,9 +419,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   setHandler(
     attachRequestUpdate,
     (req): AttachAnswer => {
-      const parsed = attachRequestSchema.parse(req);
-      const r = incomingOf(parsed);
-      const d = decide(r, parsed.startToken);
+      // The validator accepted it (an update's handler runs only then).
+      const parsed = checkAttachRequest(req);
+      if (!parsed.success) throw new TypeError(`attachRequest: ${describeIssues(parsed.error)}`);
+      const r = incomingOf(parsed.data);
+      const d = decide(r, parsed.data.startToken);
       const answer = (status: AttachAnswer['status']): AttachAnswer => ({ status, runId: info.runId, otherCallers: otherCallers(r) });
       switch (d.action) {
         case 'started':
@@ -447,7 +443,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     {
       validator: (req) => {
         if (isUnencrypted(req)) throw new Error(`attachRequest ${NOT_ENCRYPTED}`);
-        const parsed = attachRequestSchema.safeParse(req);
+        const parsed = checkAttachRequest(req);
         if (!parsed.success)
           throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
         const d = decide(incomingOf(parsed.data), parsed.data.startToken);
@@ -458,7 +454,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   setHandler(attachRequestSignal, (req) => {
     if (refusedInClear('attachRequest', req)) return;
-    const parsed = attachRequestSchema.safeParse(req);
+    const parsed = checkAttachRequest(req);
     const actor = parsed.success ? (parsed.data.caller ?? parsed.data.requestId ?? 'unknown') : 'unknown';
     if (!parsed.success) return addEvent('attach_refused', describeIssues(parsed.error), actor);
     const r = incomingOf(parsed.data);
@@ -571,7 +567,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   /** The state fits the next run's input (bounded: never expected to fail); if not, this run goes on as it is. */
   function nextRunAccepted(): boolean {
-    const checked = erasureInputSchema.safeParse(nextRunInput());
+    const checked = checkErasureInput(nextRunInput());
     if (!checked.success) log.warn('The request cannot go on in a new run; it goes on in this one', { issues: describeIssues(checked.error) });
     return checked.success;
   }
@@ -999,7 +995,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     await condition(allHandlersFinished);
     const next = nextRunInput();
     // Checked when the run decided to continue; handlers that ran since cannot grow it past the bounds.
-    const checked = erasureInputSchema.safeParse(next);
+    const checked = checkErasureInput(next);
     if (!checked.success) {
       throw ApplicationFailure.create({
         type: 'ContinueAsNewFailed',
@@ -1178,7 +1174,7 @@ async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
           profile: 'follow-up',
           priorityKey: () => FOLLOW_UP_PRIORITY,
           childId: () => `${workflowInfo().workflowId}-lookup-${++followUpLookups}`,
-          pagesPerRun: tuningSchema.parse(input.tuning ?? {}).lookupPagesPerRun,
+          pagesPerRun: tuningOf(input.tuning).lookupPagesPerRun,
         }),
       )
     : (await acts.verifyAbsence({ email: input.email })).persons;
@@ -1234,7 +1230,7 @@ async function followUpFailed(input: FollowUpInput, err: unknown): Promise<Appli
   workflowMetrics().followUpsFailed.add(1, { mode: input.mode, tenant: tenantOfWorkflowId(info.workflowId) });
   log.error('Follow-up failed', { erasureWorkflowId: input.erasureWorkflowId, error: reason });
   if (input.callbackUrl && !(err instanceof ChildWorkflowFailure)) {
-    const tuning = tuningSchema.parse(input.tuning ?? {});
+    const tuning = tuningOf(input.tuning);
     const payload: CallbackPayload = {
       event: 'erasure.follow_up_failed',
       id: input.erasureWorkflowId,

@@ -1,0 +1,236 @@
+/**
+ * What a waiting erasure costs a worker: worker RSS once N erasures all wait on interviews, and the
+ * worker's CPU time per workflow start, for each sticky cache size and each workflow bundle given.
+ * Every configuration gets a fresh worker process (src/worker.ts, as in production) against one dev
+ * server and the Comeet simulator; configurations are interleaved round by round, so the noise of a
+ * shared machine falls on all of them alike, and the medians over rounds are printed.
+ *
+ *   npx tsx scripts/workflow-memory.ts --workflows 1000
+ *   npx tsx scripts/workflow-memory.ts --workflows 1000 --cache 250,50,25 --rounds 3
+ *   npx tsx scripts/workflow-memory.ts --bundle before=/tmp/old-bundle.js   # also this tree's bundle ("after")
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
+import { startErasure } from '../src/client.js';
+import { parseEncryptionKeys } from '../src/codec/aes-gcm.js';
+import { createDataConverter } from '../src/codec/data-converter.js';
+import { mapPool } from '../src/pool.js';
+import { generateReceiptKeys } from '../src/receipt/index.js';
+import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE } from '../src/task-queues.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
+
+const { values: args } = parseArgs({
+  options: {
+    workflows: { type: 'string', default: '1000' },
+    cache: { type: 'string', default: '250,50,25' },
+    rounds: { type: 'string', default: '1' },
+    /** name=path of a prebuilt workflow bundle to compare with this tree's (repeatable). */
+    bundle: { type: 'string', multiple: true, default: [] },
+  },
+});
+const N = Number(args.workflows);
+const CACHES = args.cache.split(',').map(Number);
+const ROUNDS = Number(args.rounds);
+const API_KEY = 'mem-api-key';
+const SECRET = 'mem-secret-0123456789abcdef';
+const LIMIT = COMEET_LIMIT_PER_MINUTE * 300;
+const CAP = Math.floor((LIMIT * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** RSS (bytes) and CPU time (ms, user + system) of a process, from /proc. */
+function usage(pid: number): { rss: number; cpuMs: number } {
+  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) in clock ticks; 100 per second on Linux.
+  return { rss, cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+}
+
+interface Shared {
+  address: string;
+  encryptionKeys: string;
+  receipt: { privateJwk: string; keyId: string };
+}
+
+async function startWorker(shared: Shared, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<ChildProcess> {
+  const healthPort = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: shared.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      COMEET_BASE_URL: simUrl,
+      COMEET_ALLOW_HTTP: 'true',
+      COMEET_API_KEY: API_KEY,
+      COMEET_SECRET: SECRET,
+      COMEET_CONNECTIONS: '16',
+      COMEET_RATE_LIMIT_PER_MINUTE: String(LIMIT),
+      COMEET_RATE_PER_MINUTE: String(CAP),
+      DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
+      DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
+      DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
+      DSAR_WORKFLOW_BUNDLE: bundlePath,
+      DSAR_MAX_CACHED_WORKFLOWS: String(cache),
+      DSAR_METRICS_BIND: 'off',
+      DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
+      DSAR_LOG_LEVEL: 'WARN',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-5000)));
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`worker exited:\n${err}`);
+    if (
+      await fetch(`http://127.0.0.1:${healthPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
+    if (Date.now() > until) throw new Error(`worker not healthy after 60 s:\n${err}`);
+    await sleep(200);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(30_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+interface Figures {
+  idleRss: number;
+  waitingRss: number;
+  cpuMsPerStart: number;
+  startedS: number;
+}
+
+/** N erasures on a fresh worker, each blocked by an interview a month away: memory once all wait. */
+async function measure(shared: Shared, client: Client, bundlePath: string, cache: number, tag: string): Promise<Figures> {
+  const people = Array.from({ length: N }, (_, i) => ({ email: `mem.${tag}.${i}@bench.example.com`, personUid: `P-${tag}-${i}` }));
+  const at = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const sim = await startSimulator({
+    apiKey: API_KEY,
+    secret: SECRET,
+    rateLimit: { limit: LIMIT, windowMs: 60_000 },
+    seed: {
+      candidates: people.map((p) => ({
+        first_name: 'Bench',
+        last_name: 'Subject',
+        email: p.email,
+        person_uid: p.personUid,
+        status: 'In progress' as const,
+        current_steps: [{ name: 'Interview', type: 'Phone Interview', time_scheduled: at, duration_minutes: 60 }],
+      })),
+    },
+  });
+  const taskQueue = `mem-${tag}`;
+  const worker = await startWorker(shared, bundlePath, cache, taskQueue, sim.url);
+  try {
+    await sleep(3000);
+    const idle = usage(worker.pid!);
+    const t0 = Date.now();
+    const idKey = randomBytes(32).toString('hex');
+    await mapPool(people, 100, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: { followUpDelayMs: 0 } }));
+    // A lookup and a refused erase attempt each: then every request waits on its timer.
+    while (sim.stats().total < N * 2) await sleep(500);
+    await sleep(3000);
+    const startedS = (Date.now() - t0) / 1000;
+    const waiting = usage(worker.pid!);
+    return { idleRss: idle.rss, waitingRss: waiting.rss, cpuMsPerStart: (waiting.cpuMs - idle.cpuMs) / N, startedS };
+  } finally {
+    await stop(worker);
+    await sim.close();
+  }
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dir = mkdtempSync(join(tmpdir(), 'dsar-mem-'));
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: resolveTemporalCli().executable,
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+      extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG],
+    },
+  });
+  try {
+    const bundles: [string, string][] = [
+      ...args.bundle.map((b) => b.split('=', 2) as [string, string]),
+      ['after', (await buildWorkflowBundle(join(dir, 'workflow-bundle.js'))).path],
+    ];
+    const receipt = await generateReceiptKeys('EdDSA');
+    const shared: Shared = { address: env.address, encryptionKeys: `mem:${randomBytes(32).toString('base64')}`, receipt };
+    const client = new Client({
+      connection: env.connection,
+      namespace: 'default',
+      dataConverter: createDataConverter(parseEncryptionKeys(shared.encryptionKeys)),
+    });
+    const results = new Map<string, Figures[]>();
+    console.log(`${N} waiting erasures per configuration, ${ROUNDS} round(s); node ${process.version}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, path] of bundles) {
+        for (const cache of CACHES) {
+          const key = `${name} cache=${cache}`;
+          const f = await measure(shared, client, path, cache, `${name}-${cache}-${round}-${Date.now()}`);
+          console.log(
+            `  round ${round + 1} ${key.padEnd(20)} RSS idle ${mib(f.idleRss)} MiB, all waiting ${mib(f.waitingRss)} MiB; CPU ${f.cpuMsPerStart.toFixed(1)} ms per start; all waiting after ${f.startedS.toFixed(0)} s`,
+          );
+          results.set(key, [...(results.get(key) ?? []), f]);
+        }
+      }
+    }
+    console.log('\nmedians                 idle MiB  waiting MiB  (waiting-idle)/N KiB  CPU ms/start');
+    for (const [key, fs] of results) {
+      const idle = median(fs.map((f) => f.idleRss));
+      const waiting = median(fs.map((f) => f.waitingRss));
+      const per = median(fs.map((f) => (f.waitingRss - f.idleRss) / N / 1024));
+      console.log(
+        `  ${key.padEnd(22)} ${mib(idle).padStart(8)} ${mib(waiting).padStart(12)} ${per.toFixed(0).padStart(21)} ${median(fs.map((f) => f.cpuMsPerStart))
+          .toFixed(1)
+          .padStart(13)}`,
+      );
+    }
+  } finally {
+    await env.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);
