@@ -9,32 +9,14 @@ import { join } from 'node:path';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
 import { testReceiptKeys } from '../helpers/receipts.js';
 import { API_KEY, interviewing, person, runScenario, SECRET, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
+import { scenarioCli } from '../helpers/cli.js';
 import { useDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-function cli(s: Scenario, extraEnv: Record<string, string> = {}) {
-  return async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      env: {
-        DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_TASK_QUEUE: s.taskQueue,
-        DSAR_ID_KEY: s.idKey,
-        DSAR_INTERVIEW_MARGIN: '300ms',
-        DSAR_FOLLOW_UP_DELAY: '0',
-        ...extraEnv,
-      },
-      stdin: () => '  Cli.Subject@Example.com \n',
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-}
+const cli = (s: Scenario, extraEnv: Record<string, string> = {}) =>
+  scenarioCli(env, s, { DSAR_INTERVIEW_MARGIN: '300ms', ...extraEnv }, () => '  Cli.Subject@Example.com \n');
 
 describe('dsar CLI', () => {
   it('prints a receipt that verify-receipt accepts, and rejects a tampered copy with the reason', async () => {

@@ -8,37 +8,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { erasureWorkflowId } from '../../src/client.js';
 import { eventually } from '../helpers/eventually.js';
-import { interviewing, person, runScenario, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
+import { interviewing, person, runScenario, type Scenario } from '../helpers/scenario.js';
+import { scenarioCli } from '../helpers/cli.js';
 import { useDevServer } from '../helpers/temporal.js';
-import { bringTenantLive, tenantAccounts, testCredentialKeys } from '../helpers/tenants.js';
+import { bringTenantLive, tenantAccounts, TENANT_WORKER } from '../helpers/tenants.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-const worker = { tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } };
+const worker = TENANT_WORKER;
 
-function cli(s: Scenario) {
-  return async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-      env: {
-        DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-        TEMPORAL_ADDRESS: env.address,
-        TEMPORAL_TASK_QUEUE: s.taskQueue,
-        DSAR_ID_KEY: s.idKey,
-        DSAR_FOLLOW_UP_DELAY: '0',
-        DSAR_ACTOR: 'op-test',
-      },
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-}
+const cli = (s: Scenario) => scenarioCli(env, s, { DSAR_ACTOR: 'op-test' });
 
 interface ShownJson {
   state: string;

@@ -48,3 +48,8 @@ export async function bringTenantLive(client: Client, taskQueue: string, baseUrl
   const live = await tenantStep(client, t.id, 'goLive', { actor: 'test' });
   if (live.step !== 'live') throw new Error(`go-live of ${t.id} failed: ${live.missing.join('; ')}`);
 }
+
+/** Worker options for scenarios with tenants: the credentials key, short timeouts, no long waits inside checks. */
+export const TENANT_WORKER = {
+  tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 },
+};

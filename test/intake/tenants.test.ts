@@ -13,7 +13,7 @@ import { startIntakeServer, type IntakeCaller, type IntakeLogEntry, type IntakeS
 import { addTenant } from '../../src/tenants/client.js';
 import { FAST_TUNING, person, runScenario, type Scenario } from '../helpers/scenario.js';
 import { useDevServer } from '../helpers/temporal.js';
-import { bringTenantLive, tenantAccounts, testCredentialKeys } from '../helpers/tenants.js';
+import { bringTenantLive, tenantAccounts, TENANT_WORKER } from '../helpers/tenants.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
@@ -30,7 +30,7 @@ const TOKENS: IntakeCaller[] = [
 ];
 const as = (name: string) => ({ authorization: `Bearer ${token(name)}` });
 
-const worker = { tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } };
+const worker = TENANT_WORKER;
 
 async function call(intake: IntakeServer, method: 'GET' | 'POST', path: string, who: string, body?: unknown) {
   const res = await request(intake.url + path, {

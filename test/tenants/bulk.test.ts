@@ -9,34 +9,22 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import type { BulkSummary } from '../../src/cli/bulk.js';
-import { runCli } from '../../src/cli/main.js';
 import { addTenant } from '../../src/tenants/client.js';
-import { person, runScenario, TEST_ENCRYPTION_KEYS, type Scenario } from '../helpers/scenario.js';
+import { person, runScenario, type Scenario } from '../helpers/scenario.js';
+import { scenarioCli } from '../helpers/cli.js';
 import { useDevServer } from '../helpers/temporal.js';
-import { bringTenantLive, tenantAccounts, testCredentialKeys } from '../helpers/tenants.js';
+import { bringTenantLive, tenantAccounts, TENANT_WORKER } from '../helpers/tenants.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-const worker = { tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } };
+const worker = TENANT_WORKER;
 
 async function dsar(s: Scenario, argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    env: {
-      DSAR_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_TASK_QUEUE: s.taskQueue,
-      DSAR_ID_KEY: s.idKey,
-      DSAR_FOLLOW_UP_DELAY: '0',
-    },
-  });
+  const r = await scenarioCli(env, s)(...argv);
   // No email address in any output, whatever happened.
-  expect([...out, ...err].join('\n')).not.toContain('@');
-  return { code, out: out.join('\n'), errText: err.join('\n') };
+  expect(`${r.out}\n${r.err}`).not.toContain('@');
+  return { code: r.code, out: r.out, errText: r.err };
 }
 
 describe('dsar erase --file with tenants', () => {

@@ -11,12 +11,12 @@ import { addTenant, setTenantCredentials, tenantStep, TenantNotAcceptingError } 
 import { eventually } from '../helpers/eventually.js';
 import { person, runScenario, type Scenario } from '../helpers/scenario.js';
 import { useDevServer } from '../helpers/temporal.js';
-import { bringTenantLive, tenantAccounts, testCredentialKeys, type TenantAccounts } from '../helpers/tenants.js';
+import { bringTenantLive, tenantAccounts, testCredentialKeys, type TenantAccounts, TENANT_WORKER } from '../helpers/tenants.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
 
-const worker = { tenants: { credentials: testCredentialKeys(), comeet: { responseTimeoutMs: 5_000 }, lookupRetryDelayMs: 0, maxRateLimitWaitMs: 2_000 } };
+const worker = TENANT_WORKER;
 
 function tenantsScenario(title: string, tenants: TenantAccounts[], seed: Parameters<typeof person>[0][], body: (s: Scenario) => Promise<void>) {
   return runScenario(
