@@ -2,7 +2,7 @@
  * The workflow's hand-written guard against the zod schemas callers use: the same output (defaults,
  * trimming, key order) for good input, and the same refusal (message included) for bad input.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeIssues } from '../../src/describe-issues.js';
 import { attachRequestSchema, erasureInputSchema, tuningSchema } from '../../src/erasure-request.js';
 import { checkAttachRequest, checkErasureInput, tuningOf } from '../../src/workflows/input-guard.js';
@@ -79,6 +79,15 @@ function zodView(r: { success: true; data: unknown } | { success: false; error: 
 }
 
 describe('the workflow input guard', () => {
+  // Both sides read the clock for an absent receivedAt (the GDPR ceiling in a message), so a
+  // millisecond ticking between the two calls would make equal refusals differ.
+  beforeAll(() => {
+    vi.useFakeTimers({ now: new Date('2026-12-02T12:00:00.000Z'), toFake: ['Date'] });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+  });
+
   it('gives what erasureInputSchema gives for good input, key order and trimming included', () => {
     for (const v of GOOD) {
       const guard = zodView(checkErasureInput(v));
