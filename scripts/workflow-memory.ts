@@ -8,6 +8,11 @@
  *   npx tsx scripts/workflow-memory.ts --workflows 1000
  *   npx tsx scripts/workflow-memory.ts --workflows 1000 --cache 250,50,25 --rounds 3
  *   npx tsx scripts/workflow-memory.ts --bundle before=/tmp/old-bundle.js   # also this tree's bundle ("after")
+ *   npm run build && npx tsx scripts/workflow-memory.ts --cache 50 \
+ *     --variant tsx --variant dist --variant 'arena2=dist;MALLOC_ARENA_MAX=2'   # how the worker is run
+ *
+ * A variant is `name=runner;KEY=VALUE;…`: the runner is `tsx` (src/worker.ts through tsx, as `npm run
+ * worker`) or `dist` (node dist/worker.js, as the image runs it); the pairs are extra environment.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +42,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** name=path of a prebuilt workflow bundle to compare with this tree's (repeatable). */
     bundle: { type: 'string', multiple: true, default: [] },
+    variant: { type: 'string', multiple: true, default: ['tsx'] },
   },
 });
 const N = Number(args.workflows);
@@ -46,6 +52,32 @@ const API_KEY = 'mem-api-key';
 const SECRET = 'mem-secret-0123456789abcdef';
 const LIMIT = COMEET_LIMIT_PER_MINUTE * 300;
 const CAP = Math.floor((LIMIT * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
+
+interface Variant {
+  name: string;
+  runner: 'tsx' | 'dist';
+  env: Record<string, string>;
+}
+const VARIANTS: Variant[] = args.variant.map((v) => {
+  const [head, ...pairs] = v.split(';');
+  const [name, runner = name] = head!.split('=', 2) as [string, string?];
+  if (runner !== 'tsx' && runner !== 'dist') throw new Error(`--variant ${v}: the runner is tsx or dist, not "${runner}"`);
+  const env = Object.fromEntries(
+    pairs.map((kv) => {
+      const i = kv.indexOf('=');
+      if (i < 1) throw new Error(`--variant ${v}: "${kv}" is not KEY=VALUE`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+  );
+  return { name, runner, env };
+});
+if (VARIANTS.some((v) => v.runner === 'dist')) {
+  try {
+    readFileSync(join(PROJECT_ROOT, 'dist', 'worker.js'));
+  } catch {
+    throw new Error('a dist variant runs dist/worker.js: run `npm run build` first');
+  }
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -76,9 +108,9 @@ interface Shared {
   receipt: { privateJwk: string; keyId: string };
 }
 
-async function startWorker(shared: Shared, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<ChildProcess> {
+async function startWorker(shared: Shared, variant: Variant, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<ChildProcess> {
   const healthPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const child = spawn(process.execPath, variant.runner === 'dist' ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts'], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH,
@@ -100,6 +132,7 @@ async function startWorker(shared: Shared, bundlePath: string, cache: number, ta
       DSAR_METRICS_BIND: 'off',
       DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
       DSAR_LOG_LEVEL: 'WARN',
+      ...variant.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -136,7 +169,7 @@ interface Figures {
 }
 
 /** N erasures on a fresh worker, each blocked by an interview a month away: memory once all wait. */
-async function measure(shared: Shared, client: Client, bundlePath: string, cache: number, tag: string): Promise<Figures> {
+async function measure(shared: Shared, client: Client, variant: Variant, bundlePath: string, cache: number, tag: string): Promise<Figures> {
   const people = Array.from({ length: N }, (_, i) => ({ email: `mem.${tag}.${i}@bench.example.com`, personUid: `P-${tag}-${i}` }));
   const at = new Date(Date.now() + 30 * 86_400_000).toISOString();
   const sim = await startSimulator({
@@ -155,7 +188,7 @@ async function measure(shared: Shared, client: Client, bundlePath: string, cache
     },
   });
   const taskQueue = `mem-${tag}`;
-  const worker = await startWorker(shared, bundlePath, cache, taskQueue, sim.url);
+  const worker = await startWorker(shared, variant, bundlePath, cache, taskQueue, sim.url);
   try {
     await sleep(3000);
     const idle = usage(worker.pid!);
@@ -199,24 +232,26 @@ async function main(): Promise<void> {
     const results = new Map<string, Figures[]>();
     console.log(`${N} waiting erasures per configuration, ${ROUNDS} round(s); node ${process.version}`);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, path] of bundles) {
-        for (const cache of CACHES) {
-          const key = `${name} cache=${cache}`;
-          const f = await measure(shared, client, path, cache, `${name}-${cache}-${round}-${Date.now()}`);
-          console.log(
-            `  round ${round + 1} ${key.padEnd(20)} RSS idle ${mib(f.idleRss)} MiB, all waiting ${mib(f.waitingRss)} MiB; CPU ${f.cpuMsPerStart.toFixed(1)} ms per start; all waiting after ${f.startedS.toFixed(0)} s`,
-          );
-          results.set(key, [...(results.get(key) ?? []), f]);
+      for (const variant of VARIANTS) {
+        for (const [name, path] of bundles) {
+          for (const cache of CACHES) {
+            const key = `${variant.name} ${name} cache=${cache}`;
+            const f = await measure(shared, client, variant, path, cache, `${variant.name}-${name}-${cache}-${round}-${Date.now()}`);
+            console.log(
+              `  round ${round + 1} ${key.padEnd(28)} RSS idle ${mib(f.idleRss)} MiB, all waiting ${mib(f.waitingRss)} MiB; CPU ${f.cpuMsPerStart.toFixed(1)} ms per start; all waiting after ${f.startedS.toFixed(0)} s`,
+            );
+            results.set(key, [...(results.get(key) ?? []), f]);
+          }
         }
       }
     }
-    console.log('\nmedians                 idle MiB  waiting MiB  (waiting-idle)/N KiB  CPU ms/start');
+    console.log('\nmedians                         idle MiB  waiting MiB  (waiting-idle)/N KiB  CPU ms/start');
     for (const [key, fs] of results) {
       const idle = median(fs.map((f) => f.idleRss));
       const waiting = median(fs.map((f) => f.waitingRss));
       const per = median(fs.map((f) => (f.waitingRss - f.idleRss) / N / 1024));
       console.log(
-        `  ${key.padEnd(22)} ${mib(idle).padStart(8)} ${mib(waiting).padStart(12)} ${per.toFixed(0).padStart(21)} ${median(fs.map((f) => f.cpuMsPerStart))
+        `  ${key.padEnd(30)} ${mib(idle).padStart(8)} ${mib(waiting).padStart(12)} ${per.toFixed(0).padStart(21)} ${median(fs.map((f) => f.cpuMsPerStart))
           .toFixed(1)
           .padStart(13)}`,
       );
