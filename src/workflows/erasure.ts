@@ -7,10 +7,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
-  ChildWorkflowFailure,
   ContinueAsNew,
   ParentClosePolicy,
-  WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   defineQuery,
@@ -20,25 +18,24 @@ import {
   log,
   makeContinueAsNewFunc,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   setWorkflowOptions,
-  sleep,
   startChild,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
-import type { Activities, FoundCandidate, FoundPerson, NoPermissionDetails } from '../activities/index.js';
+import type { FoundCandidate, FoundPerson, NoPermissionDetails } from '../activities/index.js';
 import { groupByPerson, pagedLookup } from './lookup.js';
-import { callbackActivities, comeetActivities, FOLLOW_UP_PRIORITY, signingActivities, tenantState } from './activity-profiles.js';
+import { callbackActivities, comeetActivities, signingActivities, tenantState } from './activity-profiles.js';
 import { interviewBlock, invalidWorkflowIdFailure, refusal } from './failures.js';
 import { workflowMetrics } from './metrics.js';
 import { receiptClaims } from './receipt-claims.js';
+import { dsarFollowUp } from './follow-up.js';
+import { CANCEL_CALLBACK_PATCH, CONTINUE_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, REQUESTS_MEMO_PATCH, versioned } from './versioning.js';
 import { DEFAULT_TENANT_ID, TENANT_PAUSED } from '../tenants/model.js';
 import type { CallbackPayload } from '../callbacks/payload.js';
 import { maxExtendedDeadline, regulationDeadline } from '../deadlines.js';
@@ -58,10 +55,9 @@ import type {
   RequestRegistration,
   StatusEvent,
 } from '../erasure-status.js';
-import type { FollowUpInput, FollowUpResult } from '../follow-up.js';
+import type { FollowUpInput } from '../follow-up.js';
 import { deadlinePriority, priorityDeadline } from '../priorities.js';
 import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO, REQUESTS_MEMO_TOTAL } from '../search-attributes.js';
-import { comeetTaskQueue } from '../task-queues.js';
 import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -104,29 +100,8 @@ export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest'
 // and never get a fix. It moves to each new current build at its next task, so a change to its
 // command sequence must be guarded with patched() and replayed against the recorded histories.
 setWorkflowOptions(() => versioned('AUTO_UPGRADE'), dsarErasure);
-// A follow-up is one sleep and one lookup: it finishes on the build that started it, without patches.
-setWorkflowOptions(() => versioned('PINNED'), dsarFollowUp);
 
-/** Core refuses a versioning behaviour from an unversioned worker (dev, tests, no DSAR_BUILD_ID). */
-function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningBehavior?: 'AUTO_UPGRADE' | 'PINNED' } {
-  return workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {};
-}
-
-/** Registrations mirrored into the memo on each attach (added with the request rules). */
-const REQUESTS_MEMO_PATCH = 'requests-memo-on-attach';
-const RECEIPT_PATCH = 'proof-of-erasure-receipt';
-/** Callbacks after a Temporal cancel (histories cancelled before it closed without any). */
-const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
-/** A failed follow-up reports itself (search attribute, callback) before failing. */
-const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
-/**
- * Every Comeet call its own activity: lookups page through `lookupPage`, schedules through
- * `getCandidateSchedule` (runs before it keep the one-activity lookups and schedule reads).
- */
-const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 const ATTENTION_FREE_TYPES = new Set(['InterviewsInProgress']);
-/** A long wait continues as a new run once its history is long (histories recorded before never did). */
-const CONTINUE_PATCH = 'continue-as-new-on-long-history';
 /** Registrations mirrored into the memo on every attach (the bound before floods were allowed); past it, once at the end. */
 const MEMO_EAGER_REQUESTS = 25;
 /**
@@ -1143,115 +1118,4 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const { candidates: _c, expectedClearAt: _e, backoffStep: _b, firstBlockedAt: _f, blockedBefore: _p, ...status } = p;
     return { ...status, candidateUids: [...status.candidateUids], blockingCandidateUids: [...status.blockingCandidateUids] };
   }
-}
-
-/** Looks the subject up again some days after an erasure; erases again if Comeet returns them. */
-export async function dsarFollowUp(input: FollowUpInput): Promise<FollowUpResult> {
-  if (isUnencrypted(input)) throw unencryptedStartFailure();
-  if (!isKeyedWorkflowId(workflowInfo().workflowId, 'followUp') || !isKeyedWorkflowId(input?.erasureWorkflowId ?? '')) throw invalidWorkflowIdFailure();
-  try {
-    return await followUp(input);
-  } catch (err) {
-    // Histories of follow-ups that failed before this report existed replay as they ran.
-    if (isCancellation(err) || !patched(FOLLOW_UP_FAILURE_PATCH)) throw err;
-    throw await followUpFailed(input, err);
-  }
-}
-
-async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
-  let followUpLookups = 0;
-  await sleep(input.delayMs);
-  const acts = proxyActivities<Activities>({
-    taskQueue: comeetTaskQueue(workflowInfo().taskQueue, tenantOfWorkflowId(workflowInfo().workflowId)),
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 48 },
-    priority: { priorityKey: FOLLOW_UP_PRIORITY },
-  });
-  const persons = patched(LOOKUP_PAGES_PATCH)
-    ? groupByPerson(
-        await pagedLookup(input.email, {
-          profile: 'follow-up',
-          priorityKey: () => FOLLOW_UP_PRIORITY,
-          childId: () => `${workflowInfo().workflowId}-lookup-${++followUpLookups}`,
-          pagesPerRun: tuningOf(input.tuning).lookupPagesPerRun,
-        }),
-      )
-    : (await acts.verifyAbsence({ email: input.email })).persons;
-  const checkedAt = new Date().toISOString();
-  const personUids = persons.map((p) => p.personUid);
-  if (persons.length === 0) return { checkedAt, reappeared: false, personUids };
-  log.warn('Subject found again at follow-up; starting a new erasure', { persons: persons.length, erasureWorkflowId: input.erasureWorkflowId });
-  let child;
-  try {
-    child = await startChild(dsarErasure, {
-      workflowId: input.erasureWorkflowId,
-      args: [
-        {
-          email: input.email,
-          mode: input.mode,
-          regulation: input.regulation,
-          requestId: input.requestId,
-          tuning: input.tuning,
-          ...(input.receivedAt ? { receivedAt: input.receivedAt } : {}),
-          ...(input.deadline ? { deadline: input.deadline } : {}),
-          ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
-        },
-      ],
-      // Terminating or cancelling this follow-up must not stop an erasure under way.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      cancellationType: ChildWorkflowCancellationType.ABANDON,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      staticSummary: `DSAR erasure (${input.mode}, ${input.regulation.toUpperCase()}) after a follow-up found the subject again`,
-    });
-  } catch (err) {
-    // Someone already asked again: that running erasure covers it.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId, erasureOutcome: 'already_running' };
-  }
-  // Waiting keeps the follow-up's own result honest: it says whether the re-erasure succeeded.
-  const result = await child.result();
-  return { checkedAt, reappeared: true, personUids, erasureStarted: input.erasureWorkflowId, erasureOutcome: result.outcome };
-}
-
-/**
- * A follow-up that could not do its lookup (or start the re-erasure) after its retries must not fail
- * silently: it sets `DsarPhase="failed"` on its own run, counts `dsar_follow_ups_failed`, and tells
- * the original caller (`erasure.follow_up_failed`). A failed re-erasure tells that caller itself.
- */
-async function followUpFailed(input: FollowUpInput, err: unknown): Promise<ApplicationFailure> {
-  const info = workflowInfo();
-  const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
-  const message = `The follow-up lookup of ${input.erasureWorkflowId} failed after its retries: ${reason}. Look the subject up again (dsar erase) once the cause is fixed`;
-  upsertSearchAttributes([
-    { key: DsarPhase, value: 'failed' satisfies Phase },
-    { key: DsarMode, value: input.mode },
-  ]);
-  workflowMetrics().followUpsFailed.add(1, { mode: input.mode, tenant: tenantOfWorkflowId(info.workflowId) });
-  log.error('Follow-up failed', { erasureWorkflowId: input.erasureWorkflowId, error: reason });
-  if (input.callbackUrl && !(err instanceof ChildWorkflowFailure)) {
-    const tuning = tuningOf(input.tuning);
-    const payload: CallbackPayload = {
-      event: 'erasure.follow_up_failed',
-      id: input.erasureWorkflowId,
-      runId: info.runId,
-      ...(input.requestId ? { requestId: input.requestId } : {}),
-      outcome: 'failed',
-      mode: input.mode,
-      regulation: input.regulation,
-      dryRun: false,
-      finishedAt: new Date().toISOString(),
-      failure: message,
-      followUpId: info.workflowId,
-    };
-    try {
-      await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: input.callbackUrl, payload });
-    } catch (cbErr) {
-      log.warn('Follow-up failure callback could not be delivered', {
-        requestId: input.requestId,
-        error: cbErr instanceof ActivityFailure ? cbErr.cause?.message : String(cbErr),
-      });
-    }
-  }
-  return ApplicationFailure.create({ type: 'FollowUpFailed', nonRetryable: true, message, cause: err instanceof Error ? err : undefined });
 }
