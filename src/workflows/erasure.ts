@@ -1,6 +1,8 @@
 /**
  * The DSAR erasure state machine: look up → wait for interviews → erase → verify, per person,
  * durable across restarts, steerable by operators through the messages defined at the top.
+ * Beside it: the run's state (run-state.ts), its waits and each person's loop (waiting.ts), the
+ * callers' registrations (registrations.ts), the follow-up workflow (follow-up.ts).
  */
 import {
   ActivityFailure,
@@ -21,34 +23,33 @@ import {
   setHandler,
   setWorkflowOptions,
   startChild,
-  upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
-import { boundedKeywords, compareRequest, type Decision, type RegisteredRequest } from '../requests.js';
 import type { FoundPerson } from '../activities/index.js';
-import { groupByPerson, pagedLookup } from './lookup.js';
-import { callbackActivities, comeetActivities, signingActivities } from './activity-profiles.js';
-import { invalidWorkflowIdFailure, refusal } from './failures.js';
-import { workflowMetrics } from './metrics.js';
-import { receiptClaims } from './receipt-claims.js';
-import { iso, now, RunState, type Registration } from './run-state.js';
-import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
-import { dsarFollowUp } from './follow-up.js';
-import { CANCEL_CALLBACK_PATCH, CONTINUE_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, REQUESTS_MEMO_PATCH, versioned } from './versioning.js';
-import { DEFAULT_TENANT_ID } from '../tenants/model.js';
 import type { CallbackPayload } from '../callbacks/payload.js';
+import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { maxExtendedDeadline } from '../deadlines.js';
 import { describeIssues } from '../describe-issues.js';
 import type { AttachAnswer, CancelRequest, CancelResult, ExtendDeadlineRequest, RecheckRequest } from '../erasure-messages.js';
 import type { AttachRequest, ErasureInput } from '../erasure-request.js';
-import { checkAttachRequest, checkErasureInput } from './input-guard.js';
 import type { ErasedPerson, ErasureResult, ErasureStatus, Outcome, Phase } from '../erasure-status.js';
 import type { FollowUpInput } from '../follow-up.js';
 import { deadlinePriority } from '../priorities.js';
-import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO, REQUESTS_MEMO_TOTAL } from '../search-attributes.js';
+import { boundedKeywords } from '../requests.js';
+import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO } from '../search-attributes.js';
+import { DEFAULT_TENANT_ID } from '../tenants/model.js';
 import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
+import { callbackActivities, comeetActivities, signingActivities } from './activity-profiles.js';
+import { invalidWorkflowIdFailure } from './failures.js';
+import { dsarFollowUp } from './follow-up.js';
+import { checkErasureInput } from './input-guard.js';
+import { groupByPerson, pagedLookup } from './lookup.js';
+import { workflowMetrics } from './metrics.js';
+import { receiptClaims } from './receipt-claims.js';
+import { memoRegistration, Registrations } from './registrations.js';
+import { iso, now, RunState } from './run-state.js';
+import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
+import { CANCEL_CALLBACK_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
@@ -91,14 +92,6 @@ export const attachRequestSignal = defineSignal<[AttachRequest]>('attachRequest'
 // command sequence must be guarded with patched() and replayed against the recorded histories.
 setWorkflowOptions(() => versioned('AUTO_UPGRADE'), dsarErasure);
 
-/** Registrations mirrored into the memo on every attach (the bound before floods were allowed); past it, once at the end. */
-const MEMO_EAGER_REQUESTS = 25;
-/**
- * The closing memo stays under the server's 512 KB payload warning (2 MB refuses): 1,024 registrations
- * of which 100 with a 2 KiB callback URL fit, so every id of a closed run still answers its replays.
- */
-const MAX_MEMO_BYTES = 480 * 1024;
-
 /** Erases one person from Comeet on request (GDPR/CCPA), waiting out interviews and proving absence. */
 export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult> {
   if (isUnencrypted(rawInput)) throw unencryptedStartFailure();
@@ -119,13 +112,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     });
   }
   const run = new RunState(input, tenant);
-  const waits = new Waiting(run);
   // Fixed for the run (the objects change, never which ones they are).
   const { tuning, resume, startedAt, receivedAt, runsContinued, persons, requests } = run;
+  const waits = new Waiting(run);
+  const registrations = new Registrations(run);
   const info = workflowInfo();
-  const own = { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun };
-  // The request that started this run answers `started` to its own attachRequest; a continued run was confirmed before.
-  let starterConfirmed = !!input.requests;
   const readPriority = () => deadlinePriority(run.priorityDeadline(), Date.now());
   // Lookup children started by this run; their ids must come out the same on replay.
   let lookupChildren = 0;
@@ -141,143 +132,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   setHandler(statusQuery, () => run.status());
 
-  function incomingOf(req: AttachRequest): RegisteredRequest {
-    return {
-      requestId: req.requestId,
-      caller: req.caller,
-      mode: req.mode ?? input.mode,
-      regulation: req.regulation ?? input.regulation,
-      dryRun: req.dryRun ?? input.dryRun,
-      callbackUrl: req.callbackUrl,
-      receivedAt: req.receivedAt,
-      deadline: req.deadline,
-    };
-  }
-
-  function isStarter(r: RegisteredRequest, startToken: string | undefined): boolean {
-    if (starterConfirmed) return false;
-    // Two identical requests (no requestId, same parameters) look alike: only the token tells which one
-    // started the run. A run started without its update (no worker was polling) is never confirmed.
-    if (input.startToken !== undefined || startToken !== undefined) return startToken === input.startToken;
-    return (
-      r.requestId === input.requestId &&
-      r.caller === input.caller &&
-      r.mode === input.mode &&
-      r.regulation === input.regulation &&
-      r.dryRun === input.dryRun &&
-      (r.callbackUrl ?? '') === (input.callbackUrl ?? '')
-    );
-  }
-
-  function decide(r: RegisteredRequest, startToken?: string): Decision | { action: 'started' } {
-    if (isStarter(r, startToken)) return { action: 'started' };
-    return compareRequest({ ...own, ended: run.terminal !== undefined, acceptsQueue: input.dryRun && !run.closing, requests }, r);
-  }
-
-  /** Records a joining or queued request; runs only after the rules accepted it. */
-  function register(r: RegisteredRequest, queued: boolean): void {
-    if (!r.requestId && !r.callbackUrl && !r.caller && !queued) return;
-    // A queued request's clock starts when it arrived, not when the dry run hands over.
-    const receivedAt = r.receivedAt ?? (queued ? iso(now()) : undefined);
-    requests.push({ ...r, receivedAt, ...(queued ? { queued: true } : {}), hasCallback: !!r.callbackUrl });
-    run.addEvent(queued ? 'request_queued' : 'request_attached', r.requestId, r.caller ?? r.requestId ?? 'unknown');
-    publishRequests();
-  }
-
-  /** The search attribute lists, bounded (the server ends a run whose keyword list passes 2 KiB). */
-  function requestKeywords(): { ids: string[]; callers: string[]; key: string } {
-    const ids = boundedKeywords(requests.map((r) => r.requestId).filter((id): id is string => !!id));
-    const callers = boundedKeywords(requests.map((r) => r.caller).filter((c): c is string => !!c));
-    return { ids, callers, key: JSON.stringify([ids, callers]) };
-  }
-  // A continued run got the lists with its start: only a change is upserted.
-  let publishedKeywords = resume ? requestKeywords().key : undefined;
-
-  function publishRequests(): void {
-    const { ids, callers, key } = requestKeywords();
-    // Runs recorded before floods were allowed upserted on every attach.
-    if (key !== publishedKeywords || !patched(CONTINUE_PATCH)) {
-      publishedKeywords = key;
-      upsertSearchAttributes([...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []), ...(callers.length ? [{ key: DsarCallers, value: callers }] : [])]);
-    }
-    // Past the first registrations, a memo upsert per attach would grow the history by the whole list each time.
-    // Runs from before the memo joined an attach with a search attribute upsert alone.
-    if (requests.length <= MEMO_EAGER_REQUESTS && patched(REQUESTS_MEMO_PATCH)) upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
-  }
-
-  /** The registrations a closed run answers replays from, bounded in bytes; the total says whether some were left out. */
-  function closingMemo(): Record<string, unknown> {
-    const kept: RegisteredRequest[] = [];
-    let bytes = 0;
-    for (const r of requests) {
-      const m = memoRegistration(r);
-      bytes += JSON.stringify(m).length + 1;
-      if (bytes > MAX_MEMO_BYTES) break;
-      kept.push(m);
-    }
-    return { [REQUESTS_MEMO]: kept, [REQUESTS_MEMO_TOTAL]: requests.length };
-  }
-
-  /** Brings the memo up to date at the end when attaches stopped mirroring into it. */
-  function publishClosingMemo(): void {
-    if (requests.length > MEMO_EAGER_REQUESTS) upsertMemo(closingMemo());
-  }
-
-  function memoRegistration(r: Registration): RegisteredRequest {
-    const { requestId, caller, mode, regulation, dryRun, callbackUrl, queued } = r;
-    return { requestId, caller, mode, regulation, dryRun, callbackUrl, ...(queued ? { queued } : {}) };
-  }
-
-  function otherCallers(r: RegisteredRequest): boolean {
-    return requests.some((x) => x.caller !== r.caller) || input.caller !== r.caller;
-  }
-
-  setHandler(
-    attachRequestUpdate,
-    (req): AttachAnswer => {
-      // The validator accepted it (an update's handler runs only then).
-      const parsed = checkAttachRequest(req);
-      if (!parsed.success) throw new TypeError(`attachRequest: ${describeIssues(parsed.error)}`);
-      const r = incomingOf(parsed.data);
-      const d = decide(r, parsed.data.startToken);
-      const answer = (status: AttachAnswer['status']): AttachAnswer => ({ status, runId: info.runId, otherCallers: otherCallers(r) });
-      switch (d.action) {
-        case 'started':
-          starterConfirmed = true;
-          return answer('started');
-        case 'replay':
-          return answer('replayed');
-        case 'attach':
-        case 'queue':
-          register(r, d.action === 'queue');
-          return answer(d.action === 'queue' ? 'queued' : 'attached');
-        case 'refuse':
-          // The validator refused it already; state cannot change between the two in one activation.
-          throw refusal(d);
-      }
-    },
-    {
-      validator: (req) => {
-        if (isUnencrypted(req)) throw new Error(`attachRequest ${NOT_ENCRYPTED}`);
-        const parsed = checkAttachRequest(req);
-        if (!parsed.success)
-          throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Invalid request: ${describeIssues(parsed.error)}` });
-        const d = decide(incomingOf(parsed.data), parsed.data.startToken);
-        if (d.action === 'refuse') throw refusal(d);
-      },
-    },
-  );
+  setHandler(attachRequestUpdate, (req) => registrations.attach(req), { validator: (req) => registrations.validateAttach(req) });
 
   setHandler(attachRequestSignal, (req) => {
     if (refusedInClear('attachRequest', req)) return;
-    const parsed = checkAttachRequest(req);
-    const actor = parsed.success ? (parsed.data.caller ?? parsed.data.requestId ?? 'unknown') : 'unknown';
-    if (!parsed.success) return run.addEvent('attach_refused', describeIssues(parsed.error), actor);
-    const r = incomingOf(parsed.data);
-    const d = decide(r, parsed.data.startToken);
-    if (d.action === 'started') starterConfirmed = true;
-    else if (d.action === 'refuse') run.addEvent('attach_refused', d.message, actor);
-    else if (d.action !== 'replay') register(r, d.action === 'queue');
+    registrations.attachSignal(req);
   });
 
   setHandler(recheckNowSignal, (req) => {
@@ -286,35 +145,17 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     run.addEvent('recheck_requested', undefined, req?.actor ?? 'unknown');
   });
 
-  /** Why a cancel cannot be accepted now, or undefined; the same rules for the update and the signal. */
-  function cancelRefusal(req: CancelRequest | undefined): string | undefined {
-    if (run.terminal) return `the request already ended (${run.terminal})`;
-    if (!cancelReason(req)) return 'a reason is required';
-    if (run.cancellation) return 'already cancelled';
-    if (run.erasureStarted()) return 'erasure has started; it cannot be undone or interrupted';
-    return undefined;
-  }
-  function cancelReason(req: CancelRequest | undefined): string {
-    return typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
-  }
-  function acceptCancel(req: CancelRequest): CancelResult {
-    const actor = typeof req?.actor === 'string' ? req.actor : 'unknown';
-    run.cancellation = { reason: cancelReason(req), actor, at: iso(now()) };
-    run.addEvent('cancel_accepted', run.cancellation.reason, actor);
-    return { cancelled: true, ...run.cancellation };
-  }
-
   setHandler(cancelSignal, (req) => {
     if (refusedInClear('cancel', req)) return;
-    const refusal = cancelRefusal(req);
+    const refusal = run.cancelRefusal(req);
     if (refusal) return run.addEvent('cancel_refused', refusal, req?.actor ?? 'unknown');
-    acceptCancel(req);
+    run.acceptCancel(req);
   });
 
-  setHandler(cancelUpdate, (req) => acceptCancel(req), {
+  setHandler(cancelUpdate, (req) => run.acceptCancel(req), {
     validator: (req) => {
       if (isUnencrypted(req)) throw new Error(`cancel ${NOT_ENCRYPTED}`);
-      const refusal = cancelRefusal(req);
+      const refusal = run.cancelRefusal(req);
       if (refusal) throw new Error(refusal);
     },
   });
@@ -398,7 +239,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     run.terminal = outcome === 'completed' ? 'completed' : outcome;
     run.addEvent('finished', outcome);
     run.sync();
-    publishClosingMemo();
+    registrations.publishClosingMemo();
     const final = { ...r, ...signed };
     recordFinished(outcome);
     // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
@@ -548,7 +389,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     run.failure = hardCancel ? describeHardCancel(sofar) : err instanceof Error ? err.message : String(err);
     run.addEvent(run.terminal, run.failure);
     run.sync();
-    publishClosingMemo();
+    registrations.publishClosingMemo();
     recordFinished(run.terminal === 'cancelled' ? 'cancelled' : 'failed');
     if (hardCancel && patched(CANCEL_CALLBACK_PATCH)) {
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
@@ -594,9 +435,9 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         message: `The request could not go on in a new run: ${describeIssues(checked.error)}`,
       });
     }
-    const { ids, callers } = requestKeywords();
+    const { ids, callers } = registrations.keywords();
     return await makeContinueAsNewFunc<typeof dsarErasure>({
-      memo: closingMemo(),
+      memo: registrations.closingMemo(),
       typedSearchAttributes: [
         { key: DsarPhase, value: run.phase() },
         { key: DsarMode, value: input.mode },

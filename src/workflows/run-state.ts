@@ -6,6 +6,7 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RegisteredRequest } from '../requests.js';
 import type { FoundCandidate } from '../activities/index.js';
+import type { CancelRequest, CancelResult } from '../erasure-messages.js';
 import type { ErasureInput, ParsedErasureInput, ResumeState, Tuning } from '../erasure-request.js';
 import { MAX_EVENTS } from '../erasure-rules.js';
 import type { Attention, ErasureStatus, Phase, PersonStatus, RequestRegistration, StatusEvent } from '../erasure-status.js';
@@ -185,6 +186,23 @@ export class RunState {
     };
   }
 
+  /** Why a cancel cannot be accepted now, or undefined; the same rules for the update and the signal. */
+  cancelRefusal(req: CancelRequest | undefined): string | undefined {
+    if (this.terminal) return `the request already ended (${this.terminal})`;
+    if (!cancelReason(req)) return 'a reason is required';
+    if (this.cancellation) return 'already cancelled';
+    if (this.erasureStarted()) return 'erasure has started; it cannot be undone or interrupted';
+    return undefined;
+  }
+
+  /** Records an operator's accepted cancel; the waits see it and end the request. */
+  acceptCancel(req: CancelRequest): CancelResult {
+    const actor = typeof req?.actor === 'string' ? req.actor : 'unknown';
+    this.cancellation = { reason: cancelReason(req), actor, at: iso(now()) };
+    this.addEvent('cancel_accepted', this.cancellation.reason, actor);
+    return { cancelled: true, ...this.cancellation };
+  }
+
   /** The state fits the next run's input (bounded: never expected to fail); if not, this run goes on as it is. */
   nextRunAccepted(): boolean {
     const checked = checkErasureInput(this.nextRunInput());
@@ -237,6 +255,10 @@ export class RunState {
     const carried = this.requests.map(({ hasCallback: _h, ...r }) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as typeof r);
     return { ...same, receivedAt: iso(this.receivedAt.getTime()), deadline: iso(this.deadline.getTime()), requests: carried, resume: state };
   }
+}
+
+function cancelReason(req: CancelRequest | undefined): string {
+  return typeof req?.reason === 'string' ? req.reason.trim().slice(0, 500) : '';
 }
 
 /** A registration as the status query shows it: no callback URL, no clock of its own. */
