@@ -39,7 +39,7 @@ import { boundedKeywords } from '../requests.js';
 import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO } from '../search-attributes.js';
 import { DEFAULT_TENANT_ID } from '../tenants/model.js';
 import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
-import { callbackActivities, comeetActivities, signingActivities } from './activity-profiles.js';
+import { callbackActivities, signingActivities } from './activity-profiles.js';
 import { invalidWorkflowIdFailure } from './failures.js';
 import { dsarFollowUp } from './follow-up.js';
 import { checkErasureInput } from './input-guard.js';
@@ -197,7 +197,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         });
         return groupByPerson(found);
       }
-      const acts = comeetActivities('read', run.priorityDeadline());
+      const acts = run.comeet('read');
       const r = purpose === 'look up' ? await acts.findCandidatesByEmail({ email: input.email }) : await acts.verifyAbsence({ email: input.email });
       return r.persons;
     });

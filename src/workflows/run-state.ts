@@ -14,6 +14,7 @@ import { priorityDeadline } from '../priorities.js';
 import { regulationDeadline } from '../deadlines.js';
 import { describeIssues } from '../describe-issues.js';
 import { DsarAtRisk, DsarDeadline, DsarMode, DsarPhase } from '../search-attributes.js';
+import { comeetActivities } from './activity-profiles.js';
 import { checkErasureInput, tuningOf } from './input-guard.js';
 
 export interface PersonRecord extends PersonStatus {
@@ -85,9 +86,14 @@ export class RunState {
         : [];
   }
 
-  /** The deadline Comeet calls are prioritised by (made per call: an operator may extend the deadline). */
+  /** The deadline Comeet calls are prioritised by (read per call: an operator may extend the deadline). */
   priorityDeadline(): number {
     return priorityDeadline(this.input.regulation, this.receivedAt, this.deadline).getTime();
+  }
+
+  /** Comeet's activities, made per call: their priority follows the deadline. */
+  comeet(kind: 'read' | 'erase'): ReturnType<typeof comeetActivities> {
+    return comeetActivities(kind, this.priorityDeadline());
   }
 
   addEvent(kind: string, detail?: string, actor: unknown = 'workflow'): void {

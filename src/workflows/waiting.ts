@@ -7,7 +7,7 @@
 import { ActivityFailure, ApplicationFailure, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { FoundCandidate, FoundPerson, NoPermissionDetails } from '../activities/index.js';
 import { TENANT_PAUSED } from '../tenants/model.js';
-import { comeetActivities, tenantState } from './activity-profiles.js';
+import { tenantState } from './activity-profiles.js';
 import { interviewBlock } from './failures.js';
 import { workflowMetrics } from './metrics.js';
 import { iso, now, type PersonRecord, type RunState } from './run-state.js';
@@ -197,7 +197,7 @@ export class Waiting {
         const r = await this.withAttention(`erase person ${p.personUid}`, () => {
           p.attempts++;
           run.eraseAttempts++;
-          return comeetActivities('erase', run.priorityDeadline()).erasePerson({ personUid: p.personUid, mode: run.input.mode });
+          return run.comeet('erase').erasePerson({ personUid: p.personUid, mode: run.input.mode });
         });
         p.state = 'erased';
         p.blockingCandidateUids = [];
@@ -222,12 +222,10 @@ export class Waiting {
         if (p.blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
           const fresh = await this.withAttention(`interview schedule of person ${p.personUid}`, async () => {
-            if (!patched(LOOKUP_PAGES_PATCH))
-              return comeetActivities('read', run.priorityDeadline()).getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
+            if (!patched(LOOKUP_PAGES_PATCH)) return run.comeet('read').getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
             // One activity per candidate: each read is one dispatch on the capped queue.
             const out: FoundCandidate[] = [];
-            for (const candidateUid of details.blockingCandidateUids)
-              out.push(await comeetActivities('read', run.priorityDeadline()).getCandidateSchedule({ candidateUid }));
+            for (const candidateUid of details.blockingCandidateUids) out.push(await run.comeet('read').getCandidateSchedule({ candidateUid }));
             return out;
           });
           p.candidates = [...p.candidates.filter((c) => !fresh.some((f) => f.uid === c.uid)), ...fresh];
@@ -244,18 +242,19 @@ export class Waiting {
 
   /** Just after the latest known interview; with no usable schedule, back off 1 h → 24 h. */
   private nextAttemptAt(p: PersonRecord, blocking: string[]): number {
+    const { tuning } = this.run;
     const scheduled = p.candidates
       .filter((c) => blocking.length === 0 || blocking.includes(c.uid))
       .flatMap((c) => c.openInterviews.map((i) => (i.scheduledAt ? Date.parse(i.scheduledAt) : NaN)))
       .filter((t) => !Number.isNaN(t));
     const latest = scheduled.length ? Math.max(...scheduled) : undefined;
-    if (latest !== undefined && latest + this.run.tuning.interviewMarginMs > now()) {
-      p.expectedClearAt = latest + this.run.tuning.interviewMarginMs;
+    if (latest !== undefined && latest + tuning.interviewMarginMs > now()) {
+      p.expectedClearAt = latest + tuning.interviewMarginMs;
       p.backoffStep = 0;
       return p.expectedClearAt;
     }
     p.expectedClearAt = undefined;
-    const wait = Math.min(this.run.tuning.backoffInitialMs * 2 ** p.backoffStep, this.run.tuning.backoffMaxMs);
+    const wait = Math.min(tuning.backoffInitialMs * 2 ** p.backoffStep, tuning.backoffMaxMs);
     p.backoffStep++;
     return now() + wait;
   }
