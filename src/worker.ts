@@ -263,7 +263,7 @@ export async function createErasureWorker(options: ErasureWorkerOptions): Promis
     }
   };
   const rateCap = await capQueue(comeetQueue, ratePerMinute, `COMEET_RATE_PER_MINUTE=${ratePerMinute}`);
-  // Each workflow type declares its own behaviour (src/workflows/erasure.ts); PINNED is the safe
+  // Each workflow type declares its own behaviour (setWorkflowOptions in src/workflows/); PINNED is the safe
   // default for a type that forgets to: it never replays on code it did not start with.
   const versioning: Partial<WorkerOptions> = options.deployment
     ? { workerDeploymentOptions: { useWorkerVersioning: true, version: options.deployment, defaultVersioningBehavior: 'PINNED' } }

@@ -1,7 +1,6 @@
 /** The workflows this worker runs; only re-exports. */
 export {
   dsarErasure,
-  dsarFollowUp,
   statusQuery,
   recheckNowSignal,
   cancelSignal,
@@ -10,6 +9,7 @@ export {
   attachRequestSignal,
   attachRequestUpdate,
 } from './erasure.js';
+export { dsarFollowUp } from './follow-up.js';
 export { dsarLookup } from './lookup.js';
 export {
   tenantOnboarding,

@@ -1,0 +1,26 @@
+/**
+ * How workflow code changes without breaking the runs under way: each workflow type's behaviour under
+ * Worker Versioning, and the patch ids that guard every change of an existing command sequence
+ * (the recorded histories in test/histories replay through both sides of each).
+ */
+import { workflowInfo } from '@temporalio/workflow';
+
+/** Core refuses a versioning behaviour from an unversioned worker (dev, tests, no DSAR_BUILD_ID). */
+export function versioned(versioningBehavior: 'AUTO_UPGRADE' | 'PINNED'): { versioningBehavior?: 'AUTO_UPGRADE' | 'PINNED' } {
+  return workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {};
+}
+
+/** Registrations mirrored into the memo on each attach (added with the request rules). */
+export const REQUESTS_MEMO_PATCH = 'requests-memo-on-attach';
+export const RECEIPT_PATCH = 'proof-of-erasure-receipt';
+/** Callbacks after a Temporal cancel (histories cancelled before it closed without any). */
+export const CANCEL_CALLBACK_PATCH = 'callbacks-after-temporal-cancel';
+/** A failed follow-up reports itself (search attribute, callback) before failing. */
+export const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
+/**
+ * Every Comeet call its own activity: lookups page through `lookupPage`, schedules through
+ * `getCandidateSchedule` (runs before it keep the one-activity lookups and schedule reads).
+ */
+export const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
+/** A long wait continues as a new run once its history is long (histories recorded before never did). */
+export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
