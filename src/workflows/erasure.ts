@@ -112,6 +112,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     });
   }
   const run = new RunState(input, tenant);
+  // Before any handler is set: a signal buffered with the start is delivered at setHandler and must see it.
+  run.lean = patched(LEAN_PATH_PATCH);
   // Fixed for the run (the objects change, never which ones they are).
   const { tuning, resume, startedAt, receivedAt, runsContinued, persons, requests } = run;
   const waits = new Waiting(run);
@@ -308,7 +310,6 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   // --- main path ------------------------------------------------------------------------------
-  run.lean = patched(LEAN_PATH_PATCH);
   if (input.caller && !resume) run.addEvent(input.requests ? 'continued' : 'requested', input.requestId, input.caller);
   run.sync();
   log.info(resume ? 'DSAR erasure continued' : 'DSAR erasure started', {
