@@ -15,20 +15,27 @@
  *                   its own queue capped at 96% of it: A gets `--erasures` at once; B, meanwhile, 30
  *                   arriving one each 1.5 s (p95 against the same 30 with A idle, measured first), then
  *                   a backlog of its own sized to end inside A's; each one's share of its own limit, 429s
+ *   6. engine       Comeet unlimited (simulator limit and queue cap lifted), one compiled worker (`npm run
+ *                   build`, `node dist/worker.js`): `--engine-erasures` simple erasures at once, `--rounds`
+ *                   times after a warm-up: erasures/s beside a plain script's (the same three calls, unpaced,
+ *                   no Temporal), history events and workflow tasks per erasure, CPU per erasure; medians
  *
  *   npm run bench                       # the figures in README (about 10 minutes)
  *   npm run bench -- --quick            # a smoke run (about 2 minutes)
  *   npm run bench -- --json out.json    # also write the figures as JSON
  *   npm run bench -- --phases tenants   # phase 5 alone (about 4 minutes; --quick about 1.5)
+ *   npm run bench -- --phases engine    # phase 6 alone (about 2 minutes)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
+// CommonJS package: Node's ESM loader only sees its default export.
+import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { recheckNow, startErasure, type StartedErasure } from '../src/client.js';
@@ -61,7 +68,10 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'waiting-scale': { type: 'string', default: '300' },
     quick: { type: 'boolean', default: false },
-    phases: { type: 'string', default: 'backlog,steady,plain,waiting' },
+    phases: { type: 'string', default: 'backlog,steady,plain,waiting,engine' },
+    'engine-erasures': { type: 'string' },
+    rounds: { type: 'string' },
+    'worker-env': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -88,8 +98,27 @@ const erasures = intArg('erasures', args.erasures, args.quick ? 150 : 600, 10, 1
 const waiting = intArg('waiting', args.waiting, args.quick ? 1000 : 10_000, 10, 100_000);
 const workerCount = intArg('workers', args.workers, 2, 1, 8);
 const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
+const engineN = intArg('engine-erasures', args['engine-erasures'], args.quick ? 200 : 600, 10, 100_000);
+const rounds = intArg('rounds', args.rounds, 3, 1, 20);
+/** Phase 6 once per set of extra worker environment (`A=1,B=2;A=3`), to measure a setting against the default. */
+const engineVariants: Record<string, string>[] = (args['worker-env'] ?? '').split(';').map((set) =>
+  Object.fromEntries(
+    set
+      .split(',')
+      .map((kv) => kv.trim())
+      .filter(Boolean)
+      .map((kv) => {
+        const at = kv.indexOf('=');
+        if (at < 1) {
+          console.error(`--worker-env: "${kv}" is not NAME=value`);
+          process.exit(2);
+        }
+        return [kv.slice(0, at), kv.slice(at + 1)];
+      }),
+  ),
+);
 
-const PHASES = ['backlog', 'steady', 'plain', 'waiting', 'tenants'] as const;
+const PHASES = ['backlog', 'steady', 'plain', 'waiting', 'tenants', 'engine'] as const;
 const phases = new Set(args.phases!.split(',').map((p) => p.trim()));
 for (const p of phases) {
   if (!(PHASES as readonly string[]).includes(p)) {
@@ -171,9 +200,11 @@ async function startWorker(
   simUrl: string,
   perMinute: { limit: number; cap: number },
   extraEnv: Record<string, string> = {},
+  /** `node dist/worker.js` as the image runs it (`npm run build` first), instead of the sources through tsx. */
+  compiled = false,
 ): Promise<WorkerProc> {
   const healthPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const child = spawn(process.execPath, compiled ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts'], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH,
@@ -190,7 +221,7 @@ async function startWorker(
       DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
       DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
       DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-      DSAR_WORKFLOW_BUNDLE: shared.bundlePath,
+      DSAR_WORKFLOW_BUNDLE: compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath,
       DSAR_METRICS_BIND: 'off',
       DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
       DSAR_LOG_LEVEL: 'WARN',
@@ -432,6 +463,169 @@ async function runPlain(temporalWallMs: number) {
     line('Temporal wall time / plain wall time', `${(temporalWallMs / wall).toFixed(3)}`);
   } finally {
     await comeet.close();
+    await sim.close();
+  }
+}
+
+/** CPU time (user + system) of a process from /proc (Linux), in ms; undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the command (which may hold spaces) start at ") ": utime and stime are the 12th and 13th of them.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Temporal dev server the test environment started: a child process of this one named temporal. */
+function devServerPid(): number | undefined {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && comm.startsWith('temporal')) return Number(entry);
+    }
+  } catch {
+    // not Linux
+  }
+  return undefined;
+}
+
+function median(xs: number[]): number {
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+}
+
+/**
+ * Phase 6, engine capacity: Comeet's limit lifted (simulator and queue cap), one compiled worker
+ * process as the image runs it, `engineN` simple erasures (one candidate, no interviews) started at
+ * once, `rounds` times after a warm-up; beside each round the same erasures by a plain script
+ * (the three calls with the same Comeet client, unpaced, no Temporal).
+ */
+async function runEngine(shared: Shared, client: Client, extraEnv: Record<string, string>, label: string) {
+  const n = engineN;
+  // Lifted: the simulator counts no window that matters, the server's queue cap is far above what we reach.
+  const limit = 100_000_000;
+  const warmN = Math.min(100, n);
+  const people = subjects('engine', warmN + rounds * n);
+  const plainPeople = subjects('engine-plain', rounds * n);
+  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit, windowMs: 60_000 }, seed: seedFor([...people, ...plainPeople]) });
+  const taskQueue = `bench-engine-${Date.now()}`;
+  const idKey = randomBytes(32).toString('hex');
+  const worker = await startWorker(shared, taskQueue, sim.url, { limit, cap: limit }, extraEnv, true);
+  const serverPid = devServerPid();
+  const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, connections: 16 });
+  type Round = {
+    erasuresPerSecond: number;
+    plainPerSecond: number;
+    ratio: number;
+    eventsPerErasure: number;
+    workflowTasksPerErasure: number;
+    workerCpuMsPerErasure?: number;
+    serverCpuMsPerErasure?: number;
+    benchCpuMsPerErasure: number;
+    load: number;
+    eventTypes?: Record<string, number>;
+  };
+  const EventType = proto.temporal.api.enums.v1.EventType;
+  const engineRound = async (batch: { email: string }[]) => {
+    const cpu0 = { worker: cpuMsOf(worker.child.pid), server: cpuMsOf(serverPid), bench: process.cpuUsage() };
+    const t0 = Date.now();
+    const runs = await mapPool(batch, 64, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: TUNING }));
+    const results = await Promise.all(runs.map((r) => r.handle.result()));
+    const wall = Date.now() - t0;
+    const cpu1 = { worker: cpuMsOf(worker.child.pid), server: cpuMsOf(serverPid), bench: process.cpuUsage(cpu0.bench) };
+    const completed = results.filter((r) => r.outcome === 'completed').length;
+    if (completed !== batch.length) throw new Error(`engine: only ${completed} of ${batch.length} erasures completed`);
+    const sample = await mapPool(runs.slice(0, 20), 10, async (r) => (await r.handle.fetchHistory()).events ?? []);
+    const types: Record<string, number> = {};
+    for (const events of sample)
+      for (const e of events) {
+        const name = (EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
+        types[name] = (types[name] ?? 0) + 1 / sample.length;
+      }
+    const per = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : (b - a) / batch.length);
+    return {
+      erasuresPerSecond: batch.length / (wall / 1000),
+      eventsPerErasure: sample.reduce((a, e) => a + e.length, 0) / sample.length,
+      workflowTasksPerErasure: types['WORKFLOW_TASK_COMPLETED'] ?? 0,
+      workerCpuMsPerErasure: per(cpu0.worker, cpu1.worker),
+      serverCpuMsPerErasure: per(cpu0.server, cpu1.server),
+      // This process: the client's starts and result polls, and the simulator.
+      benchCpuMsPerErasure: (cpu1.bench.user + cpu1.bench.system) / 1000 / batch.length,
+      load: loadavg()[0]!,
+      eventTypes: types,
+    };
+  };
+  const plainRound = async (batch: { email: string }[]) => {
+    const t0 = Date.now();
+    let completed = 0;
+    await mapPool(batch, 64, async (p) => {
+      const found = await comeet.findCandidatesByEmail(p.email);
+      for (const personUid of new Set(found.map((c) => c.person_uid!))) await comeet.erasePerson(personUid, 'delete');
+      if ((await comeet.findCandidatesByEmail(p.email)).length === 0) completed++;
+    });
+    if (completed !== batch.length) throw new Error(`plain: only ${completed} of ${batch.length} erasures completed`);
+    return batch.length / ((Date.now() - t0) / 1000);
+  };
+  try {
+    await engineRound(people.slice(0, warmN)); // JIT, sticky cache, connections: not counted
+    const out: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const e = await engineRound(people.slice(warmN + i * n, warmN + (i + 1) * n));
+      const plainPerSecond = await plainRound(plainPeople.slice(i * n, (i + 1) * n));
+      out.push({ ...e, plainPerSecond, ratio: plainPerSecond / e.erasuresPerSecond });
+    }
+    const med = (f: (r: Round) => number | undefined) => {
+      const xs = out.map(f).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : NaN;
+    };
+    const summary = {
+      erasures: n,
+      rounds,
+      worker: 'node dist/worker.js (one process)',
+      erasuresPerSecond: med((r) => r.erasuresPerSecond),
+      plainPerSecond: med((r) => r.plainPerSecond),
+      plainOverEngine: med((r) => r.ratio),
+      eventsPerErasure: med((r) => r.eventsPerErasure),
+      workflowTasksPerErasure: med((r) => r.workflowTasksPerErasure),
+      workerCpuMsPerErasure: med((r) => r.workerCpuMsPerErasure),
+      devServerCpuMsPerErasure: med((r) => r.serverCpuMsPerErasure),
+      clientAndSimulatorCpuMsPerErasure: med((r) => r.benchCpuMsPerErasure),
+      workerEnv: extraEnv,
+      perRound: out.map(({ eventTypes: _t, ...r }) => r),
+      eventTypesPerErasure: out[out.length - 1]!.eventTypes,
+    };
+    ((figures.engine ??= {}) as Record<string, unknown>)[label] = summary;
+    const each = (f: (r: Round) => number | undefined, digits = 1) => out.map((r) => f(r)?.toFixed(digits) ?? '-').join(', ');
+    console.log(
+      `\n6. Engine: ${n} simple erasures at once, Comeet unlimited, 1 compiled worker (node dist/worker.js${label === 'default' ? '' : `, ${label}`}); median of ${rounds} rounds`,
+    );
+    line('erasures per second', `${summary.erasuresPerSecond.toFixed(2)}  (rounds: ${each((r) => r.erasuresPerSecond, 2)})`);
+    line('plain script per second (same calls, no Temporal)', `${summary.plainPerSecond.toFixed(0)}  (rounds: ${each((r) => r.plainPerSecond, 0)})`);
+    line('plain / engine', `×${summary.plainOverEngine.toFixed(1)}`);
+    line('history events per erasure', `${summary.eventsPerErasure.toFixed(1)}`);
+    line('workflow tasks per erasure', `${summary.workflowTasksPerErasure.toFixed(1)}`);
+    line(
+      'CPU per erasure: worker / dev server / client+sim',
+      `${summary.workerCpuMsPerErasure.toFixed(1)} ms / ${summary.devServerCpuMsPerErasure.toFixed(1)} ms / ${summary.clientAndSimulatorCpuMsPerErasure.toFixed(1)} ms`,
+    );
+    line('1-min load average per round', `${each((r) => r.load, 2)} (${cpus().length} CPUs)`);
+    line(
+      'events of an erasure, by type',
+      Object.entries(summary.eventTypesPerErasure!)
+        .map(([t, c]) => `${t} ${Number(c.toFixed(1))}`)
+        .join(', '),
+    );
+  } finally {
+    await comeet.close();
+    await worker.stop();
     await sim.close();
   }
 }
@@ -775,6 +969,18 @@ async function main(): Promise<void> {
     if (backlog && phases.has('plain')) await runPlain(backlog.wall);
     if (phases.has('waiting')) await runWaiting(shared, client);
     if (phases.has('tenants')) await runTenants(shared, client);
+    if (phases.has('engine')) {
+      // The image's build: compiled JavaScript and the bundles made from it, rebuilt so they are this code.
+      const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+      if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+      for (const env of engineVariants) {
+        const label =
+          Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ') || 'default';
+        await runEngine(shared, client, env, label);
+      }
+    }
     console.log(`\nDone in ${sec(Date.now() - t0)}.`);
     if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2) + '\n');
   } finally {

@@ -39,7 +39,7 @@ import { boundedKeywords } from '../requests.js';
 import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO } from '../search-attributes.js';
 import { DEFAULT_TENANT_ID } from '../tenants/model.js';
 import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
-import { callbackActivities, signingActivities } from './activity-profiles.js';
+import { callbackActivities, localSigning, signingActivities } from './activity-profiles.js';
 import { invalidWorkflowIdFailure } from './failures.js';
 import { dsarFollowUp } from './follow-up.js';
 import { checkErasureInput } from './input-guard.js';
@@ -49,7 +49,7 @@ import { receiptClaims } from './receipt-claims.js';
 import { memoRegistration, Registrations } from './registrations.js';
 import { iso, now, RunState } from './run-state.js';
 import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
-import { CANCEL_CALLBACK_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
+import { CANCEL_CALLBACK_PATCH, LEAN_PATH_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
@@ -112,6 +112,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     });
   }
   const run = new RunState(input, tenant);
+  // Before any handler is set: a signal buffered with the start is delivered at setHandler and must see it.
+  run.lean = patched(LEAN_PATH_PATCH);
   // Fixed for the run (the objects change, never which ones they are).
   const { tuning, resume, startedAt, receivedAt, runsContinued, persons, requests } = run;
   const waits = new Waiting(run);
@@ -188,7 +190,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
     return waits.withAttention(purpose, async () => {
       run.lookups++;
-      if (patched(LOOKUP_PAGES_PATCH)) {
+      if (run.lean || patched(LOOKUP_PAGES_PATCH)) {
         const found = await pagedLookup(input.email, {
           profile: 'erasure',
           priorityKey: readPriority,
@@ -235,7 +237,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   async function finish(outcome: Outcome, extra?: Partial<ErasureResult>): Promise<ErasureResult> {
     // Added after the first histories were recorded: runs that finished without receipts replay as before.
     const r = result(outcome, extra);
-    const signed = (outcome === 'completed' || outcome === 'no_data') && patched(RECEIPT_PATCH) ? await receipt(r) : undefined;
+    const signed = (outcome === 'completed' || outcome === 'no_data') && (run.lean || patched(RECEIPT_PATCH)) ? await receipt(r) : undefined;
     run.terminal = outcome === 'completed' ? 'completed' : outcome;
     run.addEvent('finished', outcome);
     run.sync();
@@ -302,7 +304,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       return undefined;
     }
     const claims = receiptClaims(r, r.verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun });
-    const { jws, keyId } = await waits.withAttention('sign the receipt', () => signingActivities.signReceipt(claims), false);
+    const { jws, keyId } = await waits.withAttention('sign the receipt', () => (run.lean ? localSigning : signingActivities).signReceipt(claims), false);
     run.addEvent('receipt_signed', `key ${keyId}`);
     return { receipt: jws, receiptKeyId: keyId };
   }
@@ -391,7 +393,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     run.sync();
     registrations.publishClosingMemo();
     recordFinished(run.terminal === 'cancelled' ? 'cancelled' : 'failed');
-    if (hardCancel && patched(CANCEL_CALLBACK_PATCH)) {
+    if (hardCancel && (run.lean || patched(CANCEL_CALLBACK_PATCH))) {
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
       await CancellationScope.nonCancellable(() =>
         notifyCallers({

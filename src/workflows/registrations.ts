@@ -157,13 +157,14 @@ export class Registrations {
     const requests = this.run.requests;
     const { ids, callers, key } = this.keywords();
     // Runs recorded before floods were allowed upserted on every attach.
-    if (key !== this.publishedKeywords || !patched(CONTINUE_PATCH)) {
+    if (key !== this.publishedKeywords || !(this.run.lean || patched(CONTINUE_PATCH))) {
       this.publishedKeywords = key;
       upsertSearchAttributes([...(ids.length ? [{ key: DsarRequestIds, value: ids }] : []), ...(callers.length ? [{ key: DsarCallers, value: callers }] : [])]);
     }
     // Past the first registrations, a memo upsert per attach would grow the history by the whole list each time.
     // Runs from before the memo joined an attach with a search attribute upsert alone.
-    if (requests.length <= MEMO_EAGER_REQUESTS && patched(REQUESTS_MEMO_PATCH)) upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
+    if (requests.length <= MEMO_EAGER_REQUESTS && (this.run.lean || patched(REQUESTS_MEMO_PATCH)))
+      upsertMemo({ [REQUESTS_MEMO]: requests.map(memoRegistration) });
   }
 
   private otherCallers(r: RegisteredRequest): boolean {

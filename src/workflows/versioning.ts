@@ -24,3 +24,10 @@ export const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
 export const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 /** A long wait continues as a new run once its history is long (histories recorded before never did). */
 export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
+/**
+ * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
+ * marker and a TemporalChangeVersion upsert), the start's search attributes taken as published, no
+ * upsert for the passing phases (erasing, verifying), the receipt signed in a local activity. A run
+ * with the marker takes every patched branch above; histories without it replay through the old checks.
+ */
+export const LEAN_PATH_PATCH = 'lean-path-v1';

@@ -60,7 +60,7 @@ export class Waiting {
       }
       // Histories recorded before this existed never continued here: they replay as they ran.
       if (full && !this.continuing && !run.cancellation && run.recheckSeq === seq) {
-        if (patched(CONTINUE_PATCH) && run.nextRunAccepted()) this.continuing = true;
+        if ((run.lean || patched(CONTINUE_PATCH)) && run.nextRunAccepted()) this.continuing = true;
         else this.continueRefused = true;
       }
     }
@@ -222,7 +222,7 @@ export class Waiting {
         if (p.blockedBefore && details.blockingCandidateUids.length) {
           // Still blocked after we expected the interviews to be over: the schedule we knew is stale.
           const fresh = await this.withAttention(`interview schedule of person ${p.personUid}`, async () => {
-            if (!patched(LOOKUP_PAGES_PATCH)) return run.comeet('read').getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
+            if (!(run.lean || patched(LOOKUP_PAGES_PATCH))) return run.comeet('read').getInterviewSchedules({ candidateUids: details.blockingCandidateUids });
             // One activity per candidate: each read is one dispatch on the capped queue.
             const out: FoundCandidate[] = [];
             for (const candidateUid of details.blockingCandidateUids) out.push(await run.comeet('read').getCandidateSchedule({ candidateUid }));

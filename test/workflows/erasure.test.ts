@@ -82,6 +82,25 @@ describe('dsarErasure', () => {
     });
   });
 
+  it('a simple erasure takes the lean path: one patch marker, no first-task upsert, the receipt signed locally, 4 workflow tasks', async () => {
+    await runScenario(env, 'lean', { seed: { candidates: [...person('lean@example.com', 'P-LEAN', 1)] } }, async (s) => {
+      const { handle } = await s.start({ email: 'lean@example.com' });
+      expect((await handle.result()).outcome).toBe('completed');
+      const events = (await handle.fetchHistory()).events ?? [];
+      const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
+      // The patch marker and the local activity's marker; before: one marker per patch, each with its own upsert.
+      expect(markers.map((m) => m.markerName)).toEqual(['core_patch', 'core_local_activity']);
+      const phaseUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.['DsarPhase']);
+      expect(phaseUpserts).toHaveLength(1); // the final phase only: the start set looking_up, erasing and verifying pass in seconds
+      expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'signReceipt')).toHaveLength(0);
+      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(4);
+      expect(events.length).toBeLessThanOrEqual(29);
+      const st = await s.status((await handle.describe()).workflowId);
+      expect(st.events.filter((e) => e.kind === 'phase').map((e) => e.detail)).toEqual(['looking_up', 'erasing', 'verifying', 'completed']);
+      expect((await handle.describe()).searchAttributes).toMatchObject({ DsarPhase: ['completed'] });
+    });
+  });
+
   it('pseudonymizes the person', async () => {
     await runScenario(env, 'pseudonymize', { seed: { candidates: [...person('pseudo@example.com', 'P-PS', 2), ...bystanders(2)] } }, async (s) => {
       const r = await (await s.start({ email: 'pseudo@example.com', mode: 'pseudonymize', regulation: 'ccpa' })).handle.result();
