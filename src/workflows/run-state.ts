@@ -33,9 +33,6 @@ export type Registration = RegisteredRequest & Omit<RequestRegistration, keyof R
 export const now = () => Date.now();
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Phases a simple erasure passes through in seconds (lean path: not upserted). */
-const PASSING_PHASES = new Set<Phase>(['erasing', 'verifying']);
-
 export class RunState {
   readonly tuning: Tuning;
   /** The run this one continues, if any: the chain goes on from where it stopped, same clock, same counts. */
@@ -150,12 +147,6 @@ export class RunState {
       // startErasure set these at start (its deadline estimate is the client's clock, moments before the run's).
       this.addEvent('phase', p);
       this.published = next;
-      return this.details(p, risk);
-    }
-    if (this.lean && published && PASSING_PHASES.has(p) && published.atRisk === next.atRisk && published.deadline === next.deadline) {
-      // Seconds long on the simple path: told in the events and the status query, not upserted (an upsert is an event).
-      if (published.phase !== p) this.addEvent('phase', p);
-      this.published = { ...next, phase: p };
       return this.details(p, risk);
     }
     // The run this one continues told its phase already (the events are carried).
