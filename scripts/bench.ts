@@ -698,33 +698,131 @@ async function runWaiting(shared: Shared, client: Client) {
   }
 }
 
+/** Where one erasure's start→completed went, in ms; the parts add up to the whole. */
+interface Breakdown {
+  /** startErasure's call until the run's first event: the tenant check (describe + query) and the start. */
+  start: number;
+  /** Workflow tasks: scheduled → started (waiting for a worker's poll), started → completed (the worker's turn). */
+  wftWait: number;
+  wftRun: number;
+  /** Comeet activities: scheduled → started (the tenant's queue), started → completed (the call, in the worker). */
+  actWait: number;
+  actRun: number;
+  /** The rest between the first and the last event: the server's own steps between one task's end and the next's schedule. */
+  server: number;
+  /** The close event until the client's result() answered. */
+  result: number;
+  total: number;
+}
+const BREAKDOWN_PARTS = ['start', 'wftWait', 'wftRun', 'actWait', 'actRun', 'server', 'result'] as const;
+
 /**
- * Where an erasure's time went waiting: the sum of its workflow tasks' and its activities' schedule →
- * start gaps (from the history), the median over `runs`. Tells the shared workflow queue from the
- * tenant's own Comeet queue when one tenant's requests wait during another's backlog.
+ * Each erasure's start→completed split by its history's event times (one clock: server, client and
+ * workers share the machine). Tells the shared workflow queue and the workers' CPU from the tenant's
+ * own Comeet queue when one tenant's requests wait during another's backlog.
  */
-async function queueWaits(runs: StartedErasure[]): Promise<{ workflowTasks: number; activities: number }> {
+async function breakdowns(runs: { run: StartedErasure; startedAt: number; endedAt: number }[]): Promise<Breakdown[]> {
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
-  const per = await mapPool(runs, 10, async (run) => {
+  return mapPool(runs, 10, async ({ run, startedAt, endedAt }) => {
     const events = (await run.handle.fetchHistory()).events ?? [];
     const at = new Map(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
-    let workflowTasks = 0;
-    let activities = 0;
+    const b = { start: ms(events[0]?.eventTime) - startedAt, wftWait: 0, wftRun: 0, actWait: 0, actRun: 0, server: 0, result: 0, total: endedAt - startedAt };
     for (const e of events) {
-      const w = e.workflowTaskStartedEventAttributes;
-      if (w) workflowTasks += ms(e.eventTime) - (at.get(Number(w.scheduledEventId)) ?? ms(e.eventTime));
-      const a = e.activityTaskStartedEventAttributes;
-      if (a) activities += ms(e.eventTime) - (at.get(Number(a.scheduledEventId)) ?? ms(e.eventTime));
+      const t = ms(e.eventTime);
+      const since = (id: unknown) => t - (at.get(Number(id)) ?? t);
+      if (e.workflowTaskStartedEventAttributes) b.wftWait += since(e.workflowTaskStartedEventAttributes.scheduledEventId);
+      const wDone = e.workflowTaskCompletedEventAttributes ?? e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes;
+      if (wDone) b.wftRun += since(wDone.startedEventId);
+      if (e.activityTaskStartedEventAttributes) b.actWait += since(e.activityTaskStartedEventAttributes.scheduledEventId);
+      const aDone = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (aDone) b.actRun += since(aDone.startedEventId);
     }
-    return { workflowTasks, activities };
+    const closed = ms(events[events.length - 1]?.eventTime);
+    b.server = closed - ms(events[0]?.eventTime) - b.wftWait - b.wftRun - b.actWait - b.actRun;
+    b.result = endedAt - closed;
+    return b;
   });
-  const median = (xs: number[]) =>
-    percentile(
-      xs.sort((x, y) => x - y),
-      50,
-    );
-  return { workflowTasks: median(per.map((p) => p.workflowTasks)), activities: median(per.map((p) => p.activities)) };
 }
+
+/** Per part, the median and the value in the erasure at the p95 of the totals (what the p95 is made of). */
+function summarize(bs: Breakdown[]) {
+  const sorted = [...bs].sort((x, y) => x.total - y.total);
+  const atP95 = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(0.95 * sorted.length) - 1))]!;
+  const median = Object.fromEntries(
+    [...BREAKDOWN_PARTS, 'total' as const].map((k) => [
+      k,
+      percentile(
+        bs.map((b) => b[k]).sort((x, y) => x - y),
+        50,
+      ),
+    ]),
+  ) as Record<keyof Breakdown, number>;
+  return { median, atP95 };
+}
+
+/** CPU seconds per second of a process (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine's busy CPU seconds (all processes, ours and our neighbours'), from /proc/stat. */
+function machineBusySeconds(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bench's child processes (the dev server is spawned from a native thread: every thread's children). */
+function childPids(): number[] {
+  try {
+    return readdirSync(`/proc/${process.pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU use over a window, per process: the bench (client and simulator), each worker, the dev server,
+ * and the whole machine (neighbours included), in CPUs (1.0 = one core busy all through).
+ */
+function cpuMeter(workerPids: number[]) {
+  const server = childPids().filter((p) => !workerPids.includes(p));
+  const read = () => ({
+    at: Date.now(),
+    bench: cpuSecondsOf(process.pid),
+    workers: workerPids.map((p) => cpuSecondsOf(p)),
+    server: server.map((p) => cpuSecondsOf(p)),
+    machine: machineBusySeconds(),
+  });
+  const from = read();
+  return () => {
+    const to = read();
+    const s = (to.at - from.at) / 1000;
+    const d = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? NaN : (b - a) / s);
+    const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+    const workers = to.workers.map((w, i) => d(from.workers[i], w));
+    const bench = d(from.bench, to.bench);
+    const serverCpu = sum(to.server.map((w, i) => d(from.server[i], w)));
+    const machine = d(from.machine, to.machine);
+    const ours = bench + sum(workers) + serverCpu;
+    return { seconds: s, bench, workers, server: serverCpu, ours, machine, neighbours: machine - ours, cpus: cpus().length };
+  };
+}
+type CpuUse = ReturnType<ReturnType<typeof cpuMeter>>;
+const cpuText = (c: CpuUse) =>
+  `machine ${c.machine.toFixed(2)} of ${c.cpus} CPUs busy: dev server ${c.server.toFixed(2)}, workers ${c.workers.map((w) => w.toFixed(2)).join(' + ')}, ` +
+  `bench+simulator ${c.bench.toFixed(2)}, others ${c.neighbours.toFixed(2)}`;
 
 /**
  * Two tenants, each its own Comeet account at `limitPerMinute` and its own capped queue: tenant A gets
@@ -775,28 +873,25 @@ async function runTenants(shared: Shared, client: Client) {
 
     const trickle = async (people: { email: string }[], tenant: string) => {
       const latencies: number[] = [];
-      const starts: number[] = [];
-      const pending: Promise<StartedErasure>[] = [];
+      const done: { run: StartedErasure; startedAt: number; endedAt: number }[] = [];
+      const pending: Promise<void>[] = [];
+      const cpu = cpuMeter(workers.map((w) => w.child.pid!));
       for (const p of people) {
-        const started = Date.now();
+        const startedAt = Date.now();
         pending.push(
           startErasure(client, { email: p.email, tenant }, { taskQueue, idKey, tuning: TUNING }).then(async (run) => {
-            starts.push(Date.now() - started);
             const r = await run.handle.result();
             if (r.outcome !== 'completed') throw new Error(`a trickle erasure of ${tenant} ended ${r.outcome}`);
-            latencies.push(Date.now() - started);
-            return run;
+            const endedAt = Date.now();
+            latencies.push(endedAt - startedAt);
+            done.push({ run, startedAt, endedAt });
           }),
         );
         await sleep(trickleGapMs);
       }
-      const runs = await Promise.all(pending);
-      // startErasure's own time: the tenant check (describe + status query of its onboarding workflow) and the start.
-      const startMs = percentile(
-        starts.sort((x, y) => x - y),
-        50,
-      );
-      return { latencies: latencies.sort((x, y) => x - y), waits: { ...(await queueWaits(runs)), startErasure: startMs } };
+      await Promise.all(pending);
+      const cpuUse = cpu();
+      return { latencies: latencies.sort((x, y) => x - y), parts: summarize(await breakdowns(done)), cpu: cpuUse };
     };
     const backlog = async (people: { email: string }[], tenant: string) => {
       const runs = await mapPool(people, 64, (p) => startErasure(client, { email: p.email, tenant }, { taskQueue, idKey, tuning: TUNING }));
@@ -809,14 +904,14 @@ async function runTenants(shared: Shared, client: Client) {
     // 1. B's trickle with A idle: the baseline. The machine's load is printed: on a shared 2-CPU box the
     // two halves can see different neighbours.
     const loadIdle = loadavg()[0]!;
-    const { latencies: idle, waits: idleWaits } = await trickle(bIdle, b.id);
+    const { latencies: idle, parts: idleParts, cpu: idleCpu } = await trickle(bIdle, b.id);
     await sleep(2_000);
 
     // 2. A's backlog; once it is all started, B's trickle again, then B's own backlog.
     const busyFrom = Date.now();
     const aRun = await backlog(aPeople, a.id);
     await sleep(2_000);
-    const { latencies: busy, waits: busyWaits } = await trickle(bBusy, b.id);
+    const { latencies: busy, parts: busyParts, cpu: busyCpu } = await trickle(bBusy, b.id);
     // B's backlog must end before A's does, so both queues are saturated all through B's window: size
     // it from A's calls still to make, at the cap, less a margin for B's last verifications.
     const aLeftMs = (erasures * 3 - calls[a.id]!.filter((t) => t >= busyFrom).length) / capPerMs;
@@ -875,7 +970,8 @@ async function runTenants(shared: Shared, client: Client) {
       bBusyP50Ms: p50.busy,
       bBusyP95Ms: p95.busy,
       bP95Ratio: ratio,
-      bQueueWaitsMedianMs: { idle: idleWaits, busy: busyWaits },
+      bTrickleBreakdownMs: { idle: idleParts, busy: busyParts },
+      cpuDuringTrickle: { idle: idleCpu, busy: busyCpu },
       bBacklog: bBacklogN,
       bCompleted,
       bCalls: bWin?.n,
@@ -911,14 +1007,13 @@ async function runTenants(shared: Shared, client: Client) {
     row('429s received, A / B', `${limited.a} / ${limited.b}`, '0', goals.noLimited);
     row("B's trickle start→completed p95, idle / A busy", `${sec(p95.idle)} / ${sec(p95.busy)} (×${ratio.toFixed(3)})`, '≤ ×1.10', goals.bP95);
     line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)}`);
-    line(
-      "B's trickle medians, idle",
-      `startErasure ${sec(idleWaits.startErasure)}, workflow tasks ${sec(idleWaits.workflowTasks)}, Comeet activities ${sec(idleWaits.activities)}`,
-    );
-    line(
-      "B's trickle medians, A busy",
-      `startErasure ${sec(busyWaits.startErasure)}, workflow tasks ${sec(busyWaits.workflowTasks)}, Comeet activities ${sec(busyWaits.activities)}`,
-    );
+    const partsText = (m: Record<keyof Breakdown, number>) => BREAKDOWN_PARTS.map((k) => `${k} ${(m[k] / 1000).toFixed(3)}`).join(', ');
+    line("B's trickle, where the time went (s), median idle", partsText(idleParts.median));
+    line('                                 median A busy', partsText(busyParts.median));
+    line('                   the p95 erasure, idle', partsText(idleParts.atP95));
+    line('                   the p95 erasure, A busy', partsText(busyParts.atP95));
+    line('CPU during the idle trickle', cpuText(idleCpu));
+    line('CPU during the trickle, A busy', cpuText(busyCpu));
     line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
     line(
       'completed: A / B trickles / B backlog',
