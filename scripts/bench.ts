@@ -582,6 +582,8 @@ async function runEngine(shared: Shared, client: Client, extraEnv: Record<string
       const plainPerSecond = await plainRound(plainPeople.slice(i * n, (i + 1) * n));
       out.push({ ...e, plainPerSecond, ratio: plainPerSecond / e.erasuresPerSecond });
     }
+    // The high-water mark over every round: the worker as the image runs it, with n erasures in flight at once.
+    const workerMemory = memoryOf(worker.child.pid!);
     const med = (f: (r: Round) => number | undefined) => {
       const xs = out.map(f).filter((x): x is number => x !== undefined);
       return xs.length ? median(xs) : NaN;
@@ -598,6 +600,8 @@ async function runEngine(shared: Shared, client: Client, extraEnv: Record<string
       workerCpuMsPerErasure: med((r) => r.workerCpuMsPerErasure),
       devServerCpuMsPerErasure: med((r) => r.serverCpuMsPerErasure),
       clientAndSimulatorCpuMsPerErasure: med((r) => r.benchCpuMsPerErasure),
+      workerRssBytes: workerMemory?.rss,
+      workerPeakRssBytes: workerMemory?.peak,
       workerEnv: extraEnv,
       perRound: out.map(({ eventTypes: _t, ...r }) => r),
       eventTypesPerErasure: out[out.length - 1]!.eventTypes,
@@ -616,6 +620,7 @@ async function runEngine(shared: Shared, client: Client, extraEnv: Record<string
       'CPU per erasure: worker / dev server / client+sim',
       `${summary.workerCpuMsPerErasure.toFixed(1)} ms / ${summary.devServerCpuMsPerErasure.toFixed(1)} ms / ${summary.clientAndSimulatorCpuMsPerErasure.toFixed(1)} ms`,
     );
+    if (workerMemory) line(`worker RSS after the rounds / peak (${n} in flight at once)`, `${mib(workerMemory.rss)} / ${mib(workerMemory.peak)}`);
     line('1-min load average per round', `${each((r) => r.load, 2)} (${cpus().length} CPUs)`);
     line(
       'events of an erasure, by type',
