@@ -29,6 +29,9 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
+# Two glibc arenas instead of eight per core for the SDK's threads: less RSS at no measured CPU cost
+# (README, Benchmark). A worker that mostly holds sleeping requests may also bound V8's heap there.
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
