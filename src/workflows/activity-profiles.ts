@@ -2,7 +2,7 @@
  * The erasure workflows' activity profiles, sized for Comeet's 100 calls a minute: the rate-capped
  * Comeet calls, the tenant check, signing and callbacks, each with its own timeouts and retries.
  */
-import { ActivityCancellationType, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { deadlinePriority } from '../priorities.js';
 import { comeetTaskQueue } from '../task-queues.js';
@@ -58,6 +58,3 @@ export function callbackActivities(initialRetryMs: number) {
     retry: { initialInterval: initialRetryMs, backoffCoefficient: 2, maximumInterval: '1 hour' },
   });
 }
-
-/** Signing in the workflow task that decided: one marker, no activity task and no extra workflow task. */
-export const localSigning = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { ...transientRetry, maximumAttempts: 5 } });

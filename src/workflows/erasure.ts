@@ -39,7 +39,7 @@ import { boundedKeywords } from '../requests.js';
 import { DsarAtRisk, DsarCallers, DsarDeadline, DsarMode, DsarPhase, DsarRequestIds, REQUESTS_MEMO } from '../search-attributes.js';
 import { DEFAULT_TENANT_ID } from '../tenants/model.js';
 import { ERASURE_WORKFLOW_ID, isKeyedWorkflowId, tenantOfWorkflowId } from '../workflow-ids.js';
-import { callbackActivities, localSigning, signingActivities } from './activity-profiles.js';
+import { callbackActivities, signingActivities } from './activity-profiles.js';
 import { invalidWorkflowIdFailure } from './failures.js';
 import { dsarFollowUp } from './follow-up.js';
 import { checkErasureInput } from './input-guard.js';
@@ -304,7 +304,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       return undefined;
     }
     const claims = receiptClaims(r, r.verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun });
-    const { jws, keyId } = await waits.withAttention('sign the receipt', () => (run.lean ? localSigning : signingActivities).signReceipt(claims), false);
+    const { jws, keyId } = await waits.withAttention('sign the receipt', () => signingActivities.signReceipt(claims), false);
     run.addEvent('receipt_signed', `key ${keyId}`);
     return { receipt: jws, receiptKeyId: keyId };
   }

@@ -26,8 +26,8 @@ export const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
 /**
  * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
- * marker and a TemporalChangeVersion upsert), the start's search attributes taken as published, the
- * receipt signed in a local activity. A run
+ * marker and a TemporalChangeVersion upsert) and the start's search attributes taken as published.
+ * (Not a local activity for the receipt: its marker holds the result unencrypted.) A run
  * with the marker takes every patched branch above; histories without it replay through the old checks.
  */
 export const LEAN_PATH_PATCH = 'lean-path-v1';

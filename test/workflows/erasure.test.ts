@@ -82,20 +82,19 @@ describe('dsarErasure', () => {
     });
   });
 
-  it('a simple erasure takes the lean path: one patch marker, no first-task upsert, the receipt signed locally, 4 workflow tasks', async () => {
+  it('a simple erasure takes the lean path: one patch marker, no first-task upsert, 5 workflow tasks', async () => {
     await runScenario(env, 'lean', { seed: { candidates: [...person('lean@example.com', 'P-LEAN', 1)] } }, async (s) => {
       const { handle } = await s.start({ email: 'lean@example.com' });
       expect((await handle.result()).outcome).toBe('completed');
       const events = (await handle.fetchHistory()).events ?? [];
       const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
-      // The patch marker and the local activity's marker; before: one marker per patch, each with its own upsert.
-      expect(markers.map((m) => m.markerName)).toEqual(['core_patch', 'core_local_activity']);
+      // One patch marker; before: one marker per patch, each with its own upsert.
+      expect(markers.map((m) => m.markerName)).toEqual(['core_patch']);
       const phaseUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.['DsarPhase']);
       // The start set looking_up; erasing and verifying are upserted because at the cap they can last minutes and operators filter on them.
       expect(phaseUpserts.map((e) => e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!['DsarPhase']!.data)).toHaveLength(3);
-      expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'signReceipt')).toHaveLength(0);
-      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(4);
-      expect(events.length).toBeLessThanOrEqual(31);
+      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(5);
+      expect(events.length).toBeLessThanOrEqual(36);
       const st = await s.status((await handle.describe()).workflowId);
       expect(st.events.filter((e) => e.kind === 'phase').map((e) => e.detail)).toEqual(['looking_up', 'erasing', 'verifying', 'completed']);
       expect((await handle.describe()).searchAttributes).toMatchObject({ DsarPhase: ['completed'] });
