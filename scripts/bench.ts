@@ -26,10 +26,9 @@
  *   npm run bench -- --phases tenants   # phase 5 alone (about 4 minutes; --quick about 1.5)
  *   npm run bench -- --phases engine    # phase 6 alone (about 2 minutes)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,6 +50,7 @@ import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUT
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
+import { cpuMsOf, devServerPid, memoryOf, startWorkerProcess, type WorkerProc } from './processes.js';
 import { describeQueueRate } from '../src/rate-cap.js';
 import { tenantQueueRate } from '../src/worker.js';
 import { bringTenantLive, TEST_CREDENTIALS_KEY, tenantAccounts } from '../test/helpers/tenants.js';
@@ -148,17 +148,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function subjects(prefix: string, n: number) {
   return Array.from({ length: n }, (_, i) => ({ email: `${prefix}.${i}@bench.example.com`, personUid: `P-${prefix}-${i}` }));
 }
@@ -180,12 +169,6 @@ function seedFor(people: { email: string; personUid: string }[], interviewAt?: s
 // Worker processes: `src/worker.ts` as in production (prebuilt bundle, JSON logs, health endpoint)
 // ------------------------------------------------------------------------------------------------
 
-interface WorkerProc {
-  child: ChildProcess;
-  healthUrl: string;
-  stop(): Promise<void>;
-}
-
 interface Shared {
   env: TestWorkflowEnvironment;
   address: string;
@@ -203,72 +186,24 @@ async function startWorker(
   /** `node dist/worker.js` as the image runs it (`npm run build` first), instead of the sources through tsx. */
   compiled = false,
 ): Promise<WorkerProc> {
-  const healthPort = await freePort();
-  const child = spawn(process.execPath, compiled ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_ADDRESS: shared.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      COMEET_BASE_URL: simUrl,
-      COMEET_ALLOW_HTTP: 'true',
-      COMEET_API_KEY: API_KEY,
-      COMEET_SECRET: SECRET,
-      COMEET_CONNECTIONS: '16',
-      COMEET_RATE_LIMIT_PER_MINUTE: String(perMinute.limit),
-      COMEET_RATE_PER_MINUTE: String(perMinute.cap),
-      DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
-      DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
-      DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-      DSAR_WORKFLOW_BUNDLE: compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath,
-      DSAR_METRICS_BIND: 'off',
-      DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
-      DSAR_LOG_LEVEL: 'WARN',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startWorkerProcess(compiled ? 'dist' : 'tsx', {
+    TEMPORAL_ADDRESS: shared.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    COMEET_BASE_URL: simUrl,
+    COMEET_ALLOW_HTTP: 'true',
+    COMEET_API_KEY: API_KEY,
+    COMEET_SECRET: SECRET,
+    COMEET_CONNECTIONS: '16',
+    COMEET_RATE_LIMIT_PER_MINUTE: String(perMinute.limit),
+    COMEET_RATE_PER_MINUTE: String(perMinute.cap),
+    DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
+    DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
+    DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
+    DSAR_WORKFLOW_BUNDLE: compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath,
+    DSAR_METRICS_BIND: 'off',
+    DSAR_LOG_LEVEL: 'WARN',
+    ...extraEnv,
   });
-  let output = '';
-  const keep = (c: Buffer) => {
-    output = (output + c.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const healthUrl = `http://127.0.0.1:${healthPort}/healthz`;
-  const until = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`worker exited before it was ready:\n${output}`);
-    const ok = await fetch(healthUrl).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > until) throw new Error(`worker not healthy after 60 s:\n${output}`);
-    await sleep(200);
-  }
-  return {
-    child,
-    healthUrl,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(30_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
-
-/** Resident memory of a process from /proc (Linux): now and the peak. */
-function memoryOf(pid: number): { rss: number; peak: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
 }
 
 async function rssViaHealth(w: WorkerProc): Promise<number> {
@@ -465,34 +400,6 @@ async function runPlain(temporalWallMs: number) {
     await comeet.close();
     await sim.close();
   }
-}
-
-/** CPU time (user + system) of a process from /proc (Linux), in ms; undefined elsewhere. */
-function cpuMsOf(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    // Fields after the command (which may hold spaces) start at ") ": utime and stime are the 12th and 13th of them.
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
-/** The Temporal dev server the test environment started: a child process of this one named temporal. */
-function devServerPid(): number | undefined {
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && comm.startsWith('temporal')) return Number(entry);
-    }
-  } catch {
-    // not Linux
-  }
-  return undefined;
 }
 
 function median(xs: number[]): number {
@@ -765,15 +672,10 @@ function summarize(bs: Breakdown[]) {
   return { median, atP95 };
 }
 
-/** CPU seconds per second of a process (Linux /proc; undefined elsewhere). */
+/** CPU seconds of a process (Linux /proc; undefined elsewhere). */
 function cpuSecondsOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
-  } catch {
-    return undefined;
-  }
+  const ms = cpuMsOf(pid);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** The machine's busy CPU seconds (all processes, ours and our neighbours'), from /proc/stat. */

@@ -10,12 +10,11 @@
  * (the SDK's own `num_pollers` gauge, scraped from its Prometheus exporter) and the CPU of this
  * process and of the dev server over `--idle-seconds` with all workers idle.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DEV_SERVER_DYNAMIC_CONFIG, resolveTemporalCli } from '../src/temporal-binaries.js';
+import { cpuMsOf, devServerPid, freePort } from './processes.js';
 
 const { values: args } = parseArgs({
   options: { workers: { type: 'string', default: '200' }, pollers: { type: 'string', default: '1' }, 'idle-seconds': { type: 'string', default: '30' } },
@@ -25,35 +24,9 @@ const IDLE_S = Number(args['idle-seconds']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** CPU seconds (user + system) of a process, from /proc (Linux); the ticks are 1/100 s. */
+/** CPU seconds (user + system) of a process, from /proc (Linux). */
 function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The dev server: our child process whose command is `temporal`. */
-function serverPid(): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const [comm, rest] = [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), stat.slice(stat.lastIndexOf(')') + 2).split(' ')];
-      if (comm === 'temporal' && Number(rest[1]) === process.pid) return Number(d);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return undefined;
+  return (cpuMsOf(pid) ?? NaN) / 1000;
 }
 
 async function activityPolls(metricsUrl: string): Promise<number> {
@@ -79,7 +52,7 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } });
   const { executable } = resolveTemporalCli();
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable, extraArgs: ['--log-level', 'error', ...DEV_SERVER_DYNAMIC_CONFIG] } });
-  const server = serverPid();
+  const server = devServerPid();
   try {
     const connection = env.nativeConnection;
     global.gc?.();

@@ -14,10 +14,8 @@
  * A variant is `name=runner;KEY=VALUE;…`: the runner is `tsx` (src/worker.ts through tsx, as `npm run
  * worker`) or `dist` (node dist/worker.js, as the image runs it); the pairs are extra environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +32,7 @@ import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE } from '../src/task-queues.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
+import { cpuMsOf, memoryOf, startWorkerProcess, type WorkerProc } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,24 +81,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** RSS (bytes) and CPU time (ms, user + system) of a process, from /proc. */
 function usage(pid: number): { rss: number; cpuMs: number } {
-  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 (utime, stime) in clock ticks; 100 per second on Linux.
-  return { rss, cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+  const rss = memoryOf(pid)?.rss;
+  const cpuMs = cpuMsOf(pid);
+  if (rss === undefined || cpuMs === undefined) throw new Error(`no /proc figures for process ${pid} (this script needs Linux)`);
+  return { rss, cpuMs };
 }
 
 interface Shared {
@@ -108,57 +95,26 @@ interface Shared {
   receipt: { privateJwk: string; keyId: string };
 }
 
-async function startWorker(shared: Shared, variant: Variant, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<ChildProcess> {
-  const healthPort = await freePort();
-  const child = spawn(process.execPath, variant.runner === 'dist' ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_ADDRESS: shared.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      COMEET_BASE_URL: simUrl,
-      COMEET_ALLOW_HTTP: 'true',
-      COMEET_API_KEY: API_KEY,
-      COMEET_SECRET: SECRET,
-      COMEET_CONNECTIONS: '16',
-      COMEET_RATE_LIMIT_PER_MINUTE: String(LIMIT),
-      COMEET_RATE_PER_MINUTE: String(CAP),
-      DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
-      DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
-      DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-      DSAR_WORKFLOW_BUNDLE: bundlePath,
-      DSAR_MAX_CACHED_WORKFLOWS: String(cache),
-      DSAR_METRICS_BIND: 'off',
-      DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`,
-      DSAR_LOG_LEVEL: 'WARN',
-      ...variant.env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+function startWorker(shared: Shared, variant: Variant, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<WorkerProc> {
+  return startWorkerProcess(variant.runner, {
+    TEMPORAL_ADDRESS: shared.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    COMEET_BASE_URL: simUrl,
+    COMEET_ALLOW_HTTP: 'true',
+    COMEET_API_KEY: API_KEY,
+    COMEET_SECRET: SECRET,
+    COMEET_CONNECTIONS: '16',
+    COMEET_RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    COMEET_RATE_PER_MINUTE: String(CAP),
+    DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
+    DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
+    DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
+    DSAR_WORKFLOW_BUNDLE: bundlePath,
+    DSAR_MAX_CACHED_WORKFLOWS: String(cache),
+    DSAR_METRICS_BIND: 'off',
+    DSAR_LOG_LEVEL: 'WARN',
+    ...variant.env,
   });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-5000)));
-  const until = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`worker exited:\n${err}`);
-    if (
-      await fetch(`http://127.0.0.1:${healthPort}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return child;
-    if (Date.now() > until) throw new Error(`worker not healthy after 60 s:\n${err}`);
-    await sleep(200);
-  }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(30_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
 }
 
 interface Figures {
@@ -191,7 +147,7 @@ async function measure(shared: Shared, client: Client, variant: Variant, bundleP
   const worker = await startWorker(shared, variant, bundlePath, cache, taskQueue, sim.url);
   try {
     await sleep(3000);
-    const idle = usage(worker.pid!);
+    const idle = usage(worker.child.pid!);
     const t0 = Date.now();
     const idKey = randomBytes(32).toString('hex');
     await mapPool(people, 100, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: { followUpDelayMs: 0 } }));
@@ -199,10 +155,10 @@ async function measure(shared: Shared, client: Client, variant: Variant, bundleP
     while (sim.stats().total < N * 2) await sleep(500);
     await sleep(3000);
     const startedS = (Date.now() - t0) / 1000;
-    const waiting = usage(worker.pid!);
+    const waiting = usage(worker.child.pid!);
     return { idleRss: idle.rss, waitingRss: waiting.rss, cpuMsPerStart: (waiting.cpuMs - idle.cpuMs) / N, startedS };
   } finally {
-    await stop(worker);
+    await worker.stop();
     await sim.close();
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * The processes the benchmark scripts start and read: free ports, a worker process run as in
+ * production (through tsx, or from dist/ as the image runs it) and ready on its health endpoint, and
+ * what /proc says of a process (Linux; undefined elsewhere).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { PROJECT_ROOT } from '../src/temporal-binaries.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProc {
+  child: ChildProcess;
+  healthUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `src/worker.ts` through tsx, or `node dist/worker.js` (`npm run build` first), with only PATH, HOME
+ * and `env` (plus its own health port) in its environment; resolves once /healthz answers.
+ */
+export async function startWorkerProcess(runner: 'tsx' | 'dist', env: Record<string, string>): Promise<WorkerProc> {
+  const healthPort = await freePort();
+  const child = spawn(process.execPath, runner === 'dist' ? ['dist/worker.js'] : ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DSAR_HEALTH_BIND: `127.0.0.1:${healthPort}`, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const healthUrl = `http://127.0.0.1:${healthPort}/healthz`;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`worker exited before it was ready:\n${output}`);
+    const ok = await fetch(healthUrl).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`worker not healthy after 60 s:\n${output}`);
+    }
+    await sleep(200);
+  }
+  return {
+    child,
+    healthUrl,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(30_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Resident memory of a process: now and the peak (VmHWM). */
+export function memoryOf(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (!pid) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of a process, user + system, in ms. */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    // Fields after the command (which may hold spaces) start at ") ": utime and stime are the 12th and 13th of them.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Temporal dev server the test environment started: a child process of this one named temporal. */
+export function devServerPid(): number | undefined {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === process.pid && comm.startsWith('temporal')) return Number(entry);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return undefined;
+}
