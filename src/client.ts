@@ -6,7 +6,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import {
   Client,
-  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -125,9 +124,9 @@ export function startOptionsFromConfig(config: ClientConfig, tuning?: TuningInpu
 }
 
 /**
- * Validates the request, then starts its workflow or joins the one under way for that person, in one
- * call (update-with-start): the run's `attachRequest` validator answers at once whether it was taken,
- * so a request is never silently dropped by a run that was just ending. Throws
+ * Validates the request, then starts its workflow or joins the one under way for that person: a
+ * running one's `attachRequest` validator answers at once whether it was taken, and a run that ends
+ * meanwhile sends the request to a new run, so a request is never silently dropped. Throws
  * {@link ErasureConflictError} when the rules refuse it.
  */
 export async function startErasure(client: Client, request: ErasureInput, options: StartOptions): Promise<StartedErasure> {
@@ -163,26 +162,26 @@ export async function startErasure(client: Client, request: ErasureInput, option
 
   // A closed run starts over on a new request (ALLOW_DUPLICATE), so a retried request must be
   // recognised here, from what the closed run recorded; a running one answers through its update.
-  if (input.requestId) {
+  const replayOfClosed = async (): Promise<StartedErasure | undefined> => {
+    if (!input.requestId) return undefined;
     const closed = await closedRun(client, workflowId, incoming);
     const existing = closed?.requests.find((r) => sameRequest(r, incoming));
-    if (closed && existing) {
-      const diff = differingParameters(existing, incoming);
-      if (diff.length) {
-        throw new ErasureConflictError(
-          'request_conflict',
-          `requestId ${input.requestId} was already used for this person with a different ${diff.join(', ')}: repeat the original parameters, or use a new requestId for a new request`,
-          false,
-        );
-      }
-      return outcome(
-        'replayed',
-        closed.runId,
-        closed.status,
-        closed.requests.some((r) => r.caller !== input.caller),
+    if (!closed || !existing) return undefined;
+    const diff = differingParameters(existing, incoming);
+    if (diff.length) {
+      throw new ErasureConflictError(
+        'request_conflict',
+        `requestId ${input.requestId} was already used for this person with a different ${diff.join(', ')}: repeat the original parameters, or use a new requestId for a new request`,
+        false,
       );
     }
-  }
+    return outcome(
+      'replayed',
+      closed.runId,
+      closed.status,
+      closed.requests.some((r) => r.caller !== input.caller),
+    );
+  };
 
   // Without receivedAt the workflow uses its own start time (the server's clock); this estimate only
   // seeds the search attribute until the workflow's first task sets the exact value.
@@ -238,10 +237,11 @@ export async function startErasure(client: Client, request: ErasureInput, option
     ...(input.deadline ? { deadline: input.deadline } : {}),
     startToken,
   };
-  if (!(await workersPolling(client, options.taskQueue))) {
-    // No worker to answer the update (workers down, or a bulk load before they start): start the
-    // run, or leave the request at the running one as a signal; the rules apply when a worker runs
-    // it, and a refusal then shows only as an `attach_refused` event.
+  for (let attempt = 1; ; attempt++) {
+    const replayed = await replayOfClosed();
+    if (replayed) return replayed;
+    // A plain start, not update-with-start: a new run needs no answer from its workflow (its own
+    // request is in its input), and the update's two events would be a sixth of a simple erasure's.
     try {
       const started = await client.workflow.start<typeof dsarErasure>(WORKFLOW_TYPE, {
         ...startOptions,
@@ -250,27 +250,28 @@ export async function startErasure(client: Client, request: ErasureInput, option
       return outcome('started', started.firstExecutionRunId, 'RUNNING', false);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    if (!(await workersPolling(client, options.taskQueue))) {
+      // No worker to answer the update (workers down, or a bulk load before they start): leave the
+      // request at the running run as a signal; the rules apply when a worker runs it, and a refusal
+      // then shows only as an `attach_refused` event.
       const d = await handle.describe();
       await handle.signal(attachRequestSignal, attach);
       return outcome('attached', d.runId, d.status.name, true);
     }
-  }
-  let answer: AttachAnswer;
-  for (let attempt = 1; ; attempt++) {
     try {
-      // An operation runs once: each attempt gets its own.
-      const startWorkflowOperation = new WithStartWorkflowOperation<typeof dsarErasure>(WORKFLOW_TYPE, startOptions);
-      answer = await client.workflow.executeUpdateWithStart(attachRequestUpdate, { args: [attach], startWorkflowOperation });
-      break;
+      const answer = await handle.executeUpdate(attachRequestUpdate, { args: [attach] });
+      return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
     } catch (err) {
-      if (attempt < UPDATE_ATTEMPTS && transientUpdateRefusal(err)) {
+      // The run ended between the start and the update (not found: it closed), or is ending: try again,
+      // which starts a new run or replays from the closed one, so the request is never dropped.
+      if (attempt < UPDATE_ATTEMPTS && (err instanceof WorkflowNotFoundError || transientUpdateRefusal(err))) {
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2000) * (0.5 + Math.random() / 2)));
         continue;
       }
       throw conflictOf(err) ?? err;
     }
   }
-  return outcome(answer.status, answer.runId, 'RUNNING', answer.otherCallers);
 }
 
 const UPDATE_ATTEMPTS = 12;

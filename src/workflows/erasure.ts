@@ -25,7 +25,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { FoundPerson } from '../activities/index.js';
+import type { FoundPerson, ReceiptDraft, SealedAbsence } from '../activities/index.js';
 import type { CallbackPayload } from '../callbacks/payload.js';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { maxExtendedDeadline } from '../deadlines.js';
@@ -122,6 +122,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   const readPriority = () => deadlinePriority(run.priorityDeadline(), Date.now());
   // Lookup children started by this run; their ids must come out the same on replay.
   let lookupChildren = 0;
+  // The proof the last lookup signed as it found nobody, and the claims it was asked to sign.
+  let sealed: { draft: ReceiptDraft; receipt: SealedAbsence } | undefined;
 
   // --- message handlers, set before the first await ---------------------------------------
   /** A signal that arrived in clear reached us only as the marker: dropped, and said so in the events. */
@@ -190,13 +192,19 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function lookUp(purpose: 'look up' | 'verify absence'): Promise<FoundPerson[]> {
     return waits.withAttention(purpose, async () => {
       run.lookups++;
+      sealed = undefined;
       if (run.lean || patched(LOOKUP_PAGES_PATCH)) {
-        const found = await pagedLookup(input.email, {
+        // Whether a signing activity follows is decided by this result, as recorded: histories whose
+        // lookups returned no receipt replay through signReceipt.
+        const draft = receiptDraft(purpose === 'look up' ? 'no_data' : 'completed');
+        const { found, receipt } = await pagedLookup(input.email, {
           profile: 'erasure',
           priorityKey: readPriority,
           childId: () => `${info.workflowId}-lookup-${++lookupChildren}`,
           pagesPerRun: tuning.lookupPagesPerRun,
+          ...(draft ? { receipt: draft } : {}),
         });
+        if (draft && receipt) sealed = { draft, receipt };
         return groupByPerson(found);
       }
       const acts = run.comeet('read');
@@ -296,14 +304,39 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     );
   }
 
+  /** The claims a lookup signs if it proves absence now, but its two times; none for a run started outside our client. */
+  function receiptDraft(outcome: 'completed' | 'no_data'): ReceiptDraft | undefined {
+    const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
+    if (!subjectHash) return undefined;
+    const {
+      verifiedAbsentAt: _v,
+      finishedAt: _f,
+      ...draft
+    } = receiptClaims(result(outcome), '', {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      subjectHash,
+      dryRun: input.dryRun,
+    });
+    return draft;
+  }
+
   /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
-  async function receipt(r: ErasureResult): Promise<Pick<ErasureResult, 'receipt' | 'receiptKeyId'> | undefined> {
+  async function receipt(
+    r: ErasureResult,
+  ): Promise<(Pick<ErasureResult, 'receipt' | 'receiptKeyId'> & Partial<Pick<ErasureResult, 'finishedAt'>>) | undefined> {
     const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
     if (!subjectHash || !r.verifiedAbsentAt) {
       run.addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
       return undefined;
     }
     const claims = receiptClaims(r, r.verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun });
+    const { verifiedAbsentAt: _v, finishedAt: _f, ...draft } = claims;
+    // The lookup that proved absence signed these very claims (unless, say, the deadline was extended meanwhile).
+    if (sealed && JSON.stringify(sealed.draft) === JSON.stringify(draft)) {
+      run.addEvent('receipt_signed', `key ${sealed.receipt.keyId}, with the lookup that proved absence`);
+      return { receipt: sealed.receipt.jws, receiptKeyId: sealed.receipt.keyId, finishedAt: sealed.receipt.verifiedAbsentAt };
+    }
     const { jws, keyId } = await waits.withAttention('sign the receipt', () => signingActivities.signReceipt(claims), false);
     run.addEvent('receipt_signed', `key ${keyId}`);
     return { receipt: jws, receiptKeyId: keyId };
@@ -325,7 +358,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       await resumedWait();
       const found = await lookUp('look up');
       if (found.length === 0) {
-        const r = await finish('no_data', { verifiedAbsentAt: iso(now()) });
+        const r = await finish('no_data', { verifiedAbsentAt: sealed?.receipt.verifiedAbsentAt ?? iso(now()) });
         await continueAsQueued();
         return r;
       }
@@ -356,7 +389,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       resumedVerify = false;
       const remaining = await lookUp('verify absence');
       if (remaining.length === 0) {
-        verifiedAbsentAt = iso(now());
+        verifiedAbsentAt = sealed?.receipt.verifiedAbsentAt ?? iso(now());
         run.addEvent('verified_absent');
         break;
       }

@@ -65,12 +65,14 @@ async function followUp(input: FollowUpInput): Promise<FollowUpResult> {
   });
   const persons = patched(LOOKUP_PAGES_PATCH)
     ? groupByPerson(
-        await pagedLookup(input.email, {
-          profile: 'follow-up',
-          priorityKey: () => FOLLOW_UP_PRIORITY,
-          childId: () => `${workflowInfo().workflowId}-lookup-${++followUpLookups}`,
-          pagesPerRun: tuningOf(input.tuning).lookupPagesPerRun,
-        }),
+        (
+          await pagedLookup(input.email, {
+            profile: 'follow-up',
+            priorityKey: () => FOLLOW_UP_PRIORITY,
+            childId: () => `${workflowInfo().workflowId}-lookup-${++followUpLookups}`,
+            pagesPerRun: tuningOf(input.tuning).lookupPagesPerRun,
+          })
+        ).found,
       )
     : (await acts.verifyAbsence({ email: input.email })).persons;
   const checkedAt = new Date().toISOString();

@@ -14,7 +14,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities, FoundCandidate, FoundPerson } from '../activities/index.js';
+import type { Activities, FoundCandidate, FoundPerson, ReceiptDraft, SealedAbsence } from '../activities/index.js';
 import type { LookupProgress } from '../comeet/client.js';
 import { isUnencrypted, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { comeetTaskQueue } from '../task-queues.js';
@@ -58,17 +58,30 @@ export interface PagedLookupOptions {
   childId: () => string;
   /** Pages one run of the child reads before it continues as new. */
   pagesPerRun: number;
+  /** The proof to sign if the lookup finds nobody; sent with each inline page while nothing was found. */
+  receipt?: ReceiptDraft;
+}
+
+export interface PagedLookup {
+  found: FoundCandidate[];
+  /** Signed by the last page's activity (absent if it was not asked for, someone was found, or signing failed). */
+  receipt?: SealedAbsence;
 }
 
 /** Every candidate whose email is the subject's, one Comeet call per activity. */
-export async function pagedLookup(email: string, options: PagedLookupOptions): Promise<FoundCandidate[]> {
+export async function pagedLookup(email: string, options: PagedLookupOptions): Promise<PagedLookup> {
   const found = new Map<string, FoundCandidate>();
   let progress: LookupProgress | undefined;
   for (let pages = 0; ; pages++) {
-    if (pages >= INLINE_PAGES && progress) return await inChild(email, progress, [...found.values()], options);
-    const page = await comeetReads(options.profile, options.priorityKey()).lookupPage(progress ? { email, progress } : { email });
+    if (pages >= INLINE_PAGES && progress) return { found: await inChild(email, progress, [...found.values()], options) };
+    const receipt = found.size === 0 ? options.receipt : undefined;
+    const page = await comeetReads(options.profile, options.priorityKey()).lookupPage({
+      email,
+      ...(progress ? { progress } : {}),
+      ...(receipt ? { receipt } : {}),
+    });
     addFound(found, page.found);
-    if (page.done || !page.progress) return [...found.values()];
+    if (page.done || !page.progress) return { found: [...found.values()], ...(page.receipt && found.size === 0 ? { receipt: page.receipt } : {}) };
     progress = page.progress;
   }
 }

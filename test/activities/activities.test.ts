@@ -7,7 +7,8 @@ import { testReceiptKeys } from '../helpers/receipts.js';
 import { ApplicationFailure, type LogLevel, type LogMetadata, type Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_RATE_LIMIT_WAIT_MS, createActivities, type Activities } from '../../src/activities/index.js';
+import { DEFAULT_RATE_LIMIT_WAIT_MS, createActivities, type Activities, type ReceiptDraft } from '../../src/activities/index.js';
+import { verifyReceipt, type ReceiptSigner } from '../../src/receipt/index.js';
 import { ComeetClient, type ComeetClientOptions, type LookupStrategy } from '../../src/comeet/index.js';
 import { startSimulator, type SimCandidateSeed, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import type { Mode } from '../../src/erasure-request.js';
@@ -547,5 +548,76 @@ describe('lookupPage / getCandidateSchedule activities', () => {
     expect(await run(env, activities.getCandidateSchedule, { candidateUid: '33.ZEB' })).toEqual(expected);
     expect(sim.stats().byRoute).toEqual({ 'GET /candidates/:uid': 1 });
     expect((await failureOf(run(env, activities.getCandidateSchedule, { candidateUid: '99.NOPE' }))).type).toBe('ComeetNotFound');
+  });
+
+  describe('the receipt signed with the lookup that proves absence', () => {
+    const draft = (): ReceiptDraft => ({
+      requestId: 'r-1',
+      workflowId: 'dsar-0123456789abcdef0123456789abcdef',
+      runId: '5b1f2f0e-7d0c-4a36-9f0e-2b8d6d7b9a11',
+      subjectHash: '0123456789abcdef0123456789abcdef',
+      outcome: 'completed',
+      mode: 'delete',
+      regulation: 'gdpr',
+      dryRun: false,
+      receivedAt: '2026-01-01T00:00:00.000Z',
+      deadline: '2026-02-01T00:00:00.000Z',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      persons: [{ personUid: '63.ZEB', candidateUids: ['33.ZEA'], count: 1, erasedAt: '2026-01-01T00:00:01.000Z', alreadyGone: false }],
+      totals: { persons: 1, candidates: 1 },
+      lookups: 2,
+    });
+
+    it('signs the claims it was sent, with the time absence was seen, on the last page of a lookup that found nobody', async () => {
+      const s = await setup({ pageSize: 2, seed: { candidates: seeds().filter((c) => (c.uid ?? '').startsWith('33.BY')) } });
+      const page = await run(s.env, s.activities.lookupPage, { email: EMAIL, receipt: draft() });
+      expect(page.done).toBe(true);
+      expect(page.found).toEqual([]);
+      const { receipt } = await verifyReceipt(page.receipt!.jws, { jwks: (await testReceiptKeys()).jwks });
+      expect(receipt).toMatchObject({ ...draft(), verifiedAbsentAt: page.receipt!.verifiedAbsentAt, finishedAt: page.receipt!.verifiedAbsentAt });
+      expect(page.receipt!.keyId).toBe((await testReceiptKeys()).keyId);
+      expect(s.sim.stats().total).toBe(1);
+    });
+
+    it('signs nothing when the lookup finds the subject, or on a page that is not the last', async () => {
+      const found = await setup({ seed: { candidates: seeds() } });
+      const page = await run(found.env, found.activities.lookupPage, { email: EMAIL, receipt: draft() });
+      expect(page.found.length).toBeGreaterThan(0);
+      expect(page.receipt).toBeUndefined();
+      const paging = await setup({
+        pageSize: 1,
+        seed: {
+          candidates: [...seeds().filter((c) => (c.uid ?? '').startsWith('33.BY')), ...seeds().filter((c) => (c.uid ?? '').startsWith('33.BY'))].map(
+            (c, i) => ({
+              ...c,
+              uid: `${c.uid}${i}`,
+            }),
+          ),
+        },
+      });
+      const first = await run(paging.env, paging.activities.lookupPage, { email: EMAIL, strategy: 'scan', receipt: draft() });
+      expect(first.done).toBe(false);
+      expect(first.receipt).toBeUndefined();
+    });
+
+    it('a signing fault leaves the lookup answered, without a receipt: the workflow signs apart, no second Comeet call', async () => {
+      const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: null, random: () => 0, seed: { candidates: [] } });
+      closers.push(() => sim.close());
+      const comeet = new ComeetClient({ baseUrl: sim.url, apiKey: API_KEY, secret: SECRET, responseTimeoutMs: 3000 });
+      closers.push(() => comeet.close());
+      const broken: ReceiptSigner = {
+        keyId: 'k-broken',
+        alg: 'EdDSA',
+        issuer: 'comeet-dsar',
+        sign: () => Promise.reject(new Error('key unavailable')),
+        publicJwks: async () => ({ keys: [] }),
+      };
+      const logger = new CapturingLogger();
+      const env = new MockActivityEnvironment(undefined, { logger });
+      const page = await run(env, createActivities({ comeet, receipts: broken }).lookupPage, { email: EMAIL, receipt: draft() });
+      expect(page).toEqual({ found: [], done: true });
+      expect(sim.stats().total).toBe(1);
+      expect(JSON.stringify(logger.lines)).toContain('Receipt not signed with the lookup');
+    });
   });
 });

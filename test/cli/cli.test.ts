@@ -170,6 +170,11 @@ describe('dsar CLI', () => {
         expect(list).not.toContain(id);
 
         expect((await dsar('recheck', waitingId, '--actor', 'op-1')).out).toContain('Re-check requested');
+        // The re-check tries the erase again: while Comeet answers it, the run is erasing and refuses a cancel.
+        await s.waitForStatus(waitingId, (st) => {
+          const at = st.events.findIndex((e) => e.kind === 'recheck_requested');
+          return at >= 0 && st.events.slice(at + 1).some((e) => e.kind === 'blocked');
+        });
         const ext = await dsar('extend-deadline', waitingId, '--deadline', '2000-01-01T00:00:00Z');
         expect(ext.code).toBe(1);
         expect(ext.err).toContain('later than the current one');

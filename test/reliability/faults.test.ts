@@ -464,11 +464,12 @@ describe('faults: paged lookups under 30% 5xx', () => {
         // (standard deviation ~2.6; the draws interleave, so runs differ), and an attempt fails only
         // when one page is lost four times running (0.3^4 ≈ 1% a page). Starting again at page 1 on
         // each failure needs dozens of attempts (only 0.7^10 ≈ 3% of them read all ten pages), paced
-        // by the growing back-off: on the old code no lookup was done after 4 minutes.
+        // by the growing back-off: on the old code no lookup was done after 4 minutes. (The bound on
+        // time is that contrast, not a speed target: 30 s here took 33.5 s on a loaded 2-CPU machine.)
         expect(perLookup.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(PAGED_SUBJECTS * 2 * PAGED);
         for (const n of perLookup) expect(n).toBeLessThanOrEqual(3 * PAGED);
         for (const a of attempts) expect(a).toBeLessThanOrEqual(3);
-        expect(lookupMs).toBeLessThan(30_000);
+        expect(lookupMs).toBeLessThan(120_000);
       },
     );
   }, 300_000);

@@ -82,22 +82,33 @@ describe('dsarErasure', () => {
     });
   });
 
-  it('a simple erasure takes the lean path: one patch marker, no first-task upsert, 5 workflow tasks', async () => {
+  it('a simple erasure takes the lean path: started without an update, one patch marker, the receipt signed by the verifying lookup, 4 workflow tasks', async () => {
     await runScenario(env, 'lean', { seed: { candidates: [...person('lean@example.com', 'P-LEAN', 1)] } }, async (s) => {
-      const { handle } = await s.start({ email: 'lean@example.com' });
-      expect((await handle.result()).outcome).toBe('completed');
+      const { handle, status } = await s.start({ email: 'lean@example.com', requestId: 'lean-1' });
+      expect(status).toBe('started');
+      const r = await handle.result();
+      expect(r.outcome).toBe('completed');
       const events = (await handle.fetchHistory()).events ?? [];
       const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
       // One patch marker; before: one marker per patch, each with its own upsert.
       expect(markers.map((m) => m.markerName)).toEqual(['core_patch']);
+      // Its own request is in the start's input: no update accepted and completed.
+      expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes)).toEqual([]);
+      const activities = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      // Three Comeet calls, and no signing activity: the lookup that proved absence signed the receipt.
+      expect(activities).toEqual(['lookupPage', 'erasePerson', 'lookupPage']);
       const phaseUpserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.['DsarPhase']);
       // The start set looking_up; erasing and verifying are upserted because at the cap they can last minutes and operators filter on them.
-      expect(phaseUpserts.map((e) => e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!['DsarPhase']!.data)).toHaveLength(3);
-      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(5);
-      expect(events.length).toBeLessThanOrEqual(36);
+      expect(phaseUpserts).toHaveLength(3);
+      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(4);
+      expect(events.length).toBeLessThanOrEqual(28);
       const st = await s.status((await handle.describe()).workflowId);
       expect(st.events.filter((e) => e.kind === 'phase').map((e) => e.detail)).toEqual(['looking_up', 'erasing', 'verifying', 'completed']);
       expect((await handle.describe()).searchAttributes).toMatchObject({ DsarPhase: ['completed'] });
+      // The receipt states the times of the run's result: absence seen, and the work finished, at the verifying lookup.
+      const { receipt } = await verifyReceipt(r.receipt!, { jwks: (await testReceiptKeys()).jwks });
+      expect(receipt).toMatchObject({ outcome: 'completed', requestId: 'lean-1', verifiedAbsentAt: r.verifiedAbsentAt, finishedAt: r.finishedAt, lookups: 2 });
+      expect(Date.parse(receipt.verifiedAbsentAt)).toBeGreaterThanOrEqual(Date.parse(r.startedAt));
     });
   });
 
