@@ -29,11 +29,11 @@
  *
  * First the machine and versions: CPU model and count, memory, Node, Temporal CLI and server, SDK, load.
  *
- *   npm run bench                       # phases 1–4, 7 and 6 (about 45 minutes, most of it growth's 10,000)
- *   npm run bench -- --quick            # a smoke run (about 8 minutes)
+ *   npm run bench                       # phases 1–4, 7 and 6 (estimated 45 minutes, most of it growth's 10,000)
+ *   npm run bench -- --quick            # a smoke run (estimated 8 minutes)
  *   npm run bench -- --json out.json    # also write the figures as JSON
- *   npm run bench -- --phases growth    # phase 4 alone (--quick: about 3 minutes)
- *   npm run bench -- --phases fleet     # phase 7 alone (about 3 minutes; --quick about 1.5)
+ *   npm run bench -- --phases growth    # phase 4 alone (estimated 30 minutes; --quick 3.5)
+ *   npm run bench -- --phases fleet     # phase 7 alone (about 2.5 minutes; --quick about 1)
  *   npm run bench -- --phases tenants   # phase 5 alone (about 4 minutes; --quick about 1.5)
  *   npm run bench -- --phases engine    # phase 6 alone (about 2 minutes)
  */
