@@ -10,7 +10,10 @@
  *                   429s, calls per erasure, start→completed p50/p95, history events per erasure
  *   2. steady       requests arriving at 80% of capacity: start→completed p50/p95 without a queue
  *   3. plain script the backlog's workload with the same Comeet client, no Temporal: our overhead
- *   4. waiting      `--waiting` requests blocked by interviews at once: worker memory, then all resume
+ *   4. growth       requests blocked by interviews at once, `--growth 1000,3000,10000` (`--quick`: 200,1000), each
+ *                   size on a fresh compiled worker as the image runs it: a line per size with worker RSS idle /
+ *                   all waiting / peak, history events per waiting request, seconds until all wait and until
+ *                   all resumed and completed, and the MiB per 1,000 requests between lines (scripts/bench-growth.ts)
  *   5. tenants      (only with --phases tenants) two tenants, each its own account at the scaled limit and
  *                   its own queue capped at 96% of it: A gets `--erasures` at once; B, meanwhile, 30
  *                   arriving one each 1.5 s (p95 against the same 30 with A idle, measured first), then
@@ -19,14 +22,21 @@
  *                   build`, `node dist/worker.js`): `--engine-erasures` simple erasures at once, `--rounds`
  *                   times after a warm-up: erasures/s beside a plain script's (the same three calls, unpaced,
  *                   no Temporal), history events and workflow tasks per erasure, CPU per erasure; medians
+ *   7. fleet        `--fleet-tenants` tenants (20; `--quick` 5) brought live, each its own account at Comeet's
+ *                   100 calls/60 s × `--fleet-scale` (1) and its own queue capped at 96%, each a backlog sized
+ *                   to last `--fleet-seconds` (90; `--quick` 30), all at once: each one's share of its own
+ *                   limit, 429s, workers' and dev server's CPU of the machine; PASS/MISS (scripts/bench-fleet.ts)
  *
- *   npm run bench                       # the figures in README (about 10 minutes)
- *   npm run bench -- --quick            # a smoke run (about 2 minutes)
+ * First the machine and versions: CPU model and count, memory, Node, Temporal CLI and server, SDK, load.
+ *
+ *   npm run bench                       # phases 1–4, 7 and 6 (estimated 45 minutes, most of it growth's 10,000)
+ *   npm run bench -- --quick            # a smoke run (estimated 8 minutes)
  *   npm run bench -- --json out.json    # also write the figures as JSON
+ *   npm run bench -- --phases growth    # phase 4 alone (estimated 30 minutes; --quick 3.5)
+ *   npm run bench -- --phases fleet     # phase 7 alone (about 2.5 minutes; --quick about 1)
  *   npm run bench -- --phases tenants   # phase 5 alone (about 4 minutes; --quick about 1.5)
  *   npm run bench -- --phases engine    # phase 6 alone (about 2 minutes)
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -37,38 +47,53 @@ import { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { recheckNow, startErasure, type StartedErasure } from '../src/client.js';
+import { startErasure, type StartedErasure } from '../src/client.js';
 import { parseEncryptionKeys } from '../src/codec/aes-gcm.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
 import { ComeetClient } from '../src/comeet/index.js';
 import { mapPool } from '../src/pool.js';
 import { generateReceiptKeys } from '../src/receipt/index.js';
-import type { TuningInput } from '../src/erasure-request.js';
-import type { ErasureResult } from '../src/erasure-status.js';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
 import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUTE } from '../src/task-queues.js';
 import { startSimulator } from '../src/simulator/server.js';
-import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { cpuMsOf, devServerPid, memoryOf, startWorkerProcess, type WorkerProc } from './processes.js';
+import { buildDist, cpuMsOf, devServerPid, machineBusySeconds, memoryOf } from './processes.js';
+import {
+  API_KEY,
+  line,
+  machineContext,
+  mib,
+  pct,
+  percentile,
+  printMachineContext,
+  SECRET,
+  sec,
+  seedFor,
+  type Shared,
+  sleep,
+  startWorker,
+  subjects,
+  TUNING,
+} from './bench-common.js';
+import { runFleet } from './bench-fleet.js';
+import { runGrowth } from './bench-growth.js';
 import { describeQueueRate } from '../src/rate-cap.js';
 import { tenantQueueRate } from '../src/worker.js';
 import { bringTenantLive, TEST_CREDENTIALS_KEY, tenantAccounts } from '../test/helpers/tenants.js';
-
-const API_KEY = 'bench-api-key';
-const SECRET = 'bench-secret-0123456789abcdef';
-/** Production timings, except no follow-up (it would be a fourth call a week later). */
-const TUNING: TuningInput = { followUpDelayMs: 0, interviewMarginMs: 1000, verifyRetryMs: 1000 };
 
 const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: '10' },
     erasures: { type: 'string' },
-    waiting: { type: 'string' },
+    growth: { type: 'string' },
+    'fleet-tenants': { type: 'string' },
+    'fleet-scale': { type: 'string', default: '1' },
+    'fleet-seconds': { type: 'string' },
     workers: { type: 'string', default: '2' },
     'waiting-scale': { type: 'string', default: '300' },
     quick: { type: 'boolean', default: false },
-    phases: { type: 'string', default: 'backlog,steady,plain,waiting,engine' },
+    phases: { type: 'string', default: 'backlog,steady,plain,growth,fleet,engine' },
     'engine-erasures': { type: 'string' },
     rounds: { type: 'string' },
     'worker-env': { type: 'string' },
@@ -95,7 +120,11 @@ function intArg(name: string, raw: string | undefined, fallback: number, min: nu
 }
 const scale = intArg('scale', args.scale, 10, 1, 1000);
 const erasures = intArg('erasures', args.erasures, args.quick ? 150 : 600, 10, 100_000);
-const waiting = intArg('waiting', args.waiting, args.quick ? 1000 : 10_000, 10, 100_000);
+/** The growth phase's sizes, smallest first: a line each. */
+const growthSizes = (args.growth ?? (args.quick ? '200,1000' : '1000,3000,10000')).split(',').map((x) => intArg('growth', x.trim(), 0, 10, 100_000));
+const fleetTenants = intArg('fleet-tenants', args['fleet-tenants'], args.quick ? 5 : 20, 1, 200);
+const fleetScale = intArg('fleet-scale', args['fleet-scale'], 1, 1, 10);
+const fleetSeconds = intArg('fleet-seconds', args['fleet-seconds'], args.quick ? 30 : 90, 10, 3600);
 const workerCount = intArg('workers', args.workers, 2, 1, 8);
 const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
 const engineN = intArg('engine-erasures', args['engine-erasures'], args.quick ? 200 : 600, 10, 100_000);
@@ -118,9 +147,13 @@ const engineVariants: Record<string, string>[] = (args['worker-env'] ?? '').spli
   ),
 );
 
-const PHASES = ['backlog', 'steady', 'plain', 'waiting', 'tenants', 'engine'] as const;
+const PHASES = ['backlog', 'steady', 'plain', 'growth', 'tenants', 'fleet', 'engine'] as const;
 const phases = new Set(args.phases!.split(',').map((p) => p.trim()));
 for (const p of phases) {
+  if (p === 'waiting') {
+    console.error('--phases: waiting is now growth (one size: --phases growth --growth 10000)');
+    process.exit(2);
+  }
   if (!(PHASES as readonly string[]).includes(p)) {
     console.error(`--phases: unknown phase "${p}" (phases: ${PHASES.join(', ')})`);
     process.exit(2);
@@ -137,82 +170,6 @@ const capPerMinute = Math.floor((limitPerMinute * DEFAULT_COMEET_RATE_PER_MINUTE
 // ------------------------------------------------------------------------------------------------
 
 const figures: Record<string, unknown> = {};
-const line = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value}`);
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function subjects(prefix: string, n: number) {
-  return Array.from({ length: n }, (_, i) => ({ email: `${prefix}.${i}@bench.example.com`, personUid: `P-${prefix}-${i}` }));
-}
-
-function seedFor(people: { email: string; personUid: string }[], interviewAt?: string) {
-  return {
-    candidates: people.map((p) => ({
-      first_name: 'Bench',
-      last_name: 'Subject',
-      email: p.email,
-      person_uid: p.personUid,
-      status: interviewAt ? ('In progress' as const) : ('Rejected' as const),
-      ...(interviewAt ? { current_steps: [{ name: 'Interview', type: 'Phone Interview', time_scheduled: interviewAt, duration_minutes: 60 }] } : {}),
-    })),
-  };
-}
-
-// ------------------------------------------------------------------------------------------------
-// Worker processes: `src/worker.ts` as in production (prebuilt bundle, JSON logs, health endpoint)
-// ------------------------------------------------------------------------------------------------
-
-interface Shared {
-  env: TestWorkflowEnvironment;
-  address: string;
-  encryptionKeys: string;
-  receipt: { privateJwk: string; keyId: string };
-  bundlePath: string;
-}
-
-async function startWorker(
-  shared: Shared,
-  taskQueue: string,
-  simUrl: string,
-  perMinute: { limit: number; cap: number },
-  extraEnv: Record<string, string> = {},
-  /** `node dist/worker.js` as the image runs it (`npm run build` first), instead of the sources through tsx. */
-  compiled = false,
-): Promise<WorkerProc> {
-  return startWorkerProcess(compiled ? 'dist' : 'tsx', {
-    TEMPORAL_ADDRESS: shared.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    COMEET_BASE_URL: simUrl,
-    COMEET_ALLOW_HTTP: 'true',
-    COMEET_API_KEY: API_KEY,
-    COMEET_SECRET: SECRET,
-    COMEET_CONNECTIONS: '16',
-    COMEET_RATE_LIMIT_PER_MINUTE: String(perMinute.limit),
-    COMEET_RATE_PER_MINUTE: String(perMinute.cap),
-    DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
-    DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
-    DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-    DSAR_WORKFLOW_BUNDLE: compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath,
-    DSAR_METRICS_BIND: 'off',
-    DSAR_LOG_LEVEL: 'WARN',
-    ...extraEnv,
-  });
-}
-
-async function rssViaHealth(w: WorkerProc): Promise<number> {
-  const proc = memoryOf(w.child.pid!);
-  if (proc) return proc.rss;
-  const body = (await (await fetch(w.healthUrl)).json()) as { rssBytes: number };
-  return body.rssBytes;
-}
-
 // ------------------------------------------------------------------------------------------------
 
 async function runBacklog(shared: Shared, client: Client) {
@@ -542,74 +499,6 @@ async function runEngine(shared: Shared, client: Client, extraEnv: Record<string
   }
 }
 
-async function runWaiting(shared: Shared, client: Client) {
-  // This phase is about memory and resumption, not the budget: the limit is scaled far up.
-  const limit = COMEET_LIMIT_PER_MINUTE * waitingScale;
-  const cap = Math.floor((limit * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
-  const people = subjects('waiting', waiting);
-  const sim = await startSimulator({ apiKey: API_KEY, secret: SECRET, rateLimit: { limit, windowMs: 60_000 }, seed: seedFor(people, '+30d') });
-  const taskQueue = `bench-waiting-${Date.now()}`;
-  const idKey = randomBytes(32).toString('hex');
-  const worker = await startWorker(shared, taskQueue, sim.url, { limit, cap });
-  try {
-    await sleep(2000);
-    const idle = await rssViaHealth(worker);
-    const t0 = Date.now();
-    const runs: StartedErasure[] = await mapPool(people, 100, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: TUNING }));
-    const startedMs = Date.now() - t0;
-    // Every request has looked up and been refused once (lookup + erase attempt) when 2 calls each are done.
-    let peakWhileBlocking = 0;
-    while (sim.stats().total < waiting * 2) {
-      peakWhileBlocking = Math.max(peakWhileBlocking, await rssViaHealth(worker));
-      await sleep(1000);
-    }
-    await sleep(3000); // let the last workflow tasks settle into their timers
-    const blockedMs = Date.now() - t0;
-    const waitingRss = await rssViaHealth(worker);
-    const callsBeforeResume = sim.stats().total;
-
-    const r0 = Date.now();
-    for (const p of people) sim.completeInterviews(p.personUid);
-    let peakResume = 0;
-    const sampler = setInterval(() => {
-      const m = memoryOf(worker.child.pid!);
-      if (m) peakResume = Math.max(peakResume, m.rss);
-    }, 500);
-    await mapPool(runs, 100, (r) => recheckNow(client, r.workflowId, 'bench'));
-    const results: ErasureResult[] = await mapPool(runs, 200, (r) => r.handle.result());
-    clearInterval(sampler);
-    const resumeMs = Date.now() - r0;
-    const completed = results.filter((r) => r.outcome === 'completed').length;
-    const peak = memoryOf(worker.child.pid!)?.peak ?? Math.max(peakWhileBlocking, peakResume);
-    const stats = sim.stats();
-    figures.waiting = {
-      requests: waiting,
-      startMs: startedMs,
-      allWaitingAfterMs: blockedMs,
-      idleRssBytes: idle,
-      waitingRssBytes: waitingRss,
-      peakRssBytes: peak,
-      resumeMs,
-      completed,
-      callsBeforeResume,
-      callsTotal: stats.total,
-      rateLimited: stats.rateLimited,
-    };
-    console.log(`\n4. Waiting: ${waiting} requests blocked by interviews at once, 1 worker (limit scaled ×${waitingScale} for this phase)`);
-    line('started in', sec(startedMs));
-    line('all waiting on their timers after', sec(blockedMs));
-    line('worker RSS idle / with all waiting', `${mib(idle)} / ${mib(waitingRss)}`);
-    line('worker RSS peak (VmHWM)', mib(peak));
-    line('resumed and completed (recheckNow to all)', `${completed} / ${waiting} in ${sec(resumeMs)}`);
-    line('Comeet calls while waiting / in all', `${callsBeforeResume} / ${stats.total} (${(stats.total / waiting).toFixed(2)} per request)`);
-    line('429s received', String(stats.rateLimited));
-    if (completed !== waiting) throw new Error(`only ${completed} of ${waiting} waiting requests completed`);
-  } finally {
-    await worker.stop();
-    await sim.close();
-  }
-}
-
 /** Where one erasure's start→completed went, in ms; the parts add up to the whole. */
 interface Breakdown {
   /** startErasure's call until the run's first event: the tenant check (describe + query) and the start. */
@@ -676,16 +565,6 @@ function summarize(bs: Breakdown[]) {
 function cpuSecondsOf(pid: number): number | undefined {
   const ms = cpuMsOf(pid);
   return ms === undefined ? undefined : ms / 1000;
-}
-
-/** The machine's busy CPU seconds (all processes, ours and our neighbours'), from /proc/stat. */
-function machineBusySeconds(): number | undefined {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The bench's child processes (the dev server is spawned from a native thread: every thread's children). */
@@ -944,6 +823,9 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cli = resolveTemporalCli();
   if (cli.executable.type !== 'existing-path') console.warn(`No local Temporal CLI; the SDK will try to download one. ${INSTALL_HINT}`);
+  // The machine and versions first, the load average before we add any: the figures below carry their context.
+  const machine = machineContext(cli);
+  printMachineContext(machine);
   const dir = mkdtempSync(join(tmpdir(), 'dsar-bench-'));
   const t0 = Date.now();
   const env = await TestWorkflowEnvironment.createLocal({
@@ -965,16 +847,17 @@ async function main(): Promise<void> {
       `comeet-dsar benchmark: Temporal dev server (${cli.source}), Comeet simulator at ${limitPerMinute} calls/60 s (Comeet's 100 × ${scale}), ` +
         `cap ${capPerMinute}/min on the Comeet queue; node ${process.version}; ${new Date().toISOString()}`,
     );
-    figures.setup = { scale, limitPerMinute, capPerMinute, erasures, waiting, workers: workerCount, node: process.version };
+    figures.setup = { scale, limitPerMinute, capPerMinute, erasures, growth: growthSizes, fleetTenants, fleetScale, workers: workerCount, machine };
     const backlog = phases.has('backlog') ? await runBacklog(shared, client) : undefined;
     if (phases.has('steady')) await runSteady(shared, client);
     if (backlog && phases.has('plain')) await runPlain(backlog.wall);
-    if (phases.has('waiting')) await runWaiting(shared, client);
+    // The image's build, for the phases that run the worker as the image does: rebuilt so it is this code.
+    if (phases.has('growth') || phases.has('fleet') || phases.has('engine')) buildDist();
+    if (phases.has('growth')) figures.growth = await runGrowth(shared, client, growthSizes, waitingScale);
     if (phases.has('tenants')) await runTenants(shared, client);
+    if (phases.has('fleet'))
+      figures.fleet = await runFleet(shared, client, { tenants: fleetTenants, scale: fleetScale, targetMs: fleetSeconds * 1000, workers: workerCount });
     if (phases.has('engine')) {
-      // The image's build: compiled JavaScript and the bundles made from it, rebuilt so they are this code.
-      const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
-      if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
       for (const env of engineVariants) {
         const label =
           Object.entries(env)

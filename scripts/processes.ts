@@ -1,11 +1,13 @@
 /**
- * The processes the benchmark scripts start and read: free ports, a worker process run as in
- * production (through tsx, or from dist/ as the image runs it) and ready on its health endpoint, and
- * what /proc says of a process (Linux; undefined elsewhere).
+ * The processes the benchmark scripts start and read: free ports, the image's build and environment,
+ * a worker process run as in production (through tsx, or from dist/ as the image runs it) and ready
+ * on its health endpoint, and what /proc says of a process, its descendants and the machine (Linux;
+ * undefined elsewhere).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/temporal-binaries.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,6 +21,23 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** `npm run build`: the compiled JavaScript and the bundles made from it in dist/, rebuilt so they are this code. */
+export function buildDist(): void {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+}
+
+/**
+ * The environment the image gives the worker beyond the app's own settings, read from the Dockerfile
+ * (its last stage) so a benchmark of "the worker as the image runs it" follows the image: MALLOC_ARENA_MAX.
+ */
+export function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const value = /^ENV\s+MALLOC_ARENA_MAX=(\S+)/m.exec(lastStage)?.[1];
+  return value ? { MALLOC_ARENA_MAX: value } : {};
 }
 
 export interface WorkerProc {
@@ -84,6 +103,39 @@ export function memoryOf(pid: number | undefined): { rss: number; peak: number }
   }
 }
 
+/** A process and every process below it (children through every thread), the process first. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`))
+        out.push(...readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      // Gone meanwhile, or not Linux.
+    }
+  }
+  return out;
+}
+
+/**
+ * Resident memory and CPU time of a process with its descendants (a worker's whole footprint, should it
+ * ever start helpers): RSS summed now; the peak is the sum of each one's VmHWM, exact for one process.
+ */
+export function treeUsageOf(pid: number | undefined): { rss: number; peak: number; cpuMs: number } | undefined {
+  if (!pid) return undefined;
+  const root = memoryOf(pid);
+  const rootCpu = cpuMsOf(pid);
+  if (!root || rootCpu === undefined) return undefined;
+  const out = { rss: root.rss, peak: root.peak, cpuMs: rootCpu };
+  for (const child of processTree(pid).slice(1)) {
+    const m = memoryOf(child);
+    out.rss += m?.rss ?? 0;
+    out.peak += m?.peak ?? 0;
+    out.cpuMs += cpuMsOf(child) ?? 0;
+  }
+  return out;
+}
+
 /** CPU time of a process, user + system, in ms. */
 export function cpuMsOf(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
@@ -91,6 +143,16 @@ export function cpuMsOf(pid: number | undefined): number | undefined {
     // Fields after the command (which may hold spaces) start at ") ": utime and stime are the 12th and 13th of them.
     const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** The machine's busy CPU seconds (all processes, ours and our neighbours'), from /proc/stat. */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
   } catch {
     return undefined;
   }

@@ -23,16 +23,16 @@ import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { startErasure } from '../src/client.js';
 import { parseEncryptionKeys } from '../src/codec/aes-gcm.js';
 import { createDataConverter } from '../src/codec/data-converter.js';
-import { mapPool } from '../src/pool.js';
 import { generateReceiptKeys } from '../src/receipt/index.js';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
 import { startSimulator } from '../src/simulator/server.js';
 import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE } from '../src/task-queues.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
-import { cpuMsOf, memoryOf, startWorkerProcess, type WorkerProc } from './processes.js';
+import { startWorkerProcess, type WorkerProc } from './processes.js';
+import { startWaiting } from './waiting-load.js';
+import { seedFor } from './bench-common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,17 +77,8 @@ if (VARIANTS.some((v) => v.runner === 'dist')) {
     throw new Error('a dist variant runs dist/worker.js: run `npm run build` first');
   }
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-/** RSS (bytes) and CPU time (ms, user + system) of a process, from /proc. */
-function usage(pid: number): { rss: number; cpuMs: number } {
-  const rss = memoryOf(pid)?.rss;
-  const cpuMs = cpuMsOf(pid);
-  if (rss === undefined || cpuMs === undefined) throw new Error(`no /proc figures for process ${pid} (this script needs Linux)`);
-  return { rss, cpuMs };
-}
 
 interface Shared {
   address: string;
@@ -132,31 +123,14 @@ async function measure(shared: Shared, client: Client, variant: Variant, bundleP
     apiKey: API_KEY,
     secret: SECRET,
     rateLimit: { limit: LIMIT, windowMs: 60_000 },
-    seed: {
-      candidates: people.map((p) => ({
-        first_name: 'Bench',
-        last_name: 'Subject',
-        email: p.email,
-        person_uid: p.personUid,
-        status: 'In progress' as const,
-        current_steps: [{ name: 'Interview', type: 'Phone Interview', time_scheduled: at, duration_minutes: 60 }],
-      })),
-    },
+    seed: seedFor(people, at),
   });
   const taskQueue = `mem-${tag}`;
   const worker = await startWorker(shared, variant, bundlePath, cache, taskQueue, sim.url);
   try {
-    await sleep(3000);
-    const idle = usage(worker.child.pid!);
-    const t0 = Date.now();
     const idKey = randomBytes(32).toString('hex');
-    await mapPool(people, 100, (p) => startErasure(client, { email: p.email }, { taskQueue, idKey, tuning: { followUpDelayMs: 0 } }));
-    // A lookup and a refused erase attempt each: then every request waits on its timer.
-    while (sim.stats().total < N * 2) await sleep(500);
-    await sleep(3000);
-    const startedS = (Date.now() - t0) / 1000;
-    const waiting = usage(worker.child.pid!);
-    return { idleRss: idle.rss, waitingRss: waiting.rss, cpuMsPerStart: (waiting.cpuMs - idle.cpuMs) / N, startedS };
+    const w = await startWaiting({ client, worker, sim, people, taskQueue, idKey, tuning: { followUpDelayMs: 0 } });
+    return { idleRss: w.idle.rss, waitingRss: w.waiting.rss, cpuMsPerStart: (w.waiting.cpuMs - w.idle.cpuMs) / N, startedS: w.allWaitingMs / 1000 };
   } finally {
     await worker.stop();
     await sim.close();
