@@ -58,7 +58,7 @@ import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUT
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { buildDist, cpuMsOf, devServerPid, machineBusySeconds, memoryOf } from './processes.js';
+import { buildDist, cpuMsOf, devServerPid, imageEnv, machineBusySeconds, memoryOf } from './processes.js';
 import {
   API_KEY,
   line,
@@ -129,22 +129,27 @@ const workerCount = intArg('workers', args.workers, 2, 1, 8);
 const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
 const engineN = intArg('engine-erasures', args['engine-erasures'], args.quick ? 200 : 600, 10, 100_000);
 const rounds = intArg('rounds', args.rounds, 3, 1, 20);
-/** Phase 6 once per set of extra worker environment (`A=1,B=2;A=3`), to measure a setting against the default. */
-const engineVariants: Record<string, string>[] = (args['worker-env'] ?? '').split(';').map((set) =>
-  Object.fromEntries(
-    set
-      .split(',')
-      .map((kv) => kv.trim())
-      .filter(Boolean)
-      .map((kv) => {
-        const at = kv.indexOf('=');
-        if (at < 1) {
-          console.error(`--worker-env: "${kv}" is not NAME=value`);
-          process.exit(2);
-        }
-        return [kv.slice(0, at), kv.slice(at + 1)];
-      }),
-  ),
+/**
+ * Phase 6 once per set of extra worker environment (`A=1,B=2;A=3`; an empty set is Node's defaults), to
+ * measure a setting against another. Without the option: as the image runs the worker, then Node's defaults.
+ */
+const engineVariants: Record<string, string>[] = (args['worker-env'] ?? 'IMAGE;').split(';').map((set) =>
+  set.trim() === 'IMAGE'
+    ? imageEnv()
+    : Object.fromEntries(
+        set
+          .split(',')
+          .map((kv) => kv.trim())
+          .filter(Boolean)
+          .map((kv) => {
+            const at = kv.indexOf('=');
+            if (at < 1) {
+              console.error(`--worker-env: "${kv}" is not NAME=value`);
+              process.exit(2);
+            }
+            return [kv.slice(0, at), kv.slice(at + 1)];
+          }),
+      ),
 );
 
 const PHASES = ['backlog', 'steady', 'plain', 'growth', 'tenants', 'fleet', 'engine'] as const;
@@ -862,7 +867,7 @@ async function main(): Promise<void> {
         const label =
           Object.entries(env)
             .map(([k, v]) => `${k}=${v}`)
-            .join(' ') || 'default';
+            .join(' ') || 'Node defaults';
         await runEngine(shared, client, env, label);
       }
     }

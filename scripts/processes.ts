@@ -31,13 +31,18 @@ export function buildDist(): void {
 
 /**
  * The environment the image gives the worker beyond the app's own settings, read from the Dockerfile
- * (its last stage) so a benchmark of "the worker as the image runs it" follows the image: MALLOC_ARENA_MAX.
+ * (its last stage) so a benchmark of "the worker as the image runs it" follows the image: the allocator
+ * and V8 settings (`ENV MALLOC_ARENA_MAX=2`, `ENV NODE_OPTIONS="…"`, one per line).
  */
 export function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
   const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  const value = /^ENV\s+MALLOC_ARENA_MAX=(\S+)/m.exec(lastStage)?.[1];
-  return value ? { MALLOC_ARENA_MAX: value } : {};
+  const env: Record<string, string> = {};
+  for (const name of ['MALLOC_ARENA_MAX', 'NODE_OPTIONS']) {
+    const m = new RegExp(`^ENV\\s+${name}=(?:"([^"]*)"|(\\S+))\\s*$`, 'm').exec(lastStage);
+    if (m) env[name] = m[1] ?? m[2]!;
+  }
+  return env;
 }
 
 export interface WorkerProc {
