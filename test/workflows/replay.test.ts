@@ -17,9 +17,11 @@ const files = readdirSync(DIR)
   .sort();
 
 describe('replay of recorded histories', () => {
-  it('keeps the histories of earlier workflow versions (v1: before receipts; v2: before the Comeet queue rules, attach, cancel update, page activities, continue-as-new), and of the current one', () => {
+  it('keeps the histories of earlier workflow versions (v1: before receipts; v2: before the Comeet queue rules, attach, cancel update, page activities, continue-as-new; v3: before the lean path; v4: before the lookup signed the receipt), and of the current one', () => {
     expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(10);
     expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(12);
+    // v4: update-with-start and a signing activity of its own (before the lookup signed the receipt).
+    expect(files.filter((f) => f.startsWith('v4-')).length).toBeGreaterThanOrEqual(20);
   });
 
   it('has histories for every path', () => {
