@@ -59,6 +59,35 @@ export interface Shared {
   bundlePath: string;
 }
 
+/** A bench worker's environment: the dev server, the simulator as its Comeet account, the run's keys, quiet logs. */
+export function workerEnv(o: {
+  address: string;
+  encryptionKeys: string;
+  receipt: { privateJwk: string; keyId: string };
+  taskQueue: string;
+  simUrl: string;
+  perMinute: { limit: number; cap: number };
+  bundlePath: string;
+}): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: o.address,
+    TEMPORAL_TASK_QUEUE: o.taskQueue,
+    COMEET_BASE_URL: o.simUrl,
+    COMEET_ALLOW_HTTP: 'true',
+    COMEET_API_KEY: API_KEY,
+    COMEET_SECRET: SECRET,
+    COMEET_CONNECTIONS: '16',
+    COMEET_RATE_LIMIT_PER_MINUTE: String(o.perMinute.limit),
+    COMEET_RATE_PER_MINUTE: String(o.perMinute.cap),
+    DSAR_ENCRYPTION_KEYS: o.encryptionKeys,
+    DSAR_RECEIPT_KEY: o.receipt.privateJwk,
+    DSAR_RECEIPT_KEY_ID: o.receipt.keyId,
+    DSAR_WORKFLOW_BUNDLE: o.bundlePath,
+    DSAR_METRICS_BIND: 'off',
+    DSAR_LOG_LEVEL: 'WARN',
+  };
+}
+
 export async function startWorker(
   shared: Shared,
   taskQueue: string,
@@ -68,24 +97,8 @@ export async function startWorker(
   /** `node dist/worker.js` as the image runs it (`npm run build` first), instead of the sources through tsx. */
   compiled = false,
 ): Promise<WorkerProc> {
-  return startWorkerProcess(compiled ? 'dist' : 'tsx', {
-    TEMPORAL_ADDRESS: shared.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    COMEET_BASE_URL: simUrl,
-    COMEET_ALLOW_HTTP: 'true',
-    COMEET_API_KEY: API_KEY,
-    COMEET_SECRET: SECRET,
-    COMEET_CONNECTIONS: '16',
-    COMEET_RATE_LIMIT_PER_MINUTE: String(perMinute.limit),
-    COMEET_RATE_PER_MINUTE: String(perMinute.cap),
-    DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
-    DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
-    DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-    DSAR_WORKFLOW_BUNDLE: compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath,
-    DSAR_METRICS_BIND: 'off',
-    DSAR_LOG_LEVEL: 'WARN',
-    ...extraEnv,
-  });
+  const bundlePath = compiled ? join(PROJECT_ROOT, 'dist', 'workflow-bundle.js') : shared.bundlePath;
+  return startWorkerProcess(compiled ? 'dist' : 'tsx', { ...workerEnv({ ...shared, taskQueue, simUrl, perMinute, bundlePath }), ...extraEnv });
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import { COMEET_LIMIT_PER_MINUTE, DEFAULT_COMEET_RATE_PER_MINUTE } from '../src/
 import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { startWorkerProcess, type WorkerProc } from './processes.js';
 import { startWaiting } from './waiting-load.js';
-import { seedFor } from './bench-common.js';
+import { API_KEY, SECRET, seedFor, workerEnv } from './bench-common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,8 +47,6 @@ const { values: args } = parseArgs({
 const N = Number(args.workflows);
 const CACHES = args.cache.split(',').map(Number);
 const ROUNDS = Number(args.rounds);
-const API_KEY = 'mem-api-key';
-const SECRET = 'mem-secret-0123456789abcdef';
 const LIMIT = COMEET_LIMIT_PER_MINUTE * 300;
 const CAP = Math.floor((LIMIT * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
 
@@ -87,25 +85,8 @@ interface Shared {
 }
 
 function startWorker(shared: Shared, variant: Variant, bundlePath: string, cache: number, taskQueue: string, simUrl: string): Promise<WorkerProc> {
-  return startWorkerProcess(variant.runner, {
-    TEMPORAL_ADDRESS: shared.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    COMEET_BASE_URL: simUrl,
-    COMEET_ALLOW_HTTP: 'true',
-    COMEET_API_KEY: API_KEY,
-    COMEET_SECRET: SECRET,
-    COMEET_CONNECTIONS: '16',
-    COMEET_RATE_LIMIT_PER_MINUTE: String(LIMIT),
-    COMEET_RATE_PER_MINUTE: String(CAP),
-    DSAR_ENCRYPTION_KEYS: shared.encryptionKeys,
-    DSAR_RECEIPT_KEY: shared.receipt.privateJwk,
-    DSAR_RECEIPT_KEY_ID: shared.receipt.keyId,
-    DSAR_WORKFLOW_BUNDLE: bundlePath,
-    DSAR_MAX_CACHED_WORKFLOWS: String(cache),
-    DSAR_METRICS_BIND: 'off',
-    DSAR_LOG_LEVEL: 'WARN',
-    ...variant.env,
-  });
+  const env = workerEnv({ ...shared, taskQueue, simUrl, perMinute: { limit: LIMIT, cap: CAP }, bundlePath });
+  return startWorkerProcess(variant.runner, { ...env, DSAR_MAX_CACHED_WORKFLOWS: String(cache), ...variant.env });
 }
 
 interface Figures {
