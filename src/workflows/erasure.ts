@@ -26,6 +26,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FoundPerson, ReceiptDraft, SealedAbsence } from '../activities/index.js';
+import type { ReceiptClaims } from '../receipt/schema.js';
 import type { CallbackPayload } from '../callbacks/payload.js';
 import { isUnencrypted, NOT_ENCRYPTED, unencryptedStartFailure } from '../codec/unencrypted.js';
 import { maxExtendedDeadline } from '../deadlines.js';
@@ -45,7 +46,7 @@ import { dsarFollowUp } from './follow-up.js';
 import { checkErasureInput } from './input-guard.js';
 import { groupByPerson, pagedLookup } from './lookup.js';
 import { workflowMetrics } from './metrics.js';
-import { receiptClaims } from './receipt-claims.js';
+import { draftOf, receiptClaims } from './receipt-claims.js';
 import { memoRegistration, Registrations } from './registrations.js';
 import { iso, now, RunState } from './run-state.js';
 import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
@@ -304,36 +305,29 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     );
   }
 
-  /** The claims a lookup signs if it proves absence now, but its two times; none for a run started outside our client. */
-  function receiptDraft(outcome: 'completed' | 'no_data'): ReceiptDraft | undefined {
+  /** What the run signs of a result; none for a run started outside our client (no keyed-hash id to name its subject). */
+  function claimsOf(r: ErasureResult, verifiedAbsentAt: string): ReceiptClaims | undefined {
     const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
-    if (!subjectHash) return undefined;
-    const {
-      verifiedAbsentAt: _v,
-      finishedAt: _f,
-      ...draft
-    } = receiptClaims(result(outcome), '', {
-      workflowId: info.workflowId,
-      runId: info.runId,
-      subjectHash,
-      dryRun: input.dryRun,
-    });
-    return draft;
+    return subjectHash ? receiptClaims(r, verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun }) : undefined;
+  }
+
+  /** The claims a lookup signs if it proves absence now, but its two times. */
+  function receiptDraft(outcome: 'completed' | 'no_data'): ReceiptDraft | undefined {
+    const claims = claimsOf(result(outcome), '');
+    return claims && draftOf(claims);
   }
 
   /** The proof of erasure; a run started outside our client (no keyed-hash id) cannot name its subject. */
   async function receipt(
     r: ErasureResult,
   ): Promise<(Pick<ErasureResult, 'receipt' | 'receiptKeyId'> & Partial<Pick<ErasureResult, 'finishedAt'>>) | undefined> {
-    const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
-    if (!subjectHash || !r.verifiedAbsentAt) {
+    const claims = r.verifiedAbsentAt ? claimsOf(r, r.verifiedAbsentAt) : undefined;
+    if (!claims) {
       run.addEvent('receipt_skipped', 'the workflow id is not a keyed hash of the subject (started outside the dsar client)');
       return undefined;
     }
-    const claims = receiptClaims(r, r.verifiedAbsentAt, { workflowId: info.workflowId, runId: info.runId, subjectHash, dryRun: input.dryRun });
-    const { verifiedAbsentAt: _v, finishedAt: _f, ...draft } = claims;
     // The lookup that proved absence signed these very claims (unless, say, the deadline was extended meanwhile).
-    if (sealed && JSON.stringify(sealed.draft) === JSON.stringify(draft)) {
+    if (sealed && JSON.stringify(sealed.draft) === JSON.stringify(draftOf(claims))) {
       run.addEvent('receipt_signed', `key ${sealed.receipt.keyId}, with the lookup that proved absence`);
       return { receipt: sealed.receipt.jws, receiptKeyId: sealed.receipt.keyId, finishedAt: sealed.receipt.verifiedAbsentAt };
     }
