@@ -20,7 +20,7 @@ import { ReceiptKeyError } from '../../src/receipt/index.js';
 import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
 import { comeetTaskQueue, DEFAULT_TASK_QUEUE } from '../../src/task-queues.js';
 import { tracingFromEnv } from '../../src/observability.js';
-import { PROJECT_ROOT } from '../../src/temporal-binaries.js';
+import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT } from '../../src/temporal-binaries.js';
 import { loadRequiredReceiptSigner } from '../../src/worker.js';
 import { installQuietRuntime } from '../helpers/temporal.js';
 
@@ -496,14 +496,24 @@ describe('docker-compose.yml', () => {
       }
     });
 
-    it(`turns on the priority matcher and gives "${comeetQueue}" exactly one read and one write partition`, () => {
-      expect(envOf(service('worker')).TEMPORAL_TASK_QUEUE, 'the worker’s queue is what the constraint is derived from').toBe(DEFAULT_TASK_QUEUE);
-      expect(valueFor('matching.useNewMatcher', comeetQueue)).toBe(true);
-      expect(valueFor('matching.numTaskqueueReadPartitions', comeetQueue)).toBe(1);
-      expect(valueFor('matching.numTaskqueueWritePartitions', comeetQueue)).toBe(1);
-      // Only that queue: the workflow queue keeps the server's default partitions.
-      expect(valueFor('matching.numTaskqueueReadPartitions', DEFAULT_TASK_QUEUE)).toBeUndefined();
-      expect(valueFor('matching.numTaskqueueWritePartitions', DEFAULT_TASK_QUEUE)).toBeUndefined();
+    // A tenant's queue is named at run time (onboarding), so no constraint written beforehand can name it.
+    const tenantQueues = ['acme', 'fleet-01', 'a'.repeat(32)].map((t) => comeetTaskQueue(DEFAULT_TASK_QUEUE, t));
+
+    it(`turns on the priority matcher and gives "${comeetQueue}" and every tenant's Comeet queue exactly one read and one write partition`, () => {
+      expect(envOf(service('worker')).TEMPORAL_TASK_QUEUE, 'the worker’s queue is what the queues are derived from').toBe(DEFAULT_TASK_QUEUE);
+      for (const queue of [comeetQueue, ...tenantQueues]) {
+        expect(valueFor('matching.useNewMatcher', queue), queue).toBe(true);
+        // More partitions would share the tenant's rate out among them (each capped at a part, a
+        // partition without work leaving its part unused) and order by priority only within each.
+        expect(valueFor('matching.numTaskqueueReadPartitions', queue), queue).toBe(1);
+        expect(valueFor('matching.numTaskqueueWritePartitions', queue), queue).toBe(1);
+      }
+    });
+
+    it('matches the dev server the tests and the benchmark run against (the same values, unconstrained)', () => {
+      for (const [key, value] of DEV_SERVER_DYNAMIC_CONFIG.filter((a) => a !== '--dynamic-config-value').map((kv) => kv.split('='))) {
+        for (const queue of [DEFAULT_TASK_QUEUE, comeetQueue, ...tenantQueues]) expect(valueFor(key!, queue), `${key} on ${queue}`).toEqual(JSON.parse(value!));
+      }
     });
   });
 
