@@ -2,7 +2,8 @@
  * Records workflow histories from every path (happy, blocked, cancelled, failed, needs attention,
  * dry run, no data) into test/histories/, for the replay test that guards running workflows against
  * non-deterministic changes. Run after a deliberate, patched workflow change: `npm run record-histories`.
- * Subjects are synthetic (example.com), so the files hold no real personal data.
+ * Subjects are synthetic (example.com), so the files hold no real personal data. Names given as
+ * arguments record only those files (`npm run record-histories -- tenant-onboarding`); the rest stay.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,9 +12,11 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CancelRefusedError, cancelErasure, recheckNow } from '../src/client.js';
 import { ALL_PERMISSIONS } from '../src/simulator/server.js';
+import { tenantStep } from '../src/tenants/client.js';
 import { PROJECT_ROOT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { bystanders, interviewing, person, runScenario, type Scenario } from '../test/helpers/scenario.js';
 import { startDevServer } from '../test/helpers/temporal.js';
+import { bringTenantLive, tenantAccounts, TENANT_WORKER } from '../test/helpers/tenants.js';
 
 // Workers in runScenario sign receipts with a throwaway key; the histories hold the signed results.
 
@@ -25,7 +28,10 @@ const env = await startDevServer();
 const INDEX = join(OUT, 'workflow-ids.json');
 const index: Record<string, string> = existsSync(INDEX) ? JSON.parse(readFileSync(INDEX, 'utf8')) : {};
 
+const only = process.argv.slice(2);
+
 async function save(name: string, s: Scenario, workflowId: string, runId?: string): Promise<void> {
+  if (only.length && !only.includes(name)) return;
   // The CLI's JSON export is the format operators get from `temporal workflow show -o json`.
   const cli = resolveTemporalCli().executable;
   if (cli.type !== 'existing-path') throw new Error('recording needs the temporal CLI (npm run setup:temporal)');
@@ -49,6 +55,22 @@ await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
 const CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/dsar`;
 
 try {
+  // A tenant from add to offboard: the seed-000 steps, a pause and a resume on the way.
+  const tenant = tenantAccounts('recorder');
+  await runScenario(
+    env,
+    'tenant',
+    { accounts: tenant.accounts },
+    async (s) => {
+      await bringTenantLive(s.client, s.taskQueue, s.sim.url, tenant);
+      await tenantStep(s.client, tenant.id, 'pause', { actor: 'recorder', reason: 'incident' });
+      await tenantStep(s.client, tenant.id, 'resume', { actor: 'recorder' });
+      await tenantStep(s.client, tenant.id, 'offboard', { actor: 'recorder' });
+      await s.client.workflow.getHandle(`tenant-${tenant.id}`).result();
+      await save('tenant-onboarding', s, `tenant-${tenant.id}`);
+    },
+    { worker: TENANT_WORKER },
+  );
   await runScenario(
     env,
     'completed',

@@ -23,3 +23,5 @@ export const REQUESTS_MEMO = 'dsarRequests';
  * (past 25): a registration missing from a memo whose total is larger was left out, not unknown.
  */
 export const REQUESTS_MEMO_TOTAL = 'dsarRequestsTotal';
+/** Memo key of a tenant's run: its name, step and what the step still needs (TenantStateMemo in tenants/model.ts). */
+export const TENANT_STATE_MEMO = 'dsarTenantState';

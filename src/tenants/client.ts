@@ -15,6 +15,9 @@ import {
   TENANT_ID_RULE,
   TENANT_LOOKUPS,
   TENANT_WORKFLOW_TYPE,
+  newTenantState,
+  tenantStateMemo,
+  tenantStateOf,
   tenantWorkflowId,
   type ActorRequest,
   type Environment,
@@ -74,7 +77,13 @@ export async function addTenant(client: Client, settingsInput: TenantSettingsInp
   const settings = parseTenantSettings(settingsInput);
   const workflowId = tenantWorkflowId(settings.id);
   try {
-    await client.workflow.start(TENANT_WORKFLOW_TYPE, { workflowId, taskQueue: options.taskQueue, args: [{ settings, actor: options.actor }] });
+    await client.workflow.start(TENANT_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: options.taskQueue,
+      args: [{ settings, actor: options.actor }],
+      // Readable before a worker has run the tenant's first task.
+      memo: tenantStateMemo(settings.name, newTenantState()),
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
       throw new TenantExistsError(`tenant ${settings.id} exists already (dsar tenant show ${settings.id})`);
@@ -148,7 +157,7 @@ export async function listTenants(client: Client, limit = 100): Promise<TenantLi
     if (items.some((i) => i.workflowId === w.workflowId)) continue;
     const item: TenantListItem = { id: w.workflowId.replace(/^tenant-/, ''), workflowId: w.workflowId, status: w.status.name };
     if (w.status.name === 'RUNNING') {
-      const s = await tenantStatus(client, item.id).catch(() => undefined);
+      const s = tenantStateOf(w.memo) ?? (await tenantStatus(client, item.id).catch(() => undefined));
       if (s) Object.assign(item, { step: s.step, name: s.name });
     }
     items.push(item);
@@ -181,11 +190,12 @@ export async function ensureTenantAccepts(client: Client, id: string): Promise<v
   const accepted = acceptedTenants.get(client) ?? new Map<string, number>();
   acceptedTenants.set(client, accepted);
   if ((accepted.get(id) ?? 0) > Date.now()) return;
-  let status: TenantStatus;
+  let status: Pick<TenantStatus, 'step' | 'missing'>;
   try {
     const d = await tenantHandle(client, id).describe();
     if (d.status.name !== 'RUNNING') throw new TenantNotAcceptingError('tenant_not_live', `tenant ${id} is offboarded: it takes no erasures`);
-    status = await tenantStatus(client, id);
+    // The memo needs no worker; only a tenant that has kept no state there since it started is asked.
+    status = tenantStateOf(d.memo) ?? (await tenantStatus(client, id));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
       throw new TenantNotAcceptingError('tenant_unknown', `there is no tenant ${id} (dsar tenant list shows them; dsar tenant add creates one)`);

@@ -3,6 +3,7 @@
  * so it holds no Node APIs and no zod (the client-side schema is in settings.ts): plain types, the
  * id rule and small guards.
  */
+import { TENANT_STATE_MEMO } from '../search-attributes.js';
 
 /** Short and stable: it names the workflow (`tenant-<id>`) and is bound into sealed credentials. */
 export const TENANT_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}$/;
@@ -94,6 +95,52 @@ export interface CarriedState {
   lastCheck?: CheckSummary;
   missing: string[];
   events: TenantEvent[];
+}
+
+export function newTenantState(): CarriedState {
+  return { step: 'awaiting_sandbox_credentials', missing: [], events: [] };
+}
+
+/** What the current step still needs, from the state (plus the last check's findings). */
+export function stillMissing(c: CarriedState): string[] {
+  const checkMissing = (env: Environment) => (c.lastCheck?.environment === env && !c.lastCheck.ok ? c.lastCheck.missing : []);
+  switch (c.step) {
+    case 'awaiting_sandbox_credentials':
+      return c.sandbox
+        ? checkMissing('sandbox').concat(checkMissing('sandbox').length ? [] : ['sandbox check: dsar tenant validate --environment sandbox'])
+        : ['sandbox API key and integration secret'];
+    case 'awaiting_production_key':
+      return c.production
+        ? checkMissing('production').concat(checkMissing('production').length ? [] : ['production check: dsar tenant go-live'])
+        : ['production API key'];
+    case 'live':
+      return c.stagedProduction ? ['a new production key waits for its check: dsar tenant go-live'].concat(checkMissing('production')) : [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * What a tenant's run keeps in its memo, current with every change (set at start by `addTenant`):
+ * a start or a list reads it with a describe, so they need no worker to answer a query (a bulk load
+ * before the workers start). Nothing secret: the status query shows the same to operators.
+ */
+export interface TenantStateMemo {
+  name: string;
+  step: OnboardingState;
+  missing: string[];
+}
+
+export function tenantStateMemo(name: string, c: CarriedState): Record<string, TenantStateMemo> {
+  return { [TENANT_STATE_MEMO]: { name, step: c.step, missing: stillMissing(c) } };
+}
+
+/** The memo's state, or undefined for a run that kept none (started before the memo) or a malformed one. */
+export function tenantStateOf(memo: Record<string, unknown> | undefined): TenantStateMemo | undefined {
+  const m = memo?.[TENANT_STATE_MEMO] as Partial<TenantStateMemo> | undefined;
+  if (!m || typeof m.name !== 'string' || !(ONBOARDING_STATES as readonly unknown[]).includes(m.step)) return undefined;
+  if (!Array.isArray(m.missing) || !m.missing.every((x) => typeof x === 'string')) return undefined;
+  return { name: m.name, step: m.step!, missing: m.missing };
 }
 
 export interface TenantEvent {

@@ -15,6 +15,7 @@ import {
   setHandler,
   setWorkflowOptions,
   sleep,
+  upsertMemo,
   workflowInfo,
   ActivityFailure,
   ApplicationFailure,
@@ -24,6 +25,9 @@ import { comeetTaskQueue } from '../task-queues.js';
 import type { TenantActivities } from '../tenants/activities.js';
 import {
   isTenantId,
+  newTenantState,
+  stillMissing,
+  tenantStateMemo,
   TENANT_ID_RULE,
   type ActorRequest,
   type CarriedState,
@@ -65,6 +69,20 @@ setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentNam
 
 /** Checks spend the tenant's own budget, on its own queue (tenants added before it checked on the shared one). */
 const OWN_QUEUE_PATCH = 'tenant-checks-on-own-queue';
+/** The run keeps its state in its memo (tenants started before it answer only their status query). */
+const STATE_MEMO_PATCH = 'tenant-state-in-memo';
+
+/** Upserts the memo whenever it changes from the one the run has (set at its start), in the task that changed it. */
+async function publish(current: () => Record<string, unknown>): Promise<never> {
+  const has = workflowInfo().memo ?? {};
+  let published = JSON.stringify(Object.fromEntries(Object.keys(current()).map((k) => [k, has[k]])));
+  for (;;) {
+    await condition(() => JSON.stringify(current()) !== published);
+    const memo = current();
+    upsertMemo(memo);
+    published = JSON.stringify(memo);
+  }
+}
 
 function validationActivities(sandbox: boolean, tenantId: string) {
   return proxyActivities<TenantActivities>({
@@ -98,7 +116,7 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
   if (!isTenantId(settings?.id) || workflowInfo().workflowId !== `tenant-${settings.id}`) {
     throw ApplicationFailure.nonRetryable(`the workflow id must be tenant-<id>, where ${TENANT_ID_RULE}`, 'InvalidTenant');
   }
-  const c: CarriedState = input.carried ?? { step: 'awaiting_sandbox_credentials', missing: [], events: [] };
+  const c: CarriedState = input.carried ?? newTenantState();
   const now = () => new Date().toISOString();
   const addEvent = (kind: string, actor: string, detail?: string) => {
     c.events.push({ at: now(), kind, actor, ...(detail ? { detail } : {}) } satisfies TenantEvent);
@@ -107,24 +125,8 @@ export async function tenantOnboarding(input: TenantOnboardingInput): Promise<{ 
   if (!input.carried) addEvent('added', input.actor);
   let busy = false;
 
-  /** What the current step still needs, from the state (plus the last check's findings). */
-  const computeMissing = (): string[] => {
-    const checkMissing = (env: 'sandbox' | 'production') => (c.lastCheck?.environment === env && !c.lastCheck.ok ? c.lastCheck.missing : []);
-    switch (c.step) {
-      case 'awaiting_sandbox_credentials':
-        return c.sandbox
-          ? checkMissing('sandbox').concat(checkMissing('sandbox').length ? [] : ['sandbox check: dsar tenant validate --environment sandbox'])
-          : ['sandbox API key and integration secret'];
-      case 'awaiting_production_key':
-        return c.production
-          ? checkMissing('production').concat(checkMissing('production').length ? [] : ['production check: dsar tenant go-live'])
-          : ['production API key'];
-      case 'live':
-        return c.stagedProduction ? ['a new production key waits for its check: dsar tenant go-live'].concat(checkMissing('production')) : [];
-      default:
-        return [];
-    }
-  };
+  const computeMissing = () => stillMissing(c);
+  if (patched(STATE_MEMO_PATCH)) void publish(() => tenantStateMemo(settings.name, c));
   const answer = (ok?: boolean): StepAnswer => {
     c.missing = computeMissing();
     return { step: c.step, missing: [...c.missing], ...(ok !== undefined ? { ok } : {}) };

@@ -96,6 +96,34 @@ describe('erasures per tenant', () => {
     });
   });
 
+  it('takes a tenant’s request, or refuses one, while no worker polls (a bulk load before the workers start)', async () => {
+    const email = 'early.bird@example.com';
+    const live = tenantAccounts('early', person(email, 'P-EARLY'));
+    let s: Scenario | undefined;
+    await tenantsScenario('tenant start without worker', [live], [], async (sc) => {
+      await addTenant(sc.client, { id: 'early-new', name: 'Early New', baseUrl: sc.sim.url }, { taskQueue: sc.taskQueue, actor: 'test' });
+      s = sc;
+    });
+    // The scenario's worker has shut down: nothing on this task queue answers a query now.
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([
+        p.then(
+          (v) => v,
+          (e: unknown) => e,
+        ),
+        new Promise((r) => setTimeout(() => r('no answer within 10 s'), 10_000)),
+      ]);
+    const started = await within(s!.start({ email, tenant: 'early' }));
+    expect(started).toMatchObject({ status: 'started', attached: false });
+    const { workflowId } = started as { workflowId: string };
+    expect((await s!.client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+    const refused = await within(s!.start({ email, tenant: 'early-new' }));
+    expect(refused).toBeInstanceOf(TenantNotAcceptingError);
+    expect((refused as Error).message).toContain('awaiting_sandbox_credentials');
+    expect((refused as Error).message).toContain('sandbox API key and integration secret');
+    await s!.client.workflow.getHandle(workflowId).terminate('test over');
+  });
+
   it('stops calling a paused tenant’s account within a second; its requests go on after the resume', async () => {
     const busy = 'busy.person@example.com';
     // In an interview now: Comeet refuses the erasure, and the workflow re-checks every second or two.

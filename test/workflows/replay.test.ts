@@ -47,6 +47,9 @@ describe('replay of recorded histories', () => {
         'lookup-child.json',
         'waiting-continued-as-new.json',
         'continued-run-completed.json',
+        // A tenant from add to offboard, and one recorded before its run kept its state in the memo.
+        'tenant-onboarding.json',
+        'tenant-onboarding-before-memo.json',
       ]),
     );
   });
