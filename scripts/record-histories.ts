@@ -199,6 +199,34 @@ try {
       runs.find((id) => id !== dry.runId),
     );
   });
+  await runScenario(
+    env,
+    'queued after failed dry run',
+    { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('behind@example.com', 'P-BH') } },
+    async (s) => {
+      // The dry run waits in needs_attention (emails hidden) until its deadline; the real request queued behind it runs next.
+      const dry = await s.start(
+        { email: 'behind@example.com', requestId: 'fd-dry', dryRun: true, deadline: new Date(Date.now() + 4000).toISOString() },
+        { attentionRetryMs: 1000 },
+      );
+      await s.waitForPhase(dry.workflowId, 'needs_attention');
+      const real = await s.start({ email: 'behind@example.com', requestId: 'fd-real' });
+      if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+      await s.waitForStatus(dry.workflowId, (x) => !x.dryRun && x.phase === 'needs_attention');
+      s.sim.setPermissions([...ALL_PERMISSIONS]);
+      const r = await env.client.workflow.getHandle(dry.workflowId).result();
+      if (r.outcome !== 'completed') throw new Error(`expected the queued request to complete, got ${r.outcome}`);
+      const runs: string[] = [];
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId="${dry.workflowId}"` })) runs.push(wf.runId);
+      await save('dry-run-failed-continued-as-queued', s, dry.workflowId, dry.runId);
+      await save(
+        'queued-after-failed-dry-run-completed',
+        s,
+        dry.workflowId,
+        runs.find((id) => id !== dry.runId),
+      );
+    },
+  );
   await runScenario(env, 'cancel signal', { seed: { candidates: [interviewing('cancel.signal@example.com', 'P-CS', '+2d')] } }, async (s) => {
     const { handle, workflowId } = await s.start({ email: 'cancel.signal@example.com' });
     await s.waitForPhase(workflowId, 'waiting_for_interviews');

@@ -50,7 +50,7 @@ import { draftOf, receiptClaims } from './receipt-claims.js';
 import { memoRegistration, Registrations } from './registrations.js';
 import { iso, now, RunState } from './run-state.js';
 import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
-import { CANCEL_CALLBACK_PATCH, LEAN_PATH_PATCH, LOOKUP_PAGES_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
+import { CANCEL_CALLBACK_PATCH, LEAN_PATH_PATCH, LOOKUP_PAGES_PATCH, QUEUED_AFTER_FAILED_DRY_RUN_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
@@ -432,6 +432,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       );
     }
     if (run.terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });
+    // The dry run's failure is its own (its callers were just told): a real request queued behind it
+    // still gets its run. Not after a Temporal cancel, which stops whatever the id holds.
+    if (run.terminal === 'failed' && input.dryRun && requests.some((r) => r.queued) && patched(QUEUED_AFTER_FAILED_DRY_RUN_PATCH)) {
+      await condition(allHandlersFinished);
+      await continueAsQueued();
+    }
     if (run.terminal === 'failed' && !(err instanceof ApplicationFailure)) {
       // Surface anything unexpected as a failed execution, not a workflow task retried forever.
       throw ApplicationFailure.create({ type: 'ErasureFailed', nonRetryable: true, message: run.failure, cause: err instanceof Error ? err : undefined });

@@ -24,6 +24,8 @@ export const FOLLOW_UP_FAILURE_PATCH = 'follow-up-failure-report';
 export const LOOKUP_PAGES_PATCH = 'lookup-page-activities';
 /** A long wait continues as a new run once its history is long (histories recorded before never did). */
 export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
+/** A real request queued behind a dry run that failed runs next (runs before it failed and dropped it). */
+export const QUEUED_AFTER_FAILED_DRY_RUN_PATCH = 'queued-request-after-failed-dry-run';
 /**
  * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
  * marker and a TemporalChangeVersion upsert) and the start's search attributes taken as published.

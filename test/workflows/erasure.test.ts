@@ -28,6 +28,7 @@ import { bystanders, FAST_TUNING, interviewing, person, runScenario } from '../h
 import { eventually } from '../helpers/eventually.js';
 import { useDevServer } from '../helpers/temporal.js';
 import { DsarRequestIds } from '../../src/search-attributes.js';
+import type { ErasureStatus } from '../../src/erasure-status.js';
 
 let env: TestWorkflowEnvironment;
 useDevServer((started) => (env = started));
@@ -567,6 +568,40 @@ describe('dsarErasure', () => {
       expect(s.sim.stats().erasures).toEqual([]);
       expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': 1 });
     });
+  });
+
+  it('runs the real request queued behind a dry run that failed, instead of dropping it', async () => {
+    // Emails hidden: the dry run's lookup waits in needs_attention until its deadline passes.
+    const noRead = ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details');
+    await runScenario(
+      env,
+      'queued after failed dry run',
+      { permissions: noRead, seed: { candidates: person('behind@example.com', 'P-BEHIND') } },
+      async (s) => {
+        const email = 'behind@example.com';
+        const deadline = new Date(Date.now() + 4_000).toISOString();
+        const dry = await s.start({ email, requestId: 'fd-dry', dryRun: true, deadline }, { attentionRetryMs: 1000 });
+        await s.waitForPhase(dry.workflowId, 'needs_attention');
+        const real = await s.start({ email, requestId: 'fd-real' });
+        expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+        // The dry run fails at its deadline; the real request goes on under the same id, with its own clock.
+        await eventually(
+          async () => (await s.client.workflow.getHandle(dry.workflowId, dry.runId).describe()).status.name,
+          (st) => st !== 'RUNNING',
+          20_000,
+        );
+        const dryRun = s.client.workflow.getHandle(dry.workflowId, dry.runId, { followRuns: false });
+        expect((await dryRun.describe()).status.name).toBe('CONTINUED_AS_NEW');
+        const dryEvents = (await dryRun.query<ErasureStatus>('status')).events.map((e) => e.kind);
+        expect(dryEvents).toEqual(expect.arrayContaining(['failed', 'continuing']));
+        const next = await s.waitForStatus(dry.workflowId, (x) => x.phase === 'needs_attention' && !x.dryRun);
+        expect(next.requestId).toBe('fd-real');
+        s.sim.setPermissions([...ALL_PERMISSIONS]);
+        const r = await s.client.workflow.getHandle(dry.workflowId).result();
+        expect(r.outcome).toBe('completed');
+        expect(s.sim.stats().erasures.map((e) => e.personUid)).toEqual(['P-BEHIND']);
+      },
+    );
   });
 
   it('re-erases a person Comeet keeps returning, a bounded number of times, then fails', async () => {

@@ -39,6 +39,10 @@ describe('replay of recorded histories', () => {
         'attached-completed.json',
         'dry-run-continued-as-queued.json',
         'queued-after-dry-run-completed.json',
+        'dry-run-failed-continued-as-queued.json',
+        'queued-after-failed-dry-run-completed.json',
+        // Recorded before: the failed dry run dropped the real request queued behind it.
+        'dry-run-failed-dropped-queued.json',
         'cancelled-signal.json',
         'temporal-cancelled.json',
         'emails-hidden-completed.json',
