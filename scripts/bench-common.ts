@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TuningInput } from '../src/erasure-request.js';
 import { PROJECT_ROOT, type Resolved } from '../src/temporal-binaries.js';
@@ -23,6 +24,15 @@ export const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until no run that `query` matches is open, by a visibility count every `everyMs`, not a
+ * result() long poll per run: hundreds of long polls held open on the server are load the benchmark
+ * adds, not the system under test. Read the outcomes after, once each.
+ */
+export async function untilClosed(client: Client, query: string, everyMs = 1_000): Promise<void> {
+  while ((await client.workflow.count(query)).count > 0) await sleep(everyMs);
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;

@@ -26,7 +26,8 @@
  *   7. fleet        `--fleet-tenants` tenants (20; `--quick` 5) brought live, each its own account at Comeet's
  *                   100 calls/60 s × `--fleet-scale` (1) and its own queue capped at 96%, each a backlog sized
  *                   to last `--fleet-seconds` (90; `--quick` 30), all at once: each one's share of its own
- *                   limit, 429s, workers' and dev server's CPU of the machine; PASS/MISS (scripts/bench-fleet.ts)
+ *                   limit, 429s, workers' and dev server's CPU of the machine; PASS/MISS (scripts/bench-fleet.ts);
+ *                   the workers' sticky cache holds the whole backlog unless `--fleet-cache` (50: production's)
  *
  * First the machine and versions: CPU model and count, memory, Node, Temporal CLI and server, SDK, load.
  *
@@ -77,6 +78,7 @@ import {
   startWorker,
   subjects,
   TUNING,
+  untilClosed,
 } from './bench-common.js';
 import { runFleet } from './bench-fleet.js';
 import { runGrowth } from './bench-growth.js';
@@ -92,6 +94,7 @@ const { values: args } = parseArgs({
     'fleet-tenants': { type: 'string' },
     'fleet-scale': { type: 'string', default: '1' },
     'fleet-seconds': { type: 'string' },
+    'fleet-cache': { type: 'string' },
     workers: { type: 'string', default: '2' },
     'waiting-scale': { type: 'string', default: '300' },
     quick: { type: 'boolean', default: false },
@@ -127,6 +130,8 @@ const growthSizes = (args.growth ?? (args.quick ? '200,1000' : '1000,3000,10000'
 const fleetTenants = intArg('fleet-tenants', args['fleet-tenants'], args.quick ? 5 : 20, 1, 200);
 const fleetScale = intArg('fleet-scale', args['fleet-scale'], 1, 1, 10);
 const fleetSeconds = intArg('fleet-seconds', args['fleet-seconds'], args.quick ? 30 : 90, 10, 3600);
+/** Each fleet worker's sticky cache; unset: the fleet's whole backlog. */
+const fleetCache = args['fleet-cache'] === undefined ? undefined : intArg('fleet-cache', args['fleet-cache'], 0, 1, 100_000);
 const workerCount = intArg('workers', args.workers, 2, 1, 8);
 const waitingScale = intArg('waiting-scale', args['waiting-scale'], 300, 1, 10_000);
 const engineN = intArg('engine-erasures', args['engine-erasures'], args.quick ? 200 : 600, 10, 100_000);
@@ -860,7 +865,7 @@ async function runTenants(shared: Shared, client: Client) {
       const runs = await mapPool(people, 64, (p) => startErasure(client, { email: p.email, tenant }, { taskQueue, idKey, tuning: TUNING }));
       const outcomes = async () => (await mapPool(runs, 16, (r) => r.handle.result())).filter((r) => r.outcome === 'completed').length;
       const done = (async () => {
-        while ((await client.workflow.count(running(tenant))).count > 0) await sleep(1_000);
+        await untilClosed(client, running(tenant));
         // A count read before the last start was visible only means result() waits for the rest.
         return outcomes();
       })();
@@ -1067,7 +1072,13 @@ async function main(): Promise<void> {
     if (phases.has('growth')) figures.growth = await runGrowth(shared, client, growthSizes, waitingScale);
     if (phases.has('tenants')) await runTenants(shared, client);
     if (phases.has('fleet'))
-      figures.fleet = await runFleet(shared, client, { tenants: fleetTenants, scale: fleetScale, targetMs: fleetSeconds * 1000, workers: workerCount });
+      figures.fleet = await runFleet(shared, client, {
+        tenants: fleetTenants,
+        scale: fleetScale,
+        targetMs: fleetSeconds * 1000,
+        workers: workerCount,
+        cache: fleetCache,
+      });
     if (phases.has('engine')) {
       for (const env of engineVariants) {
         const label =
