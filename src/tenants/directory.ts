@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ComeetClient, type ComeetCallInfo, type ComeetClientOptions } from '../comeet/index.js';
 import { CredentialsError, openCredentials, type CredentialKeys } from './credentials.js';
-import { TENANT_NOT_LIVE, TENANT_PAUSED, tenantWorkflowId, type TenantAccess } from './model.js';
+import { TENANT_ACCESS_TTL_MS, TENANT_NOT_LIVE, TENANT_PAUSED, tenantWorkflowId, type TenantAccess } from './model.js';
 
 export interface TenantDirectoryOptions {
   /** A client on the worker's own connection and data converter (the query answer is encrypted like any payload). */
@@ -18,7 +18,7 @@ export interface TenantDirectoryOptions {
   comeet?: Partial<Omit<ComeetClientOptions, 'apiKey' | 'secret' | 'baseUrl' | 'lookup' | 'onCall'>>;
   /** Call metrics of one tenant's account. */
   onCall?: (tenant: string) => (info: ComeetCallInfo) => void;
-  /** How long an answer is kept (default 1 s: a pause takes effect within it). */
+  /** How long an answer is kept (default TENANT_ACCESS_TTL_MS: a pause takes effect within it, and the pause update waits it out). */
   ttlMs?: number;
 }
 
@@ -28,7 +28,7 @@ export class TenantDirectory {
   private readonly ttlMs: number;
 
   constructor(private readonly options: TenantDirectoryOptions) {
-    this.ttlMs = options.ttlMs ?? 1000;
+    this.ttlMs = options.ttlMs ?? TENANT_ACCESS_TTL_MS;
   }
 
   /** The tenant's step and settings, at most `ttlMs` old. Not found: a non-retryable `TenantNotLive`. */

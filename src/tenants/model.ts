@@ -14,6 +14,8 @@ export const TENANT_WORKFLOW_TYPE = 'tenantOnboarding';
 export const DEFAULT_TENANT_RATE_PER_MINUTE = 100;
 /** The failure types erasures meet when a tenant cannot be called; the workflow waits out `TenantPaused`. */
 export const TENANT_PAUSED = 'TenantPaused';
+/** How long a worker keeps a tenant's state (TenantDirectory): a pause reaches every worker within it. */
+export const TENANT_ACCESS_TTL_MS = 1_000;
 export const TENANT_NOT_LIVE = 'TenantNotLive';
 
 export const ENVIRONMENTS = ['sandbox', 'production'] as const;

@@ -28,6 +28,7 @@ import {
   newTenantState,
   stillMissing,
   tenantStateMemo,
+  TENANT_ACCESS_TTL_MS,
   TENANT_ID_RULE,
   type ActorRequest,
   type CarriedState,
@@ -59,8 +60,8 @@ export const resumeUpdate = defineUpdate<StepAnswer, [ActorRequest]>('resume');
 export const offboardUpdate = defineUpdate<StepAnswer, [ActorRequest]>('offboard');
 
 const MAX_EVENTS = 100;
-/** Longer than a worker keeps a tenant's state (TenantDirectory's 1 s). */
-const PAUSE_SETTLE_MS = 1_500;
+/** The pause answers once every worker has dropped the state it kept from before (plus a margin for the query's round trip). */
+const PAUSE_SETTLE_MS = TENANT_ACCESS_TTL_MS + 500;
 /** Validation is one check at a time per tenant, and never ahead of erasures on the Comeet budget. */
 const VALIDATION_PRIORITY = 5;
 
