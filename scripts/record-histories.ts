@@ -44,6 +44,19 @@ async function save(name: string, s: Scenario, workflowId: string, runId?: strin
   console.log(`recorded ${name} (${history.events.length} events, ${s.sim.stats().total} Comeet calls)`);
 }
 
+/** A run that continued as new, and the run after it (the chain has two). */
+async function saveContinued(s: Scenario, workflowId: string, firstRunId: string, [first, next]: [string, string]): Promise<void> {
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId="${workflowId}"` })) runs.push(wf.runId);
+  await save(first, s, workflowId, firstRunId);
+  await save(
+    next,
+    s,
+    workflowId,
+    runs.find((id) => id !== firstRunId),
+  );
+}
+
 // Callbacks go to a loopback receiver, which the worker may reach only when its network is allowed.
 const CALLBACK_SECRET = 'recorder-callback-secret-0123456789abcdef';
 const callbackWorker = { worker: { callbacks: { secrets: [CALLBACK_SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
@@ -189,15 +202,7 @@ try {
     s.sim.setFaults({});
     const r = await env.client.workflow.getHandle(dry.workflowId).result();
     if (r.outcome !== 'completed') throw new Error(`expected the queued request to complete, got ${r.outcome}`);
-    const runs: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId="${dry.workflowId}"` })) runs.push(wf.runId);
-    await save('dry-run-continued-as-queued', s, dry.workflowId, dry.runId);
-    await save(
-      'queued-after-dry-run-completed',
-      s,
-      dry.workflowId,
-      runs.find((id) => id !== dry.runId),
-    );
+    await saveContinued(s, dry.workflowId, dry.runId, ['dry-run-continued-as-queued', 'queued-after-dry-run-completed']);
   });
   await runScenario(
     env,
@@ -216,15 +221,7 @@ try {
       s.sim.setPermissions([...ALL_PERMISSIONS]);
       const r = await env.client.workflow.getHandle(dry.workflowId).result();
       if (r.outcome !== 'completed') throw new Error(`expected the queued request to complete, got ${r.outcome}`);
-      const runs: string[] = [];
-      for await (const wf of env.client.workflow.list({ query: `WorkflowId="${dry.workflowId}"` })) runs.push(wf.runId);
-      await save('dry-run-failed-continued-as-queued', s, dry.workflowId, dry.runId);
-      await save(
-        'queued-after-failed-dry-run-completed',
-        s,
-        dry.workflowId,
-        runs.find((id) => id !== dry.runId),
-      );
+      await saveContinued(s, dry.workflowId, dry.runId, ['dry-run-failed-continued-as-queued', 'queued-after-failed-dry-run-completed']);
     },
   );
   await runScenario(env, 'cancel signal', { seed: { candidates: [interviewing('cancel.signal@example.com', 'P-CS', '+2d')] } }, async (s) => {
