@@ -81,9 +81,9 @@ export async function runFleet(
   const defaultCap = Math.floor((limitPerMinute * DEFAULT_COMEET_RATE_PER_MINUTE) / COMEET_LIMIT_PER_MINUTE);
   // The backlog and the tenants' own workflows, whichever worker each sticks to.
   const stickyCache = o.cache ?? o.tenants * (perTenant + 1) + 10;
-  const workerEnv = { ...imageEnv(), DSAR_CREDENTIALS_KEY: TEST_CREDENTIALS_KEY, DSAR_MAX_CACHED_WORKFLOWS: String(stickyCache) };
+  const fleetWorkerEnv = { ...imageEnv(), DSAR_CREDENTIALS_KEY: TEST_CREDENTIALS_KEY, DSAR_MAX_CACHED_WORKFLOWS: String(stickyCache) };
   const workers = await Promise.all(
-    Array.from({ length: o.workers }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: defaultCap }, workerEnv, true)),
+    Array.from({ length: o.workers }, () => startWorker(shared, taskQueue, sim.url, { limit: limitPerMinute, cap: defaultCap }, fleetWorkerEnv, true)),
   );
   try {
     const live0 = Date.now();
