@@ -186,8 +186,22 @@ const capPerMinute = Math.floor((limitPerMinute * DEFAULT_COMEET_RATE_PER_MINUTE
  * A's backlog, every task of B's waited 32 ms on average before it reached matching (5 ms with A idle),
  * 0.15 s of workflow-task and 0.09 s of activity waits per erasure (tenants phase, median). Raised, the
  * one shard reads as many shards would.
+ *
+ * The CLI also starts its dev server with system.forceSearchAttributesCacheRefreshOnRead (temporalio/cli,
+ * commands.server.go: so an attribute added at run time is seen at once), which a server's default
+ * leaves off: every read of the search-attribute map (each start, upsert and visibility task) was a read
+ * of the cluster's metadata on the one SQLite connection. With A's backlog that was 158 of its 419
+ * persistence calls a second, with 63 namespace reads besides (GetCurrentClusterMetadata, GetNamespace);
+ * off, the map is cached as a deployment caches it (60 s) and both are gone. The bench's attributes are
+ * given at start (`--search-attribute`, written to the namespace before the server serves), so none is
+ * added at run time.
  */
-const BENCH_DEV_SERVER_CONFIG = ['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000'];
+const BENCH_DEV_SERVER_CONFIG = [
+  '--dynamic-config-value',
+  'history.transferProcessorMaxPollRPS=1000',
+  '--dynamic-config-value',
+  'system.forceSearchAttributesCacheRefreshOnRead=false',
+];
 
 // ------------------------------------------------------------------------------------------------
 
