@@ -773,8 +773,9 @@ type ServerCounters = Awaited<ReturnType<typeof serverCounters>>;
  * sticky-cache counts show what the phase's workers did.
  *
  * The dev server runs as started for every phase: BENCH_DEV_SERVER_CONFIG lifts its one shard's
- * transfer-queue read limit, which a deployment of many shards does not share (see there). Nothing else
- * of it can be made more like a deployment: its SQLite is in memory with one connection (the CLI sets no
+ * transfer-queue read limit, which a deployment of many shards does not share, and caches the
+ * search-attribute map as a deployment does (see there). Nothing else of it can be made more like a
+ * deployment: its SQLite is in memory with one connection (the CLI sets no
  * MaxConns) and one history shard, both fixed; a db file with journal_mode=wal is slower than memory and
  * still one connection; its history cache (8,096 workflows) already holds every request here.
  */
