@@ -39,6 +39,8 @@ export interface Scenario {
   taskQueue: string;
   idKey: string;
   calls: ComeetCallInfo[];
+  /** The worker the scenario runs (its tenant queues, options and state). */
+  worker: ErasureWorker;
   start(request: ErasureInput, tuning?: TuningInput): Promise<StartedErasure>;
   status(workflowId: string): Promise<ErasureStatus>;
   /** Polls the `status` query until `predicate` holds (default 20 s). */
@@ -107,6 +109,7 @@ export async function runScenario(
       taskQueue,
       idKey,
       calls,
+      worker,
       start: (request, tuning) => startErasure(client, request, { taskQueue, idKey, tuning: { ...FAST_TUNING, ...tuning } }),
       status: (id) => getStatus(client, id),
       waitForStatus: (id, predicate, timeoutMs) => pollStatus(client, id, predicate, timeoutMs),

@@ -124,6 +124,23 @@ describe('erasures per tenant', () => {
     await s!.client.workflow.getHandle(workflowId).terminate('test over');
   });
 
+  it('polls each tenant’s queue enough for one worker to carry its whole cap: one poll at Comeet’s 100/min', async () => {
+    await tenantsScenario('tenant polls', [], [], async (s) => {
+      const opts = { taskQueue: s.taskQueue, actor: 'test' };
+      await addTenant(s.client, { id: 'usual', name: 'Usual', baseUrl: s.sim.url }, opts);
+      await addTenant(s.client, { id: 'busy', name: 'Busy', baseUrl: s.sim.url, ratePerMinute: 1000 }, opts);
+      const queues = await eventually(
+        async () => s.worker.tenants!.queues,
+        (q) => q.has('usual') && q.has('busy'),
+      );
+      const polls = (id: string) => queues.get(id)!.worker.options.activityTaskPollerBehavior;
+      // 96/min is 1.6 tasks a second: one poll, so 200 such tenants are 200 polls per worker.
+      expect(polls('usual')).toEqual({ type: 'simple-maximum', maximum: 1 });
+      // 960/min is 16 a second; one poll carried 7.6 a second under load (a 1000/min tenant at 91% of its limit).
+      expect(polls('busy')).toEqual({ type: 'simple-maximum', maximum: 4 });
+    });
+  });
+
   it('stops calling a paused tenant’s account within a second; its requests go on after the resume', async () => {
     const busy = 'busy.person@example.com';
     // In an interview now: Comeet refuses the erasure, and the workflow re-checks every second or two.
