@@ -83,14 +83,17 @@ export interface ActivityDeps {
 const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
- * Heartbeats while a Comeet call runs: if the worker dies, the server times the attempt out after
- * the heartbeat timeout and retries it elsewhere, instead of waiting out the whole start-to-close.
+ * Heartbeats while a Comeet call runs, from HEARTBEAT_EVERY_MS on: if the worker dies, the server
+ * times the attempt out after the heartbeat timeout and retries it elsewhere, instead of waiting out
+ * the whole start-to-close. That timeout counts from the attempt's start, beat or no beat, so a call
+ * that answers sooner (the common one, a tenth of a second) sends none: the SDK sends an activity's
+ * first beat at once, and each beat is a write of the request's state on the server, one more per call
+ * (RecordActivityTaskHeartbeat was 3% of the dev server's CPU under a tenant's backlog).
  * Every heartbeat carries `details()`: the server keeps only the last one's, so a bare beat would
  * wipe a lookup's checkpoint.
  */
 async function withHeartbeat<T>(work: () => Promise<T>, details: () => unknown = () => undefined): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat(details());
   const timer = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_EVERY_MS);
   try {
     return await work();

@@ -498,6 +498,24 @@ describe('lookupPage / getCandidateSchedule activities', () => {
     expect(s.sim.stats().byRoute).toEqual({ 'GET /candidates': pages.length });
   });
 
+  it('a call that answers at once sends no heartbeat (each is a server write); one that takes longer beats from 5 s on', async () => {
+    const s = await setup({ pageSize: 2, seed: { candidates: [...seeds(), ...paged()] } });
+    const beats: unknown[] = [];
+    s.env.on('heartbeat', (d: unknown) => beats.push(d));
+    await run(s.env, s.activities.lookupPage, { email: EMAIL });
+    await run(s.env, s.activities.getCandidateSchedule, { candidateUid: '35.PGA' });
+    await run(s.env, s.activities.getInterviewSchedules, { candidateUids: ['35.PGA'] });
+    expect((await erase(s.env, s.activities, '65.PAGE', 'delete')).personUid).toBe('65.PAGE');
+    expect(beats).toEqual([]);
+
+    // A worker that dies mid-call is seen through the 30 s heartbeat timeout: a slow call still beats.
+    const slow = await setup({ faults: { latencyMs: 5_600 }, seed: { candidates: paged() } }, { responseTimeoutMs: 10_000 });
+    const slowBeats: unknown[] = [];
+    slow.env.on('heartbeat', (d: unknown) => slowBeats.push(d));
+    expect((await run(slow.env, slow.activities.lookupPage, { email: EMAIL })).found).toHaveLength(4);
+    expect(slowBeats.length).toBe(1);
+  }, 20_000);
+
   it('the hidden-email rule holds across pages: a scan fails only at its last page, a filter at its first', async () => {
     const hidden = { permissions: ['candidates:read_other_sources', 'candidates:read_own_source', 'persons:erase'] as SimulatorOptions['permissions'] };
     const scan = await setup({ ...hidden, pageSize: 2, seed: { candidates: seeds() } }, {}, 'scan');
