@@ -9,6 +9,30 @@ import { PROJECT_ROOT } from '../temporal-binaries.js';
 export const DEV_DATA_DIR = join(PROJECT_ROOT, '.data');
 export const DEV_ENV_FILE = join(DEV_DATA_DIR, 'dev.env');
 export const DEV_JWKS_FILE = join(DEV_DATA_DIR, 'receipt-jwks.json');
+export const DEV_DB_FILE = join(DEV_DATA_DIR, 'temporal.db');
+
+/**
+ * What every `.data/dev.env` beside a database has held: the workflow-id key (a new one gives the same
+ * address a second request) and the payload keys (histories). Later keys (the credentials key came with
+ * tenants) are made when missing, as before: a dev.env from before them has nothing sealed with them.
+ */
+const KEYS_OF_THE_DB = ['DSAR_ID_KEY', 'DSAR_ENCRYPTION_KEYS'] as const;
+
+/**
+ * Refuses to make new keys for a database written with others (dev.env deleted, say): none of its
+ * requests would decode, and its tenants' sealed credentials, the dev tenant's too, would be lost with
+ * the credentials key. A fresh start is the user's choice: moving the database aside.
+ */
+export function assertKeysOfTheDb(previous: Record<string, string>, dbExists: boolean): void {
+  if (!dbExists) return;
+  const missing = KEYS_OF_THE_DB.filter((k) => !previous[k]);
+  if (missing.length === 0) return;
+  throw new Error(
+    `.data/temporal.db was written with the keys kept in .data/dev.env, and dev.env lacks ${missing.join(', ')}: new keys could not read ` +
+      `its requests nor unseal its tenants' credentials. Restore .data/dev.env, or move the database aside to start afresh ` +
+      `(mv .data/temporal.db .data/temporal.db.old).`,
+  );
+}
 
 export function readDevEnv(file = DEV_ENV_FILE): Record<string, string> {
   if (!existsSync(file)) return {};

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ import { startSimulator } from '../simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, PROJECT_ROOT, resolveTemporalCli } from '../temporal-binaries.js';
 import { generateReceiptKeys } from '../receipt/index.js';
 import { createErasureWorker, loadRequiredReceiptSigner } from '../worker.js';
-import { DEV_DATA_DIR, DEV_JWKS_FILE, readDevEnv, writeDevEnv } from './dev-env.js';
+import { assertKeysOfTheDb, DEV_DATA_DIR, DEV_DB_FILE, DEV_JWKS_FILE, readDevEnv, writeDevEnv } from './dev-env.js';
 import { DEMO_TENANT_ID, demoTenantAccounts, onboardDemoTenant } from './dev-tenant.js';
 
 const DEMO_EMAIL = 'ada.lovelace@example.com';
@@ -65,6 +65,7 @@ async function main(): Promise<number> {
   mkdirSync(DEV_DATA_DIR, { recursive: true });
   // Keys and tokens persist across runs: histories written yesterday must still decode today.
   const previous = readDevEnv();
+  assertKeysOfTheDb(previous, existsSync(DEV_DB_FILE));
   const secrets = {
     DSAR_ID_KEY: previous.DSAR_ID_KEY ?? randomBytes(32).toString('hex'),
     DSAR_ENCRYPTION_KEYS: previous.DSAR_ENCRYPTION_KEYS ?? `dev1:${randomBytes(32).toString('base64')}`,
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli.executable,
-      dbFilename: join(DEV_DATA_DIR, 'temporal.db'),
+      dbFilename: DEV_DB_FILE,
       ip: '127.0.0.1',
       port: temporalPort,
       ui: true,
