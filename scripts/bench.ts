@@ -61,7 +61,7 @@ import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUT
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineBusySeconds, memoryOf } from './processes.js';
+import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineBusySeconds, machineStealSeconds, memoryOf } from './processes.js';
 import {
   API_KEY,
   line,
@@ -672,6 +672,7 @@ function cpuMeter(workerPids: number[]) {
     workers: workerPids.map((p) => cpuSecondsOf(p)),
     server: server.map((p) => cpuSecondsOf(p)),
     machine: machineBusySeconds(),
+    steal: machineStealSeconds(),
   });
   const from = read();
   return () => {
@@ -684,13 +685,13 @@ function cpuMeter(workerPids: number[]) {
     const serverCpu = sum(to.server.map((w, i) => d(from.server[i], w)));
     const machine = d(from.machine, to.machine);
     const ours = bench + sum(workers) + serverCpu;
-    return { seconds: s, bench, workers, server: serverCpu, ours, machine, neighbours: machine - ours, cpus: cpus().length };
+    return { seconds: s, bench, workers, server: serverCpu, ours, machine, neighbours: machine - ours, steal: d(from.steal, to.steal), cpus: cpus().length };
   };
 }
 type CpuUse = ReturnType<ReturnType<typeof cpuMeter>>;
 const cpuText = (c: CpuUse) =>
   `machine ${c.machine.toFixed(2)} of ${c.cpus} CPUs busy: dev server ${c.server.toFixed(2)}, workers ${c.workers.map((w) => w.toFixed(2)).join(' + ')}, ` +
-  `bench+simulator ${c.bench.toFixed(2)}, others ${c.neighbours.toFixed(2)}`;
+  `bench+simulator ${c.bench.toFixed(2)}, others ${c.neighbours.toFixed(2)} (steal ${c.steal.toFixed(2)})`;
 
 /**
  * The dev server's Prometheus endpoint (it listens on a free port it picks itself): the listening
@@ -755,6 +756,9 @@ type ServerCounters = Awaited<ReturnType<typeof serverCounters>>;
  * a backlog of `--erasures`, tenant B first a trickle (its p95, against the same trickle with A idle),
  * then a backlog of its own sized to end inside A's (B's share of its limit while both saturate).
  * B's trickle cannot measure B's share: 30 requests are 90 calls, a fraction of what its cap allows.
+ * A round of B's requests warms the workers first (not measured), and the p95's verdict is given only
+ * when neither trickle ran beside a neighbour (NEIGHBOURS_QUIET_CPU): either would move the ratio more
+ * than the 10% it judges.
  * B's busy trickle begins once A's requests are all taken in (the workflow queue empty: each is past its
  * first task and waits on A's budget). Before that the machine is busy starting them, about 15 s for 600
  * here, and a request of any tenant arriving then shares it (B's first three took 1–4 s in a run that
@@ -779,6 +783,9 @@ type ServerCounters = Awaited<ReturnType<typeof serverCounters>>;
  * MaxConns) and one history shard, both fixed; a db file with journal_mode=wal is slower than memory and
  * still one connection; its history cache (8,096 workflows) already holds every request here.
  */
+/** CPUs others may use during a trickle (our uncounted launchers and the kernel's threads use 0.02–0.09 here) for its p95 to be judged. */
+const NEIGHBOURS_QUIET_CPU = 0.15;
+
 async function runTenants(shared: Shared, client: Client) {
   if (limitPerMinute > 1000) throw new Error(`--phases tenants: a tenant's rate is at most 1000/min; use --scale 10 or lower (now ${limitPerMinute})`);
   const tenantCap = tenantQueueRate(limitPerMinute); // per minute, what each tenant's queue is capped at
@@ -789,12 +796,13 @@ async function runTenants(shared: Shared, client: Client) {
   // queues behind B's own limit and measures that, not A's effect on B.
   const trickleGapMs = Math.max(args.quick ? 500 : 1_500, Math.ceil(6 / capPerMs));
   const aPeople = subjects('tenant-a', erasures);
+  const bWarm = subjects('tenant-b-warm', trickleN);
   const bIdle = subjects('tenant-b-idle', trickleN);
   const bBusy = subjects('tenant-b-busy', trickleN);
   const bBacklogSeeded = subjects('tenant-b-backlog', erasures);
   const rate = { limit: limitPerMinute, windowMs: 60_000 };
   const a = tenantAccounts('bench-a', seedFor(aPeople).candidates, rate);
-  const b = tenantAccounts('bench-b', seedFor([...bIdle, ...bBusy, ...bBacklogSeeded]).candidates, rate);
+  const b = tenantAccounts('bench-b', seedFor([...bWarm, ...bIdle, ...bBusy, ...bBacklogSeeded]).candidates, rate);
   // Every answered API request of a tenant's production account, by the time it was answered.
   const calls: Record<string, number[]> = { [a.id]: [], [b.id]: [] };
   const sim = await startSimulator({
@@ -888,7 +896,13 @@ async function runTenants(shared: Shared, client: Client) {
     };
 
     // 1. B's trickle with A idle: the baseline. The machine's load is printed: on a shared 2-CPU box the
-    // two halves can see different neighbours.
+    // two halves can see different neighbours. First a round of B's requests all at once, not measured:
+    // the idle trickle was the first work of fresh worker processes, its code not yet compiled by V8
+    // (idle p95 0.25 to 0.58 s from run to run), while the busy trickle runs on warm workers.
+    await mapPool(bWarm, 16, async (p) => {
+      const r = await (await startErasure(client, { email: p.email, tenant: b.id }, { taskQueue, idKey, tuning: TUNING })).handle.result();
+      if (r.outcome !== 'completed') throw new Error(`a warm-up erasure of ${b.id} ended ${r.outcome}`);
+    });
     const loadIdle = loadavg()[0]!;
     const { latencies: idle, parts: idleParts, cpu: idleCpu, sticky: idleSticky, server: idleServer } = await trickle(bIdle, b.id);
     await sleep(2_000);
@@ -937,11 +951,15 @@ async function runTenants(shared: Shared, client: Client) {
     const p50 = { idle: percentile(idle, 50), busy: percentile(busy, 50) };
     const ratio = p95.busy / p95.idle;
 
+    // A neighbour's work in either trickle's window (a process not ours, or steal) changes the machine
+    // B ran on, not A's load: the ratio then compares two machines, and its verdict would mean nothing
+    // either way (idle p95 0.37 s against 0.29 s busy beside 0.52 CPU of others in one run).
+    const disturbed = Math.max(idleCpu.neighbours, busyCpu.neighbours) > NEIGHBOURS_QUIET_CPU;
     const goals = {
       aShare: aShare >= 0.95,
       bShare: bWin ? bShare >= 0.95 && bInsideA : undefined,
       noLimited: limited.a === 0 && limited.b === 0,
-      bP95: ratio <= 1.1,
+      bP95: disturbed ? undefined : ratio <= 1.1,
     };
     figures.tenants = {
       limitPerMinute,
@@ -964,6 +982,7 @@ async function runTenants(shared: Shared, client: Client) {
       bBusyP50Ms: p50.busy,
       bBusyP95Ms: p95.busy,
       bP95Ratio: ratio,
+      bP95Disturbed: disturbed,
       bTrickleBreakdownMs: { idle: idleParts, busy: busyParts },
       cpuDuringTrickle: { idle: idleCpu, busy: busyCpu },
       stickyCacheDuringTrickle: { idle: idleSticky, busy: busySticky },
@@ -1003,7 +1022,12 @@ async function runTenants(shared: Shared, client: Client) {
     );
     row('429s received, A / B', `${limited.a} / ${limited.b}`, '0', goals.noLimited);
     row("B's trickle start→completed p95, idle / A busy", `${sec(p95.idle)} / ${sec(p95.busy)} (×${ratio.toFixed(3)})`, '≤ ×1.10', goals.bP95);
-    line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)}`);
+    if (disturbed)
+      line(
+        '  not judged: neighbours busy',
+        `others used ${idleCpu.neighbours.toFixed(2)} / ${busyCpu.neighbours.toFixed(2)} CPU in the idle / busy trickle (quiet: ≤ ${NEIGHBOURS_QUIET_CPU})`,
+      );
+    line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)} (×${(p50.busy / p50.idle).toFixed(3)})`);
     const partsText = (m: Record<keyof Breakdown, number>) => BREAKDOWN_PARTS.map((k) => `${k} ${(m[k] / 1000).toFixed(3)}`).join(', ');
     line("B's trickle, where the time went (s), median idle", partsText(idleParts.median));
     line('                                 median A busy', partsText(busyParts.median));
