@@ -751,6 +751,9 @@ async function serverCounters(url: string | undefined) {
 }
 type ServerCounters = Awaited<ReturnType<typeof serverCounters>>;
 
+/** CPUs others may use during a trickle (our uncounted launchers and the kernel's threads use 0.02–0.09 here) for its p95 to be judged. */
+const NEIGHBOURS_QUIET_CPU = 0.15;
+
 /**
  * Two tenants, each its own Comeet account at `limitPerMinute` and its own capped queue: tenant A gets
  * a backlog of `--erasures`, tenant B first a trickle (its p95, against the same trickle with A idle),
@@ -783,9 +786,6 @@ type ServerCounters = Awaited<ReturnType<typeof serverCounters>>;
  * MaxConns) and one history shard, both fixed; a db file with journal_mode=wal is slower than memory and
  * still one connection; its history cache (8,096 workflows) already holds every request here.
  */
-/** CPUs others may use during a trickle (our uncounted launchers and the kernel's threads use 0.02–0.09 here) for its p95 to be judged. */
-const NEIGHBOURS_QUIET_CPU = 0.15;
-
 async function runTenants(shared: Shared, client: Client) {
   if (limitPerMinute > 1000) throw new Error(`--phases tenants: a tenant's rate is at most 1000/min; use --scale 10 or lower (now ${limitPerMinute})`);
   const tenantCap = tenantQueueRate(limitPerMinute); // per minute, what each tenant's queue is capped at
