@@ -27,7 +27,7 @@ import { tenantQueueRate } from '../src/worker.js';
 import { WORKFLOW_TYPE } from '../src/workflow-ids.js';
 import { bringTenantLive, TEST_CREDENTIALS_KEY, tenantAccounts } from '../test/helpers/tenants.js';
 import { API_KEY, line, mib, pct, SECRET, sec, seedFor, type Shared, sleep, startWorker, subjects, TUNING, untilClosed } from './bench-common.js';
-import { cpuMsOf, devServerPid, imageEnv, machineBusySeconds, memoryOf, treeUsageOf } from './processes.js';
+import { cpuMsOf, devServerPid, imageEnv, machineCpuSeconds, memoryOf, treeUsageOf } from './processes.js';
 
 /** Calls per erasure without interviews: lookup, erase, verification. */
 const CALLS_PER_ERASURE = 3;
@@ -101,7 +101,7 @@ export async function runFleet(
     const cpuOf = () => ({
       workers: workers.map((w) => treeUsageOf(w.child.pid)?.cpuMs ?? NaN),
       server: cpuMsOf(serverPid) ?? NaN,
-      machine: (machineBusySeconds() ?? NaN) * 1000,
+      machine: (machineCpuSeconds()?.busy ?? NaN) * 1000,
       at: Date.now(),
     });
     const load0 = loadavg()[0]!;

@@ -61,7 +61,7 @@ import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUT
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineBusySeconds, machineStealSeconds, memoryOf } from './processes.js';
+import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineCpuSeconds, memoryOf } from './processes.js';
 import {
   API_KEY,
   line,
@@ -671,8 +671,7 @@ function cpuMeter(workerPids: number[]) {
     bench: cpuSecondsOf(process.pid),
     workers: workerPids.map((p) => cpuSecondsOf(p)),
     server: server.map((p) => cpuSecondsOf(p)),
-    machine: machineBusySeconds(),
-    steal: machineStealSeconds(),
+    machine: machineCpuSeconds(),
   });
   const from = read();
   return () => {
@@ -683,9 +682,19 @@ function cpuMeter(workerPids: number[]) {
     const workers = to.workers.map((w, i) => d(from.workers[i], w));
     const bench = d(from.bench, to.bench);
     const serverCpu = sum(to.server.map((w, i) => d(from.server[i], w)));
-    const machine = d(from.machine, to.machine);
+    const machine = d(from.machine?.busy, to.machine?.busy);
     const ours = bench + sum(workers) + serverCpu;
-    return { seconds: s, bench, workers, server: serverCpu, ours, machine, neighbours: machine - ours, steal: d(from.steal, to.steal), cpus: cpus().length };
+    return {
+      seconds: s,
+      bench,
+      workers,
+      server: serverCpu,
+      ours,
+      machine,
+      neighbours: machine - ours,
+      steal: d(from.machine?.steal, to.machine?.steal),
+      cpus: cpus().length,
+    };
   };
 }
 type CpuUse = ReturnType<ReturnType<typeof cpuMeter>>;

@@ -153,29 +153,19 @@ export function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
-/** The machine's CPU counters from /proc/stat (user nice system idle iowait irq softirq steal ...), in seconds. */
-function procStat(): number[] | undefined {
+/**
+ * The machine's CPU seconds from one read of /proc/stat: busy (all processes, ours and our
+ * neighbours', steal included) and steal alone (what the hypervisor gave other guests while this one
+ * had work: a neighbour we cannot see).
+ */
+export function machineCpuSeconds(): { busy: number; steal: number } | undefined {
   try {
-    return readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]!
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map((x) => Number(x) / 100);
+    // user nice system idle iowait irq softirq steal ..., in USER_HZ (100 on Linux)
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100, steal: f[7]! / 100 };
   } catch {
     return undefined;
   }
-}
-
-/** The machine's busy CPU seconds (all processes, ours and our neighbours', and steal), from /proc/stat. */
-export function machineBusySeconds(): number | undefined {
-  const f = procStat();
-  return f && f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!;
-}
-
-/** CPU seconds the hypervisor gave other guests while this one had work (steal): a neighbour we cannot see. */
-export function machineStealSeconds(): number | undefined {
-  return procStat()?.[7];
 }
 
 /** The Temporal dev server the test environment started: a child process of this one named temporal. */
