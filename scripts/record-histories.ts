@@ -247,6 +247,40 @@ try {
     },
     callbackWorker,
   );
+  // A real request queued behind a dry run, each with a callback: a cancel of the dry run ends both.
+  await runScenario(
+    env,
+    'hard cancel queued',
+    { seed: { candidates: person('hard.queued@example.com', 'P-HQ') } },
+    async (s) => {
+      s.sim.setFaults({ latencyMs: 3000 });
+      const dry = await s.start({ email: 'hard.queued@example.com', requestId: 'hq-dry', dryRun: true, callbackUrl: CALLBACK_URL }, { callbackRetryMs: 1000 });
+      const real = await s.start({ email: 'hard.queued@example.com', requestId: 'hq-real', mode: 'pseudonymize', callbackUrl: CALLBACK_URL });
+      if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+      await dry.handle.cancel();
+      await dry.handle.result().catch(() => undefined);
+      await save('temporal-cancelled-queued', s, dry.workflowId);
+    },
+    callbackWorker,
+  );
+  await runScenario(
+    env,
+    'cancel queued',
+    { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'), seed: { candidates: person('soft.queued@example.com', 'P-SQ') } },
+    async (s) => {
+      const dry = await s.start(
+        { email: 'soft.queued@example.com', requestId: 'sq-dry', dryRun: true, callbackUrl: CALLBACK_URL },
+        { attentionRetryMs: 60_000 },
+      );
+      await s.waitForPhase(dry.workflowId, 'needs_attention');
+      const real = await s.start({ email: 'soft.queued@example.com', requestId: 'sq-real', callbackUrl: CALLBACK_URL });
+      if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+      await cancelErasure(env.client, dry.workflowId, 'ticket withdrawn', 'recorder');
+      await dry.handle.result();
+      await save('cancelled-queued', s, dry.workflowId);
+    },
+    callbackWorker,
+  );
   await runScenario(
     env,
     'emails hidden',

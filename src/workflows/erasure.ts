@@ -50,7 +50,15 @@ import { draftOf, receiptClaims } from './receipt-claims.js';
 import { memoRegistration, Registrations } from './registrations.js';
 import { iso, now, RunState } from './run-state.js';
 import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
-import { CANCEL_CALLBACK_PATCH, LEAN_PATH_PATCH, LOOKUP_PAGES_PATCH, QUEUED_AFTER_FAILED_DRY_RUN_PATCH, RECEIPT_PATCH, versioned } from './versioning.js';
+import {
+  CANCEL_CALLBACK_PATCH,
+  LEAN_PATH_PATCH,
+  LOOKUP_PAGES_PATCH,
+  QUEUED_AFTER_FAILED_DRY_RUN_PATCH,
+  QUEUED_CANCELLED_CALLBACK_PATCH,
+  RECEIPT_PATCH,
+  versioned,
+} from './versioning.js';
 
 // ---------------------------------------------------------------------------------------------
 // Messages (their names are part of the product: operators type them in the UI and the CLI)
@@ -253,16 +261,21 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     registrations.publishClosingMemo();
     const final = { ...r, ...signed };
     recordFinished(outcome);
+    // A cancelled dry run hands over to nobody: the real requests queued behind it end with it.
+    const queued = outcome === 'cancelled' ? queuedEnded() : undefined;
     // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
     await CancellationScope.nonCancellable(() =>
-      notifyCallers({
-        outcome,
-        finishedAt: final.finishedAt,
-        verifiedAbsentAt: final.verifiedAbsentAt,
-        totals: final.totals,
-        receipt: final.receipt,
-        receiptKeyId: final.receiptKeyId,
-      }),
+      notifyCallers(
+        {
+          outcome,
+          finishedAt: final.finishedAt,
+          verifiedAbsentAt: final.verifiedAbsentAt,
+          totals: final.totals,
+          receipt: final.receipt,
+          receiptKeyId: final.receiptKeyId,
+        },
+        queued,
+      ),
     );
     await condition(allHandlersFinished);
     return final;
@@ -274,22 +287,38 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     m.erasureDuration.record((now() - startedAt.getTime()) / 1000, { outcome, tenant });
   }
 
-  /** Tells every caller that asked for a callback how the request ended; never fails the request. */
-  async function notifyCallers(payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId' | 'mode' | 'regulation' | 'dryRun'>): Promise<void> {
-    const due = requests.filter((r) => r.callbackUrl && !r.callback && !r.queued);
+  /**
+   * Tells every caller that asked for a callback how the request ended; never fails the request. The
+   * real requests queued behind a dry run are told only when `queued` says how their own request
+   * ended (else their run, next, tells them), in their own terms: their mode, not a dry run.
+   */
+  async function notifyCallers(
+    payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId' | 'mode' | 'regulation' | 'dryRun'>,
+    queued?: Pick<CallbackPayload, 'failure'>,
+  ): Promise<void> {
+    const due = requests.filter((r) => r.callbackUrl && !r.callback && (queued || !r.queued));
     if (!due.length) return;
     await Promise.all(
       due.map(async (r) => {
         r.callback = 'pending';
+        // The dry run's totals and persons are its own: the queued request never ran.
+        const own = r.queued
+          ? {
+              mode: r.mode,
+              regulation: r.regulation,
+              dryRun: false,
+              outcome: payload.outcome,
+              finishedAt: payload.finishedAt,
+              totals: { persons: 0, candidates: 0 },
+              ...queued,
+            }
+          : { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, ...payload };
         const body: CallbackPayload = {
           event: 'erasure.finished',
           id: info.workflowId,
           runId: info.runId,
           ...(r.requestId ? { requestId: r.requestId } : {}),
-          mode: input.mode,
-          regulation: input.regulation,
-          dryRun: input.dryRun,
-          ...payload,
+          ...own,
         };
         try {
           await callbackActivities(tuning.callbackRetryMs).deliverCallback({ url: r.callbackUrl!, payload: body });
@@ -303,6 +332,18 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
         }
       }),
     );
+  }
+
+  /**
+   * What the callers of the real requests queued behind this dry run hear when the run is cancelled
+   * before it hands over (none of them then runs); undefined when none is owed a callback. Runs
+   * recorded before it told them nothing.
+   */
+  function queuedEnded(): Pick<CallbackPayload, 'failure'> | undefined {
+    if (!requests.some((r) => r.queued && r.callbackUrl && !r.callback) || !patched(QUEUED_CANCELLED_CALLBACK_PATCH)) return undefined;
+    return {
+      failure: 'cancelled while queued behind a dry run for the same person, before this request started: nothing was erased for it; submit it again to erase',
+    };
   }
 
   /** What the run signs of a result; none for a run started outside our client (no keyed-hash id to name its subject). */
@@ -412,7 +453,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     if (err instanceof CancelRequested) return await finish('cancelled');
     const hardCancel = isCancellation(err);
     // Cancelled after finish() decided and told the outcome: keep that outcome, close as CANCELED.
-    if (hardCancel && run.terminal) throw err;
+    // A dry run's queued requests were to run next: the cancel ends them, and their callers hear it.
+    if (hardCancel && run.terminal) {
+      const queued = queuedEnded();
+      if (queued) await CancellationScope.nonCancellable(() => notifyCallers({ outcome: 'cancelled', finishedAt: iso(now()) }, queued));
+      throw err;
+    }
     run.terminal = hardCancel ? 'cancelled' : 'failed';
     const sofar = result('cancelled');
     run.failure = hardCancel ? describeHardCancel(sofar) : err instanceof Error ? err.message : String(err);
@@ -421,14 +467,18 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     registrations.publishClosingMemo();
     recordFinished(run.terminal === 'cancelled' ? 'cancelled' : 'failed');
     if (hardCancel && (run.lean || patched(CANCEL_CALLBACK_PATCH))) {
+      const queued = queuedEnded();
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
       await CancellationScope.nonCancellable(() =>
-        notifyCallers({
-          outcome: 'cancelled',
-          finishedAt: sofar.finishedAt,
-          totals: sofar.totals,
-          ...(sofar.persons.length ? { persons: sofar.persons } : {}),
-        }),
+        notifyCallers(
+          {
+            outcome: 'cancelled',
+            finishedAt: sofar.finishedAt,
+            totals: sofar.totals,
+            ...(sofar.persons.length ? { persons: sofar.persons } : {}),
+          },
+          queued,
+        ),
       );
     }
     if (run.terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });

@@ -27,6 +27,12 @@ export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
 /** A real request queued behind a dry run that failed runs next (runs before it failed and dropped it). */
 export const QUEUED_AFTER_FAILED_DRY_RUN_PATCH = 'queued-request-after-failed-dry-run';
 /**
+ * The callers of real requests queued behind a dry run hear when a cancel (ours or Temporal's) ends
+ * the dry run and so them (runs before it told them nothing). Not folded into the lean path: runs with
+ * its marker were recorded before it.
+ */
+export const QUEUED_CANCELLED_CALLBACK_PATCH = 'callbacks-to-queued-after-cancel';
+/**
  * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
  * marker and a TemporalChangeVersion upsert) and the start's search attributes taken as published.
  * (Not a local activity for the receipt: its marker holds the result unencrypted.) A run

@@ -7,14 +7,15 @@ export const CALLBACK_SECRET = 'callback-secret-0123456789abcdef0123456789';
 /** runScenario options: callbacks are signed, and loopback is allowed (it is refused by default). */
 export const callbackWorker = { worker: { callbacks: { secrets: [CALLBACK_SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
 
-export async function startReceiver(): Promise<{ url: string; received: CallbackPayload[]; close(): Promise<void> }> {
+/** `answerAfterMs`: each callback is recorded at once and answered that much later (a slow receiver). */
+export async function startReceiver(answerAfterMs = 0): Promise<{ url: string; received: CallbackPayload[]; close(): Promise<void> }> {
   const received: CallbackPayload[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallbackPayload);
-      res.writeHead(200).end();
+      setTimeout(() => res.writeHead(200).end(), answerAfterMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -115,6 +115,138 @@ describe('Temporal cancel', () => {
       await receiver.close();
     }
   });
+
+  it('tells the callers of a real request queued behind a dry run that the cancel stopped it too, in its own terms', async () => {
+    const receiver = await startReceiver();
+    try {
+      await runScenario(
+        env,
+        'hard cancel queued',
+        { seed: { candidates: person('hard.queued@example.com', 'P-HQ') } },
+        async (s) => {
+          // A slow lookup keeps the dry run open while the real request arrives and queues behind it.
+          s.sim.setFaults({ latencyMs: 3000 });
+          const dry = await s.start(
+            { email: 'hard.queued@example.com', requestId: 'HQ-dry', dryRun: true, callbackUrl: receiver.url },
+            { callbackRetryMs: 1000 },
+          );
+          const real = await s.start({ email: 'hard.queued@example.com', requestId: 'HQ-real', mode: 'pseudonymize', callbackUrl: receiver.url });
+          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await dry.handle.cancel();
+          await cancelledError(dry.handle.result());
+          const cbs = await until(
+            () => receiver.received,
+            (r) => r.length >= 2,
+          );
+          const byId = new Map(cbs.map((c) => [c.requestId, c]));
+          expect(byId.get('HQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true, mode: 'delete' });
+          expect(byId.get('HQ-real')).toMatchObject({
+            event: 'erasure.finished',
+            id: dry.workflowId,
+            outcome: 'cancelled',
+            dryRun: false,
+            mode: 'pseudonymize',
+            regulation: 'gdpr',
+            totals: { persons: 0, candidates: 0 },
+            failure: expect.stringContaining('queued behind a dry run'),
+          });
+          expect(cbs).toHaveLength(2);
+          const st = await s.status(dry.workflowId);
+          expect(st.requests?.find((r) => r.requestId === 'HQ-real')).toMatchObject({ queued: true, callback: 'delivered' });
+          expect(st.events.filter((e) => e.kind === 'callback_delivered').map((e) => e.detail)).toEqual(expect.arrayContaining(['HQ-dry', 'HQ-real']));
+          expect(s.sim.stats().erasures).toEqual([]);
+        },
+        callbackWorker,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a Temporal cancel while a finished dry run tells its callers still ends the queued request, and its callers hear so', async () => {
+    // The dry run's callback is answered 2 s late: the cancel lands after the dry run's outcome is decided, before it hands over.
+    const receiver = await startReceiver(2000);
+    try {
+      await runScenario(
+        env,
+        'hard cancel handing over',
+        { seed: { candidates: person('late.queued@example.com', 'P-LQ') } },
+        async (s) => {
+          s.sim.setFaults({ latencyMs: 1500 });
+          const dry = await s.start(
+            { email: 'late.queued@example.com', requestId: 'LQ-dry', dryRun: true, callbackUrl: receiver.url },
+            { callbackRetryMs: 1000 },
+          );
+          const real = await s.start({ email: 'late.queued@example.com', requestId: 'LQ-real', callbackUrl: receiver.url });
+          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await until(
+            () => receiver.received.length,
+            (n) => n > 0,
+          );
+          await dry.handle.cancel();
+          await cancelledError(dry.handle.result());
+          const cbs = await until(
+            () => receiver.received,
+            (r) => r.length >= 2,
+          );
+          expect(cbs.find((c) => c.requestId === 'LQ-dry')).toMatchObject({ outcome: 'dry_run', dryRun: true });
+          expect(cbs.find((c) => c.requestId === 'LQ-real')).toMatchObject({
+            outcome: 'cancelled',
+            dryRun: false,
+            failure: expect.stringContaining('queued behind a dry run'),
+          });
+          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
+          expect(s.sim.stats().erasures).toEqual([]);
+        },
+        callbackWorker,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a dsar cancel of a dry run ends the real request queued behind it, and its callers hear so', async () => {
+    const receiver = await startReceiver();
+    try {
+      await runScenario(
+        env,
+        'cancel queued',
+        // Emails hidden: the dry run's lookup waits in needs_attention, where a cancel is accepted.
+        {
+          permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'),
+          seed: { candidates: person('soft.queued@example.com', 'P-SQ') },
+        },
+        async (s) => {
+          const dry = await s.start(
+            { email: 'soft.queued@example.com', requestId: 'SQ-dry', dryRun: true, callbackUrl: receiver.url },
+            { attentionRetryMs: 60_000 },
+          );
+          await s.waitForPhase(dry.workflowId, 'needs_attention');
+          const real = await s.start({ email: 'soft.queued@example.com', requestId: 'SQ-real', callbackUrl: receiver.url });
+          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await cancelErasure(s.client, dry.workflowId, 'ticket withdrawn');
+          expect((await dry.handle.result()).outcome).toBe('cancelled');
+          const cbs = await until(
+            () => receiver.received,
+            (r) => r.length >= 2,
+          );
+          expect(cbs.find((c) => c.requestId === 'SQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true });
+          expect(cbs.find((c) => c.requestId === 'SQ-real')).toMatchObject({
+            outcome: 'cancelled',
+            dryRun: false,
+            mode: 'delete',
+            failure: expect.stringContaining('queued behind a dry run'),
+          });
+          // Nobody runs after it: the id holds one closed run.
+          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
+          expect(s.sim.stats().erasures).toEqual([]);
+        },
+        callbackWorker,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
 });
 
 describe('follow-up', () => {

@@ -45,6 +45,11 @@ describe('replay of recorded histories', () => {
         'dry-run-failed-dropped-queued.json',
         'cancelled-signal.json',
         'temporal-cancelled.json',
+        // A cancel of a dry run with a real request queued behind it: its callers told, and before that, not.
+        'temporal-cancelled-queued.json',
+        'cancelled-queued.json',
+        'temporal-cancelled-queued-untold.json',
+        'cancelled-queued-untold.json',
         'emails-hidden-completed.json',
         'follow-up-failed.json',
         'long-lookup-completed.json',
