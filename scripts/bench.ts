@@ -61,7 +61,7 @@ import { COMEET_LIMIT_PER_MINUTE, comeetTaskQueue, DEFAULT_COMEET_RATE_PER_MINUT
 import { startSimulator } from '../src/simulator/server.js';
 import { DEV_SERVER_DYNAMIC_CONFIG, INSTALL_HINT, resolveTemporalCli } from '../src/temporal-binaries.js';
 import { buildWorkflowBundle } from '../src/build-workflow-bundle.js';
-import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineCpuSeconds, memoryOf } from './processes.js';
+import { buildDist, cpuMsOf, devServerPid, freePort, imageEnv, machineCpuSeconds, memoryOf, startCpuLoad } from './processes.js';
 import {
   API_KEY,
   line,
@@ -664,13 +664,15 @@ function childPids(): number[] {
  * CPU use over a window, per process: the bench (client and simulator), each worker, the dev server,
  * and the whole machine (neighbours included), in CPUs (1.0 = one core busy all through).
  */
-function cpuMeter(workerPids: number[]) {
-  const server = childPids().filter((p) => !workerPids.includes(p));
+/** `standInPids`: a load the bench itself runs beside the system (startCpuLoad), counted as ours, apart from the server. */
+function cpuMeter(workerPids: number[], standInPids: number[] = []) {
+  const server = childPids().filter((p) => !workerPids.includes(p) && !standInPids.includes(p));
   const read = () => ({
     at: Date.now(),
     bench: cpuSecondsOf(process.pid),
     workers: workerPids.map((p) => cpuSecondsOf(p)),
     server: server.map((p) => cpuSecondsOf(p)),
+    standIn: standInPids.map((p) => cpuSecondsOf(p)),
     machine: machineCpuSeconds(),
   });
   const from = read();
@@ -682,13 +684,15 @@ function cpuMeter(workerPids: number[]) {
     const workers = to.workers.map((w, i) => d(from.workers[i], w));
     const bench = d(from.bench, to.bench);
     const serverCpu = sum(to.server.map((w, i) => d(from.server[i], w)));
+    const standIn = sum(to.standIn.map((w, i) => d(from.standIn[i], w)));
     const machine = d(from.machine?.busy, to.machine?.busy);
-    const ours = bench + sum(workers) + serverCpu;
+    const ours = bench + sum(workers) + serverCpu + standIn;
     return {
       seconds: s,
       bench,
       workers,
       server: serverCpu,
+      standIn,
       ours,
       machine,
       neighbours: machine - ours,
@@ -700,7 +704,7 @@ function cpuMeter(workerPids: number[]) {
 type CpuUse = ReturnType<ReturnType<typeof cpuMeter>>;
 const cpuText = (c: CpuUse) =>
   `machine ${c.machine.toFixed(2)} of ${c.cpus} CPUs busy: dev server ${c.server.toFixed(2)}, workers ${c.workers.map((w) => w.toFixed(2)).join(' + ')}, ` +
-  `bench+simulator ${c.bench.toFixed(2)}, others ${c.neighbours.toFixed(2)} (steal ${c.steal.toFixed(2)})`;
+  `bench+simulator ${c.bench.toFixed(2)}, ${c.standIn > 0 ? `stand-in load ${c.standIn.toFixed(2)}, ` : ''}others ${c.neighbours.toFixed(2)} (steal ${c.steal.toFixed(2)})`;
 
 /**
  * The dev server's Prometheus endpoint (it listens on a free port it picks itself): the listening
@@ -768,6 +772,9 @@ const NEIGHBOURS_QUIET_CPU = 0.15;
  * a backlog of `--erasures`, tenant B first a trickle (its p95, against the same trickle with A idle),
  * then a backlog of its own sized to end inside A's (B's share of its limit while both saturate).
  * B's trickle cannot measure B's share: 30 requests are 90 calls, a fraction of what its cap allows.
+ * Once both backlogs are done, B's trickle runs beside a stand-in for A (startCpuLoad: the CPU A's backlog
+ * added, no Temporal work) and then idle again: what of A's effect on B is CPU alone, and how far the
+ * idle baseline moved meanwhile.
  * A round of B's requests warms the workers first (not measured), and the p95's verdict is given only
  * when neither trickle ran beside a neighbour (NEIGHBOURS_QUIET_CPU): either would move the ratio more
  * than the 10% it judges.
@@ -809,9 +816,11 @@ async function runTenants(shared: Shared, client: Client) {
   const bIdle = subjects('tenant-b-idle', trickleN);
   const bBusy = subjects('tenant-b-busy', trickleN);
   const bBacklogSeeded = subjects('tenant-b-backlog', erasures);
+  const bStandIn = subjects('tenant-b-stand-in', trickleN);
+  const bIdleAfter = subjects('tenant-b-idle-after', trickleN);
   const rate = { limit: limitPerMinute, windowMs: 60_000 };
   const a = tenantAccounts('bench-a', seedFor(aPeople).candidates, rate);
-  const b = tenantAccounts('bench-b', seedFor([...bWarm, ...bIdle, ...bBusy, ...bBacklogSeeded]).candidates, rate);
+  const b = tenantAccounts('bench-b', seedFor([...bWarm, ...bIdle, ...bBusy, ...bBacklogSeeded, ...bStandIn, ...bIdleAfter]).candidates, rate);
   // Every answered API request of a tenant's production account, by the time it was answered.
   const calls: Record<string, number[]> = { [a.id]: [], [b.id]: [] };
   const sim = await startSimulator({
@@ -855,11 +864,14 @@ async function runTenants(shared: Shared, client: Client) {
     );
 
     const metricsUrl = await devServerMetricsUrl();
-    const trickle = async (people: { email: string }[], tenant: string) => {
+    const trickle = async (people: { email: string }[], tenant: string, standInPids: number[] = []) => {
       const latencies: number[] = [];
       const done: { run: StartedErasure; startedAt: number; endedAt: number }[] = [];
       const pending: Promise<void>[] = [];
-      const cpu = cpuMeter(workers.map((w) => w.child.pid!));
+      const cpu = cpuMeter(
+        workers.map((w) => w.child.pid!),
+        standInPids,
+      );
       const stickyFrom = await stickyCounts();
       const serverFrom = await serverCounters(metricsUrl);
       for (const p of people) {
@@ -932,8 +944,27 @@ async function runTenants(shared: Shared, client: Client) {
     const bBacklogFrom = Date.now();
     const bRun = bBacklogN >= 10 ? await backlog(bBacklogSeeded.slice(0, bBacklogN), b.id) : undefined;
     const [aCompleted, bCompleted] = await Promise.all([aRun.done, bRun?.done ?? 0]);
+    // The shares count the backlogs' calls, not those of the trickles after them (B's account serves both).
+    const callsOfBacklogs = { a: calls[a.id]!.slice(), b: calls[b.id]!.slice() };
     const loadBusy = loadavg()[0]!;
     const workerPeaks = workers.map((w) => memoryOf(w.child.pid)?.peak ?? NaN);
+
+    // 3. B's trickle beside a stand-in for A: a load of the CPU that A's backlog added (busy trickle less
+    // idle, machine-wide) that does no Temporal work, then once more with nothing beside it. If B's p95
+    // beside the stand-in is A-busy's, A slowed B by the CPU it took and by nothing in Temporal (a
+    // queue, the budget, a lock); the second idle trickle shows how far the idle baseline drifted meanwhile.
+    await sleep(2_000);
+    const standInCpu = Math.max(0, busyCpu.machine - idleCpu.machine);
+    const load = startCpuLoad(standInCpu, cpus().length);
+    let standInRun: Awaited<ReturnType<typeof trickle>>;
+    try {
+      await sleep(1_000);
+      standInRun = await trickle(bStandIn, b.id, load.pids);
+    } finally {
+      load.stop();
+    }
+    await sleep(2_000);
+    const idleAfterRun = await trickle(bIdleAfter, b.id);
 
     // Share of a tenant's limit over its backlog's window (first call to last), counted in the middle 80%
     // of it, as phase 1 does: the server's limiter lets one second's burst through at the start, which
@@ -946,18 +977,28 @@ async function runTenants(shared: Shared, client: Client) {
       return { from, to, ms, n: all.length, share: mid / (ms * 0.8 * limitPerMs), whole: all.length / (ms * limitPerMs) };
     };
     const MIN_WINDOW_MS = 10_000;
-    const aWin = windowOf(calls[a.id]!.filter((t) => t >= busyFrom));
-    const bCalls = calls[b.id]!.filter((t) => t >= bBacklogFrom);
+    const aWin = windowOf(callsOfBacklogs.a.filter((t) => t >= busyFrom));
+    const bCalls = callsOfBacklogs.b.filter((t) => t >= bBacklogFrom);
     const bWin = bRun && bCalls.length > 1 && bCalls[bCalls.length - 1]! - bCalls[0]! >= MIN_WINDOW_MS ? windowOf(bCalls) : undefined;
     const aShare = aWin.share;
     const bShare = bWin ? bWin.share : NaN;
     const bInsideA = bWin ? bWin.to <= aWin.to : false;
     // A while B's backlog ran too: B's window, A's account.
-    const aDuringB = bWin ? calls[a.id]!.filter((t) => t >= bWin.from && t <= bWin.to).length / (bWin.ms * limitPerMs) : NaN;
+    const aDuringB = bWin ? callsOfBacklogs.a.filter((t) => t >= bWin.from && t <= bWin.to).length / (bWin.ms * limitPerMs) : NaN;
     const stats = sim.statsByAccount();
     const limited = { a: stats[a.id]!.rateLimited, b: stats[b.id]!.rateLimited };
-    const p95 = { idle: percentile(idle, 95), busy: percentile(busy, 95) };
-    const p50 = { idle: percentile(idle, 50), busy: percentile(busy, 50) };
+    const p95 = {
+      idle: percentile(idle, 95),
+      busy: percentile(busy, 95),
+      standIn: percentile(standInRun.latencies, 95),
+      idleAfter: percentile(idleAfterRun.latencies, 95),
+    };
+    const p50 = {
+      idle: percentile(idle, 50),
+      busy: percentile(busy, 50),
+      standIn: percentile(standInRun.latencies, 50),
+      idleAfter: percentile(idleAfterRun.latencies, 50),
+    };
     const ratio = p95.busy / p95.idle;
 
     // A neighbour's work in either trickle's window (a process not ours, or steal) changes the machine
@@ -992,6 +1033,12 @@ async function runTenants(shared: Shared, client: Client) {
       bBusyP95Ms: p95.busy,
       bP95Ratio: ratio,
       bP95Disturbed: disturbed,
+      standInCpu,
+      bStandInP50Ms: p50.standIn,
+      bStandInP95Ms: p95.standIn,
+      bIdleAfterP50Ms: p50.idleAfter,
+      bIdleAfterP95Ms: p95.idleAfter,
+      cpuDuringStandInTrickle: { standIn: standInRun.cpu, idleAfter: idleAfterRun.cpu },
       bTrickleBreakdownMs: { idle: idleParts, busy: busyParts },
       cpuDuringTrickle: { idle: idleCpu, busy: busyCpu },
       stickyCacheDuringTrickle: { idle: idleSticky, busy: busySticky },
@@ -1037,6 +1084,14 @@ async function runTenants(shared: Shared, client: Client) {
         `others used ${idleCpu.neighbours.toFixed(2)} / ${busyCpu.neighbours.toFixed(2)} CPU in the idle / busy trickle (quiet: ≤ ${NEIGHBOURS_QUIET_CPU})`,
       );
     line("B's trickle start→completed p50, idle / A busy", `${sec(p50.idle)} / ${sec(p50.busy)} (×${(p50.busy / p50.idle).toFixed(3)})`);
+    line(
+      `B's trickle p95 / p50 beside a stand-in of ${standInCpu.toFixed(2)} CPU`,
+      `${sec(p95.standIn)} / ${sec(p50.standIn)} (A busy ÷ stand-in: p95 ×${(p95.busy / p95.standIn).toFixed(3)}, p50 ×${(p50.busy / p50.standIn).toFixed(3)})`,
+    );
+    line(
+      `B's trickle p95 / p50 idle again, after`,
+      `${sec(p95.idleAfter)} / ${sec(p50.idleAfter)} (÷ idle before: p95 ×${(p95.idleAfter / p95.idle).toFixed(3)})`,
+    );
     const partsText = (m: Record<keyof Breakdown, number>) => BREAKDOWN_PARTS.map((k) => `${k} ${(m[k] / 1000).toFixed(3)}`).join(', ');
     line("B's trickle, where the time went (s), median idle", partsText(idleParts.median));
     line('                                 median A busy', partsText(busyParts.median));
@@ -1048,6 +1103,8 @@ async function runTenants(shared: Shared, client: Client) {
     line(`A's ${erasures} taken in (every first workflow task done)`, `${sec(intakeMs)} after the first start; B's trickle began 1 s later`);
     line('CPU during the idle trickle', cpuText(idleCpu));
     line('CPU during the trickle, A busy', cpuText(busyCpu));
+    line('CPU during the trickle, stand-in', cpuText(standInRun.cpu));
+    line('CPU during the trickle, idle again', cpuText(idleAfterRun.cpu));
     // A workflow evicted for room replays from its full history at its next task, read by the server.
     const stickyText = (c: { hit: number; miss: number; evicted: number }) => `${c.hit} cache hits, ${c.miss} misses, ${c.evicted} evicted for room`;
     line('sticky cache (both workers), idle trickle', stickyText(idleSticky));
@@ -1063,7 +1120,7 @@ async function runTenants(shared: Shared, client: Client) {
     line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
     line(
       'completed: A / B trickles / B backlog',
-      `${aCompleted} of ${erasures} / ${idle.length + busy.length} of ${2 * trickleN} / ${bCompleted} of ${bBacklogN}`,
+      `${aCompleted} of ${erasures} / ${idle.length + busy.length + standInRun.latencies.length + idleAfterRun.latencies.length} of ${4 * trickleN} / ${bCompleted} of ${bBacklogN}`,
     );
     line('1-min load average, before idle / after busy', `${loadIdle.toFixed(2)} / ${loadBusy.toFixed(2)} (${cpus().length} CPUs)`);
     line('', `(share: calls the tenant's account answered in the middle 80% of its backlog's window, first call to last,`);

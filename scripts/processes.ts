@@ -187,3 +187,27 @@ export function devServerPid(): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * A load of `cpu` CPUs that does no Temporal work: one process a CPU of the machine, each busy the
+ * same share of every 4 ms (a spin, then a wait), so it takes CPU in slices as short as a busy
+ * server's and no one process holds a core for long. Spread over the machine's CPUs like a multi-threaded
+ * server's load, not one core saturated.
+ */
+export function startCpuLoad(cpu: number, cpus: number): { pids: number[]; stop(): void } {
+  const duty = Math.min(1, Math.max(0, cpu / cpus));
+  const code = `
+    const period = 4, busy = period * ${duty};
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const from = performance.now();
+      while (performance.now() - from < busy);
+      const rest = period - (performance.now() - from);
+      if (rest > 0) Atomics.wait(cell, 0, 0, rest);
+    }`;
+  const children: ChildProcess[] = duty > 0 ? Array.from({ length: cpus }, () => spawn(process.execPath, ['-e', code], { stdio: 'ignore' })) : [];
+  return {
+    pids: children.map((c) => c.pid!).filter((p) => p !== undefined),
+    stop: () => children.forEach((c) => c.kill('SIGKILL')),
+  };
+}
