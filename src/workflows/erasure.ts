@@ -346,6 +346,12 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     };
   }
 
+  /** After the run's own outcome was told, a Temporal cancel ends the requests queued behind it: their callers hear it. */
+  async function tellQueuedCancelled(): Promise<void> {
+    const queued = queuedEnded();
+    if (queued) await CancellationScope.nonCancellable(() => notifyCallers({ outcome: 'cancelled', finishedAt: iso(now()) }, queued));
+  }
+
   /** What the run signs of a result; none for a run started outside our client (no keyed-hash id to name its subject). */
   function claimsOf(r: ErasureResult, verifiedAbsentAt: string): ReceiptClaims | undefined {
     const subjectHash = ERASURE_WORKFLOW_ID.exec(info.workflowId)?.groups?.['hash'];
@@ -455,8 +461,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     // Cancelled after finish() decided and told the outcome: keep that outcome, close as CANCELED.
     // A dry run's queued requests were to run next: the cancel ends them, and their callers hear it.
     if (hardCancel && run.terminal) {
-      const queued = queuedEnded();
-      if (queued) await CancellationScope.nonCancellable(() => notifyCallers({ outcome: 'cancelled', finishedAt: iso(now()) }, queued));
+      await tellQueuedCancelled();
       throw err;
     }
     run.terminal = hardCancel ? 'cancelled' : 'failed';
@@ -485,7 +490,13 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     // The dry run's failure is its own (its callers were just told): a real request queued behind it
     // still gets its run. Not after a Temporal cancel, which stops whatever the id holds.
     if (run.terminal === 'failed' && input.dryRun && requests.some((r) => r.queued) && patched(QUEUED_AFTER_FAILED_DRY_RUN_PATCH)) {
-      await condition(allHandlersFinished);
+      try {
+        await condition(allHandlersFinished);
+      } catch (cancel) {
+        // A Temporal cancel while the failure was told: it stops the id, so the queued requests end here.
+        if (isCancellation(cancel)) await tellQueuedCancelled();
+        throw cancel;
+      }
       await continueAsQueued();
     }
     if (run.terminal === 'failed' && !(err instanceof ApplicationFailure)) {

@@ -205,6 +205,54 @@ describe('Temporal cancel', () => {
     }
   });
 
+  it('a Temporal cancel while a failed dry run tells its callers ends the queued request instead of handing over, and its callers hear so', async () => {
+    // The dry run's failure callback is answered 2 s late: the cancel lands while it is told, before the hand-over.
+    const receiver = await startReceiver(2000);
+    try {
+      await runScenario(
+        env,
+        'hard cancel failed handing over',
+        // Emails hidden: the dry run waits in needs_attention until its deadline, then fails.
+        {
+          permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'),
+          seed: { candidates: person('failed.queued@example.com', 'P-FQ') },
+        },
+        async (s) => {
+          const deadline = new Date(Date.now() + 4_000).toISOString();
+          const dry = await s.start(
+            { email: 'failed.queued@example.com', requestId: 'FQ-dry', dryRun: true, deadline, callbackUrl: receiver.url },
+            { attentionRetryMs: 1000, callbackRetryMs: 1000 },
+          );
+          await s.waitForPhase(dry.workflowId, 'needs_attention');
+          const real = await s.start({ email: 'failed.queued@example.com', requestId: 'FQ-real', callbackUrl: receiver.url });
+          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await until(
+            () => receiver.received.length,
+            (n) => n > 0,
+          );
+          expect(receiver.received[0]).toMatchObject({ requestId: 'FQ-dry', outcome: 'failed' });
+          await dry.handle.cancel();
+          await cancelledError(s.client.workflow.getHandle(dry.workflowId, dry.runId, { followRuns: false }).result());
+          const cbs = await until(
+            () => receiver.received,
+            (r) => r.length >= 2,
+          );
+          expect(cbs.find((c) => c.requestId === 'FQ-real')).toMatchObject({
+            outcome: 'cancelled',
+            dryRun: false,
+            failure: expect.stringContaining('queued behind a dry run'),
+          });
+          // It did not hand over: the id holds the one cancelled run.
+          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
+          expect(s.sim.stats().erasures).toEqual([]);
+        },
+        callbackWorker,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a dsar cancel of a dry run ends the real request queued behind it, and its callers hear so', async () => {
     const receiver = await startReceiver();
     try {
