@@ -60,12 +60,26 @@ async function saveContinued(s: Scenario, workflowId: string, firstRunId: string
 // Callbacks go to a loopback receiver, which the worker may reach only when its network is allowed.
 const CALLBACK_SECRET = 'recorder-callback-secret-0123456789abcdef';
 const callbackWorker = { worker: { callbacks: { secrets: [CALLBACK_SECRET], allowedHosts: [], allowedNetworks: ['127.0.0.1/32'] } } };
+// Requests under SLOW_PATH are answered 2 s late: a cancel can then land while a run tells its callers.
+const SLOW_PATH = '/hooks/slow';
+let slowReceived = 0;
 const receiver = createServer((req, res) => {
   req.resume();
-  req.on('end', () => res.writeHead(200).end());
+  const slow = req.url === SLOW_PATH;
+  if (slow) slowReceived++;
+  req.on('end', () => setTimeout(() => res.writeHead(200).end(), slow ? 2000 : 0));
 });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
 const CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/dsar`;
+const SLOW_CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${SLOW_PATH}`;
+async function slowCallbackReceived(): Promise<void> {
+  const from = slowReceived;
+  const until = Date.now() + 30_000;
+  while (slowReceived === from) {
+    if (Date.now() > until) throw new Error('no callback reached the slow receiver');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 try {
   // A tenant from add to offboard: the seed-000 steps, a pause and a resume on the way.
@@ -278,6 +292,53 @@ try {
       await cancelErasure(env.client, dry.workflowId, 'ticket withdrawn', 'recorder');
       await dry.handle.result();
       await save('cancelled-queued', s, dry.workflowId);
+    },
+    callbackWorker,
+  );
+  // A Temporal cancel after the dry run's outcome was decided (its callback held 2 s), before it hands over.
+  await runScenario(
+    env,
+    'hard cancel handing over',
+    { seed: { candidates: person('late.queued@example.com', 'P-LQ') } },
+    async (s) => {
+      s.sim.setFaults({ latencyMs: 1500 });
+      const dry = await s.start(
+        { email: 'late.queued@example.com', requestId: 'lq-dry', dryRun: true, callbackUrl: SLOW_CALLBACK_URL },
+        { callbackRetryMs: 1000 },
+      );
+      const real = await s.start({ email: 'late.queued@example.com', requestId: 'lq-real', callbackUrl: CALLBACK_URL });
+      if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+      await slowCallbackReceived();
+      await dry.handle.cancel();
+      await dry.handle.result().catch(() => undefined);
+      await save('temporal-cancelled-handing-over', s, dry.workflowId);
+    },
+    callbackWorker,
+  );
+  // A Temporal cancel while a failed dry run tells its failure (held 2 s), before it hands over.
+  await runScenario(
+    env,
+    'hard cancel failed handing over',
+    {
+      permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'),
+      seed: { candidates: person('failed.queued@example.com', 'P-FQ') },
+    },
+    async (s) => {
+      const deadline = new Date(Date.now() + 4000).toISOString();
+      const dry = await s.start(
+        { email: 'failed.queued@example.com', requestId: 'fq-dry', dryRun: true, deadline, callbackUrl: SLOW_CALLBACK_URL },
+        { attentionRetryMs: 1000, callbackRetryMs: 1000 },
+      );
+      await s.waitForPhase(dry.workflowId, 'needs_attention');
+      const real = await s.start({ email: 'failed.queued@example.com', requestId: 'fq-real', callbackUrl: CALLBACK_URL });
+      if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
+      await slowCallbackReceived();
+      await dry.handle.cancel();
+      await env.client.workflow
+        .getHandle(dry.workflowId, dry.runId, { followRuns: false })
+        .result()
+        .catch(() => undefined);
+      await save('temporal-cancelled-failed-handing-over', s, dry.workflowId);
     },
     callbackWorker,
   );

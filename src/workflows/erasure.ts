@@ -52,6 +52,7 @@ import { iso, now, RunState } from './run-state.js';
 import { CancelRequested, ContinueRequested, Waiting } from './waiting.js';
 import {
   CANCEL_CALLBACK_PATCH,
+  FAILURE_CALLBACK_PATCH,
   LEAN_PATH_PATCH,
   LOOKUP_PAGES_PATCH,
   QUEUED_AFTER_FAILED_DRY_RUN_PATCH,
@@ -262,7 +263,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     const final = { ...r, ...signed };
     recordFinished(outcome);
     // A cancelled dry run hands over to nobody: the real requests queued behind it end with it.
-    const queued = outcome === 'cancelled' ? queuedEnded() : undefined;
+    const queuedEnd = outcome === 'cancelled' ? endQueue() : undefined;
     // The outcome is decided: a Temporal cancel arriving now must not cut the callers off from it.
     await CancellationScope.nonCancellable(() =>
       notifyCallers(
@@ -274,7 +275,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
           receipt: final.receipt,
           receiptKeyId: final.receiptKeyId,
         },
-        queued,
+        queuedEnd,
       ),
     );
     await condition(allHandlersFinished);
@@ -289,14 +290,14 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   /**
    * Tells every caller that asked for a callback how the request ended; never fails the request. The
-   * real requests queued behind a dry run are told only when `queued` says how their own request
+   * real requests queued behind a dry run are told only when `queuedEnd` says how their own request
    * ended (else their run, next, tells them), in their own terms: their mode, not a dry run.
    */
   async function notifyCallers(
     payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId' | 'mode' | 'regulation' | 'dryRun'>,
-    queued?: Pick<CallbackPayload, 'failure'>,
+    queuedEnd?: Pick<CallbackPayload, 'failure'>,
   ): Promise<void> {
-    const due = requests.filter((r) => r.callbackUrl && !r.callback && (queued || !r.queued));
+    const due = requests.filter((r) => r.callbackUrl && !r.callback && (queuedEnd || !r.queued));
     if (!due.length) return;
     await Promise.all(
       due.map(async (r) => {
@@ -310,7 +311,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
               outcome: payload.outcome,
               finishedAt: payload.finishedAt,
               totals: { persons: 0, candidates: 0 },
-              ...queued,
+              ...queuedEnd,
             }
           : { mode: input.mode, regulation: input.regulation, dryRun: input.dryRun, ...payload };
         const body: CallbackPayload = {
@@ -335,12 +336,15 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   }
 
   /**
-   * What the callers of the real requests queued behind this dry run hear when the run is cancelled
-   * before it hands over (none of them then runs); undefined when none is owed a callback. Runs
-   * recorded before it told them nothing.
+   * A cancel ends a dry run's queue: a real request arriving while the run tells its callers is
+   * refused (`request_finishing`, retryable) instead of queued behind a run that will not hand over,
+   * and the callers of those already queued hear that they never ran (the failure text returned,
+   * undefined when none is owed a callback). Dry runs recorded before it did neither.
    */
-  function queuedEnded(): Pick<CallbackPayload, 'failure'> | undefined {
-    if (!requests.some((r) => r.queued && r.callbackUrl && !r.callback) || !patched(QUEUED_CANCELLED_CALLBACK_PATCH)) return undefined;
+  function endQueue(): Pick<CallbackPayload, 'failure'> | undefined {
+    if (!input.dryRun || !patched(QUEUED_CANCELLED_CALLBACK_PATCH)) return undefined;
+    run.closing = true;
+    if (!requests.some((r) => r.queued && r.callbackUrl && !r.callback)) return undefined;
     return {
       failure: 'cancelled while queued behind a dry run for the same person, before this request started: nothing was erased for it; submit it again to erase',
     };
@@ -348,8 +352,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
 
   /** After the run's own outcome was told, a Temporal cancel ends the requests queued behind it: their callers hear it. */
   async function tellQueuedCancelled(): Promise<void> {
-    const queued = queuedEnded();
-    if (queued) await CancellationScope.nonCancellable(() => notifyCallers({ outcome: 'cancelled', finishedAt: iso(now()) }, queued));
+    const queuedEnd = endQueue();
+    if (queuedEnd) await CancellationScope.nonCancellable(() => notifyCallers({ outcome: 'cancelled', finishedAt: iso(now()) }, queuedEnd));
   }
 
   /** What the run signs of a result; none for a run started outside our client (no keyed-hash id to name its subject). */
@@ -472,7 +476,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     registrations.publishClosingMemo();
     recordFinished(run.terminal === 'cancelled' ? 'cancelled' : 'failed');
     if (hardCancel && (run.lean || patched(CANCEL_CALLBACK_PATCH))) {
-      const queued = queuedEnded();
+      const queuedEnd = endQueue();
       // Cleanup after a cancel runs in a scope the cancel cannot reach; the run still closes CANCELED.
       await CancellationScope.nonCancellable(() =>
         notifyCallers(
@@ -482,11 +486,15 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
             totals: sofar.totals,
             ...(sofar.persons.length ? { persons: sofar.persons } : {}),
           },
-          queued,
+          queuedEnd,
         ),
       );
     }
-    if (run.terminal === 'failed') await notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });
+    if (run.terminal === 'failed') {
+      const tell = () => notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });
+      // The outcome is decided: a Temporal cancel arriving while it is told must not cut the callers off from it.
+      await (patched(FAILURE_CALLBACK_PATCH) ? CancellationScope.nonCancellable(tell) : tell());
+    }
     // The dry run's failure is its own (its callers were just told): a real request queued behind it
     // still gets its run. Not after a Temporal cancel, which stops whatever the id holds.
     if (run.terminal === 'failed' && input.dryRun && requests.some((r) => r.queued) && patched(QUEUED_AFTER_FAILED_DRY_RUN_PATCH)) {

@@ -32,6 +32,8 @@ export const QUEUED_AFTER_FAILED_DRY_RUN_PATCH = 'queued-request-after-failed-dr
  * its marker were recorded before it.
  */
 export const QUEUED_CANCELLED_CALLBACK_PATCH = 'callbacks-to-queued-after-cancel';
+/** A failed run's callbacks are delivered through a Temporal cancel (runs before it had them cancelled mid-delivery). */
+export const FAILURE_CALLBACK_PATCH = 'failure-callbacks-not-cancellable';
 /**
  * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
  * marker and a TemporalChangeVersion upsert) and the start's search attributes taken as published.

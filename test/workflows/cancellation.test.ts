@@ -7,11 +7,13 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { cancelErasure, listErasures } from '../../src/client.js';
+import { cancelErasure, ErasureConflictError, listErasures, type StartedErasure } from '../../src/client.js';
 import { ALL_PERMISSIONS } from '../../src/simulator/server.js';
-import type { ErasureResult } from '../../src/erasure-status.js';
+import type { CallbackPayload } from '../../src/callbacks/payload.js';
+import type { ErasureInput } from '../../src/erasure-request.js';
+import type { ErasureResult, ErasureStatus } from '../../src/erasure-status.js';
 import type { FollowUpResult } from '../../src/follow-up.js';
-import { interviewing, person, pollStatus, runScenario } from '../helpers/scenario.js';
+import { interviewing, person, pollStatus, runScenario, type Scenario } from '../helpers/scenario.js';
 import { callbackWorker, startReceiver } from '../helpers/callbacks.js';
 import { useDevServer } from '../helpers/temporal.js';
 
@@ -116,10 +118,12 @@ describe('Temporal cancel', () => {
     }
   });
 
+  // A real request queued behind a dry run was to run next; any cancel of the dry run ends it too.
+  const hiddenEmails = { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details') };
+
   it('tells the callers of a real request queued behind a dry run that the cancel stopped it too, in its own terms', async () => {
-    const receiver = await startReceiver();
-    try {
-      await runScenario(
+    await withReceiver(0, (receiver) =>
+      runScenario(
         env,
         'hard cancel queued',
         { seed: { candidates: person('hard.queued@example.com', 'P-HQ') } },
@@ -130,44 +134,30 @@ describe('Temporal cancel', () => {
             { email: 'hard.queued@example.com', requestId: 'HQ-dry', dryRun: true, callbackUrl: receiver.url },
             { callbackRetryMs: 1000 },
           );
-          const real = await s.start({ email: 'hard.queued@example.com', requestId: 'HQ-real', mode: 'pseudonymize', callbackUrl: receiver.url });
-          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await queue(s, dry, { email: 'hard.queued@example.com', requestId: 'HQ-real', mode: 'pseudonymize', callbackUrl: receiver.url });
           await dry.handle.cancel();
           await cancelledError(dry.handle.result());
-          const cbs = await until(
-            () => receiver.received,
-            (r) => r.length >= 2,
-          );
-          const byId = new Map(cbs.map((c) => [c.requestId, c]));
-          expect(byId.get('HQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true, mode: 'delete' });
-          expect(byId.get('HQ-real')).toMatchObject({
+          const cbs = await queuedToldCancelled(receiver, 'HQ-real', {
             event: 'erasure.finished',
             id: dry.workflowId,
-            outcome: 'cancelled',
-            dryRun: false,
             mode: 'pseudonymize',
             regulation: 'gdpr',
-            totals: { persons: 0, candidates: 0 },
-            failure: expect.stringContaining('queued behind a dry run'),
           });
-          expect(cbs).toHaveLength(2);
+          expect(cbs.find((c) => c.requestId === 'HQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true, mode: 'delete' });
           const st = await s.status(dry.workflowId);
           expect(st.requests?.find((r) => r.requestId === 'HQ-real')).toMatchObject({ queued: true, callback: 'delivered' });
           expect(st.events.filter((e) => e.kind === 'callback_delivered').map((e) => e.detail)).toEqual(expect.arrayContaining(['HQ-dry', 'HQ-real']));
-          expect(s.sim.stats().erasures).toEqual([]);
+          await noHandOver(s, dry);
         },
         callbackWorker,
-      );
-    } finally {
-      await receiver.close();
-    }
+      ),
+    );
   });
 
   it('a Temporal cancel while a finished dry run tells its callers still ends the queued request, and its callers hear so', async () => {
     // The dry run's callback is answered 2 s late: the cancel lands after the dry run's outcome is decided, before it hands over.
-    const receiver = await startReceiver(2000);
-    try {
-      await runScenario(
+    await withReceiver(2000, (receiver) =>
+      runScenario(
         env,
         'hard cancel handing over',
         { seed: { candidates: person('late.queued@example.com', 'P-LQ') } },
@@ -177,46 +167,30 @@ describe('Temporal cancel', () => {
             { email: 'late.queued@example.com', requestId: 'LQ-dry', dryRun: true, callbackUrl: receiver.url },
             { callbackRetryMs: 1000 },
           );
-          const real = await s.start({ email: 'late.queued@example.com', requestId: 'LQ-real', callbackUrl: receiver.url });
-          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await queue(s, dry, { email: 'late.queued@example.com', requestId: 'LQ-real', callbackUrl: receiver.url });
           await until(
             () => receiver.received.length,
             (n) => n > 0,
           );
           await dry.handle.cancel();
           await cancelledError(dry.handle.result());
-          const cbs = await until(
-            () => receiver.received,
-            (r) => r.length >= 2,
-          );
+          const cbs = await queuedToldCancelled(receiver, 'LQ-real', { mode: 'delete', regulation: 'gdpr' });
           expect(cbs.find((c) => c.requestId === 'LQ-dry')).toMatchObject({ outcome: 'dry_run', dryRun: true });
-          expect(cbs.find((c) => c.requestId === 'LQ-real')).toMatchObject({
-            outcome: 'cancelled',
-            dryRun: false,
-            failure: expect.stringContaining('queued behind a dry run'),
-          });
-          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
-          expect(s.sim.stats().erasures).toEqual([]);
+          await noHandOver(s, dry);
         },
         callbackWorker,
-      );
-    } finally {
-      await receiver.close();
-    }
+      ),
+    );
   });
 
   it('a Temporal cancel while a failed dry run tells its callers ends the queued request instead of handing over, and its callers hear so', async () => {
     // The dry run's failure callback is answered 2 s late: the cancel lands while it is told, before the hand-over.
-    const receiver = await startReceiver(2000);
-    try {
-      await runScenario(
+    await withReceiver(2000, (receiver) =>
+      runScenario(
         env,
         'hard cancel failed handing over',
         // Emails hidden: the dry run waits in needs_attention until its deadline, then fails.
-        {
-          permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'),
-          seed: { candidates: person('failed.queued@example.com', 'P-FQ') },
-        },
+        { ...hiddenEmails, seed: { candidates: person('failed.queued@example.com', 'P-FQ') } },
         async (s) => {
           const deadline = new Date(Date.now() + 4_000).toISOString();
           const dry = await s.start(
@@ -224,8 +198,7 @@ describe('Temporal cancel', () => {
             { attentionRetryMs: 1000, callbackRetryMs: 1000 },
           );
           await s.waitForPhase(dry.workflowId, 'needs_attention');
-          const real = await s.start({ email: 'failed.queued@example.com', requestId: 'FQ-real', callbackUrl: receiver.url });
-          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await queue(s, dry, { email: 'failed.queued@example.com', requestId: 'FQ-real', callbackUrl: receiver.url });
           await until(
             () => receiver.received.length,
             (n) => n > 0,
@@ -233,69 +206,94 @@ describe('Temporal cancel', () => {
           expect(receiver.received[0]).toMatchObject({ requestId: 'FQ-dry', outcome: 'failed' });
           await dry.handle.cancel();
           await cancelledError(s.client.workflow.getHandle(dry.workflowId, dry.runId, { followRuns: false }).result());
-          const cbs = await until(
-            () => receiver.received,
-            (r) => r.length >= 2,
-          );
-          expect(cbs.find((c) => c.requestId === 'FQ-real')).toMatchObject({
-            outcome: 'cancelled',
-            dryRun: false,
-            failure: expect.stringContaining('queued behind a dry run'),
-          });
-          // It did not hand over: the id holds the one cancelled run.
-          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
-          expect(s.sim.stats().erasures).toEqual([]);
+          await queuedToldCancelled(receiver, 'FQ-real');
+          // The cancel did not cut the dry run's own failure callback off mid-delivery.
+          const st = await s.client.workflow.getHandle(dry.workflowId, dry.runId, { followRuns: false }).query<ErasureStatus>('status');
+          expect(st.requests?.find((r) => r.requestId === 'FQ-dry')).toMatchObject({ callback: 'delivered' });
+          await noHandOver(s, dry);
         },
         callbackWorker,
-      );
-    } finally {
-      await receiver.close();
-    }
+      ),
+    );
   });
 
-  it('a dsar cancel of a dry run ends the real request queued behind it, and its callers hear so', async () => {
-    const receiver = await startReceiver();
-    try {
-      await runScenario(
+  it('a dsar cancel of a dry run ends the real request queued behind it, its callers hear so, and a real request arriving meanwhile is refused, not queued', async () => {
+    // Callbacks answered 2 s late: the cancelled run is still telling its callers when the third request arrives.
+    await withReceiver(2000, (receiver) =>
+      runScenario(
         env,
         'cancel queued',
         // Emails hidden: the dry run's lookup waits in needs_attention, where a cancel is accepted.
-        {
-          permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details'),
-          seed: { candidates: person('soft.queued@example.com', 'P-SQ') },
-        },
+        { ...hiddenEmails, seed: { candidates: person('soft.queued@example.com', 'P-SQ') } },
         async (s) => {
           const dry = await s.start(
             { email: 'soft.queued@example.com', requestId: 'SQ-dry', dryRun: true, callbackUrl: receiver.url },
-            { attentionRetryMs: 60_000 },
+            { attentionRetryMs: 60_000, callbackRetryMs: 1000 },
           );
           await s.waitForPhase(dry.workflowId, 'needs_attention');
-          const real = await s.start({ email: 'soft.queued@example.com', requestId: 'SQ-real', callbackUrl: receiver.url });
-          expect(real).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+          await queue(s, dry, { email: 'soft.queued@example.com', requestId: 'SQ-real', callbackUrl: receiver.url });
           await cancelErasure(s.client, dry.workflowId, 'ticket withdrawn');
-          expect((await dry.handle.result()).outcome).toBe('cancelled');
-          const cbs = await until(
-            () => receiver.received,
-            (r) => r.length >= 2,
+          await until(
+            () => receiver.received.length,
+            (n) => n > 0,
           );
+          // Queued now, it would be told nothing and never run: the run will not hand over.
+          const late = await s.start({ email: 'soft.queued@example.com', requestId: 'SQ-late', callbackUrl: receiver.url }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(late).toBeInstanceOf(ErasureConflictError);
+          expect(late).toMatchObject({ code: 'request_finishing', retryable: true });
+          expect((await dry.handle.result()).outcome).toBe('cancelled');
+          const cbs = await queuedToldCancelled(receiver, 'SQ-real', { mode: 'delete' });
           expect(cbs.find((c) => c.requestId === 'SQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true });
-          expect(cbs.find((c) => c.requestId === 'SQ-real')).toMatchObject({
-            outcome: 'cancelled',
-            dryRun: false,
-            mode: 'delete',
-            failure: expect.stringContaining('queued behind a dry run'),
-          });
-          // Nobody runs after it: the id holds one closed run.
-          expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
-          expect(s.sim.stats().erasures).toEqual([]);
+          await noHandOver(s, dry);
         },
         callbackWorker,
-      );
-    } finally {
-      await receiver.close();
-    }
+      ),
+    );
   });
 });
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+async function withReceiver(answerAfterMs: number, use: (receiver: Receiver) => Promise<void>): Promise<void> {
+  const receiver = await startReceiver(answerAfterMs);
+  try {
+    await use(receiver);
+  } finally {
+    await receiver.close();
+  }
+}
+
+/** A real request for the dry run's person, queued behind it. */
+async function queue(s: Scenario, dry: StartedErasure, request: ErasureInput): Promise<void> {
+  expect(await s.start(request)).toMatchObject({ workflowId: dry.workflowId, status: 'queued' });
+}
+
+/** Once the dry run's callback and the queued request's are in: the queued one heard that it never ran, in its own terms. */
+async function queuedToldCancelled(receiver: Receiver, requestId: string, own: Partial<CallbackPayload> = {}): Promise<CallbackPayload[]> {
+  const cbs = await until(
+    () => receiver.received,
+    (r) => r.length >= 2,
+  );
+  // One each: the run delivers every callback before it closes, so none can come later.
+  expect(cbs).toHaveLength(2);
+  expect(cbs.find((c) => c.requestId === requestId)).toMatchObject({
+    outcome: 'cancelled',
+    dryRun: false,
+    totals: { persons: 0, candidates: 0 },
+    failure: expect.stringContaining('queued behind a dry run'),
+    ...own,
+  });
+  return cbs;
+}
+
+/** Nothing ran after the dry run: the id holds its one closed run, and nobody was erased. */
+async function noHandOver(s: Scenario, dry: StartedErasure): Promise<void> {
+  expect((await s.client.workflow.getHandle(dry.workflowId).describe()).runId).toBe(dry.runId);
+  expect(s.sim.stats().erasures).toEqual([]);
+}
 
 describe('follow-up', () => {
   it('cancelling a follow-up leaves its re-erasure running, with the original clock and caller', async () => {

@@ -50,6 +50,11 @@ describe('replay of recorded histories', () => {
         'cancelled-queued.json',
         'temporal-cancelled-queued-untold.json',
         'cancelled-queued-untold.json',
+        // The same after the dry run's outcome was decided, and while a failed dry run told its failure.
+        'temporal-cancelled-handing-over.json',
+        'temporal-cancelled-handing-over-untold.json',
+        'temporal-cancelled-failed-handing-over.json',
+        'temporal-cancelled-failed-handing-over-untold.json',
         'emails-hidden-completed.json',
         'follow-up-failed.json',
         'long-lookup-completed.json',
