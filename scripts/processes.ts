@@ -207,7 +207,7 @@ export function startCpuLoad(cpu: number, cpus: number): { pids: number[]; stop(
     }`;
   const children: ChildProcess[] = duty > 0 ? Array.from({ length: cpus }, () => spawn(process.execPath, ['-e', code], { stdio: 'ignore' })) : [];
   return {
-    pids: children.map((c) => c.pid!).filter((p) => p !== undefined),
+    pids: children.map((c) => c.pid).filter((p): p is number => p !== undefined),
     stop: () => children.forEach((c) => c.kill('SIGKILL')),
   };
 }
