@@ -72,8 +72,8 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
 const CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/dsar`;
 const SLOW_CALLBACK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${SLOW_PATH}`;
-async function slowCallbackReceived(): Promise<void> {
-  const from = slowReceived;
+/** Until the slow receiver has had more than `from` callbacks (its count taken before the run that sends one starts). */
+async function slowCallbackReceived(from: number): Promise<void> {
   const until = Date.now() + 30_000;
   while (slowReceived === from) {
     if (Date.now() > until) throw new Error('no callback reached the slow receiver');
@@ -301,14 +301,15 @@ try {
     'hard cancel handing over',
     { seed: { candidates: person('late.queued@example.com', 'P-LQ') } },
     async (s) => {
-      s.sim.setFaults({ latencyMs: 1500 });
+      s.sim.setFaults({ latencyMs: 3000 });
+      const seen = slowReceived;
       const dry = await s.start(
         { email: 'late.queued@example.com', requestId: 'lq-dry', dryRun: true, callbackUrl: SLOW_CALLBACK_URL },
         { callbackRetryMs: 1000 },
       );
       const real = await s.start({ email: 'late.queued@example.com', requestId: 'lq-real', callbackUrl: CALLBACK_URL });
       if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
-      await slowCallbackReceived();
+      await slowCallbackReceived(seen);
       await dry.handle.cancel();
       await dry.handle.result().catch(() => undefined);
       await save('temporal-cancelled-handing-over', s, dry.workflowId);
@@ -324,7 +325,8 @@ try {
       seed: { candidates: person('failed.queued@example.com', 'P-FQ') },
     },
     async (s) => {
-      const deadline = new Date(Date.now() + 4000).toISOString();
+      const deadline = new Date(Date.now() + 8000).toISOString();
+      const seen = slowReceived;
       const dry = await s.start(
         { email: 'failed.queued@example.com', requestId: 'fq-dry', dryRun: true, deadline, callbackUrl: SLOW_CALLBACK_URL },
         { attentionRetryMs: 1000, callbackRetryMs: 1000 },
@@ -332,7 +334,7 @@ try {
       await s.waitForPhase(dry.workflowId, 'needs_attention');
       const real = await s.start({ email: 'failed.queued@example.com', requestId: 'fq-real', callbackUrl: CALLBACK_URL });
       if (real.status !== 'queued') throw new Error(`expected queued, got ${real.status}`);
-      await slowCallbackReceived();
+      await slowCallbackReceived(seen);
       await dry.handle.cancel();
       await env.client.workflow
         .getHandle(dry.workflowId, dry.runId, { followRuns: false })

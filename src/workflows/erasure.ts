@@ -346,7 +346,8 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     run.closing = true;
     if (!requests.some((r) => r.queued && r.callbackUrl && !r.callback)) return undefined;
     return {
-      failure: 'cancelled while queued behind a dry run for the same person, before this request started: nothing was erased for it; submit it again to erase',
+      failure:
+        'cancelled while queued behind a dry run for the same person, before this request started: nothing was erased for it; submit it again, with a new requestId, to erase',
     };
   }
 
@@ -492,8 +493,10 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     }
     if (run.terminal === 'failed') {
       const tell = () => notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });
-      // The outcome is decided: a Temporal cancel arriving while it is told must not cut the callers off from it.
-      await (patched(FAILURE_CALLBACK_PATCH) ? CancellationScope.nonCancellable(tell) : tell());
+      // The outcome is decided: a Temporal cancel arriving while it is told must not cut the callers off
+      // from it (a run retrying a dead receiver is stopped with terminate). No marker when none is owed.
+      const owed = requests.some((r) => r.callbackUrl && !r.callback && !r.queued);
+      await (owed && patched(FAILURE_CALLBACK_PATCH) ? CancellationScope.nonCancellable(tell) : tell());
     }
     // The dry run's failure is its own (its callers were just told): a real request queued behind it
     // still gets its run. Not after a Temporal cancel, which stops whatever the id holds.

@@ -57,7 +57,7 @@ export class RunState {
   eraseAttempts: number;
   /** The verification round the run is in (a resumed run starts its verification there). */
   round: number;
-  /** Set just before a dry run decides whether to continue as a queued real request: nothing may queue after. */
+  /** Set once a dry run will hand over to no new request (it decides whether to continue as a queued one, or was cancelled): nothing may queue after. */
   closing = false;
   private published: { phase: Phase; atRisk: boolean; deadline: number } | undefined;
   /** Set in the first task: the run took the lean path (LEAN_PATH_PATCH). */

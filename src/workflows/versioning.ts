@@ -27,17 +27,22 @@ export const CONTINUE_PATCH = 'continue-as-new-on-long-history';
 /** A real request queued behind a dry run that failed runs next (runs before it failed and dropped it). */
 export const QUEUED_AFTER_FAILED_DRY_RUN_PATCH = 'queued-request-after-failed-dry-run';
 /**
- * The callers of real requests queued behind a dry run hear when a cancel (ours or Temporal's) ends
- * the dry run and so them (runs before it told them nothing). Not folded into the lean path: runs with
- * its marker were recorded before it.
- */
-export const QUEUED_CANCELLED_CALLBACK_PATCH = 'callbacks-to-queued-after-cancel';
-/** A failed run's callbacks are delivered through a Temporal cancel (runs before it had them cancelled mid-delivery). */
-export const FAILURE_CALLBACK_PATCH = 'failure-callbacks-not-cancellable';
-/**
  * The lean path (issue 14): one marker for a new run instead of one per patch above (each costs a
  * marker and a TemporalChangeVersion upsert) and the start's search attributes taken as published.
  * (Not a local activity for the receipt: its marker holds the result unencrypted.) A run
  * with the marker takes every patched branch above; histories without it replay through the old checks.
  */
 export const LEAN_PATH_PATCH = 'lean-path-v1';
+
+// Added after the lean path: a lean run checks these itself (lean runs recorded before them exist).
+/**
+ * A cancel (ours or Temporal's) ends a dry run's queue: the callers of the real requests queued behind
+ * it hear that they never ran, and a real request arriving after is refused, not queued (runs before
+ * it did neither).
+ */
+export const QUEUED_CANCELLED_CALLBACK_PATCH = 'callbacks-to-queued-after-cancel';
+/**
+ * A failed run's callbacks are delivered through a Temporal cancel (runs before it had them cancelled
+ * mid-delivery).
+ */
+export const FAILURE_CALLBACK_PATCH = 'failure-callbacks-not-cancellable';

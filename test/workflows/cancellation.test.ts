@@ -122,7 +122,7 @@ describe('Temporal cancel', () => {
   const hiddenEmails = { permissions: ALL_PERMISSIONS.filter((p) => p !== 'candidates:source_contact_details') };
 
   it('tells the callers of a real request queued behind a dry run that the cancel stopped it too, in its own terms', async () => {
-    await withReceiver(0, (receiver) =>
+    await withReceiver({}, (receiver) =>
       runScenario(
         env,
         'hard cancel queued',
@@ -155,14 +155,14 @@ describe('Temporal cancel', () => {
   });
 
   it('a Temporal cancel while a finished dry run tells its callers still ends the queued request, and its callers hear so', async () => {
-    // The dry run's callback is answered 2 s late: the cancel lands after the dry run's outcome is decided, before it hands over.
-    await withReceiver(2000, (receiver) =>
+    // The dry run's callback is held: the cancel lands after the dry run's outcome is decided, before it hands over.
+    await withReceiver({ held: true }, (receiver) =>
       runScenario(
         env,
         'hard cancel handing over',
         { seed: { candidates: person('late.queued@example.com', 'P-LQ') } },
         async (s) => {
-          s.sim.setFaults({ latencyMs: 1500 });
+          s.sim.setFaults({ latencyMs: 3000 });
           const dry = await s.start(
             { email: 'late.queued@example.com', requestId: 'LQ-dry', dryRun: true, callbackUrl: receiver.url },
             { callbackRetryMs: 1000 },
@@ -173,6 +173,7 @@ describe('Temporal cancel', () => {
             (n) => n > 0,
           );
           await dry.handle.cancel();
+          receiver.release();
           await cancelledError(dry.handle.result());
           const cbs = await queuedToldCancelled(receiver, 'LQ-real', { mode: 'delete', regulation: 'gdpr' });
           expect(cbs.find((c) => c.requestId === 'LQ-dry')).toMatchObject({ outcome: 'dry_run', dryRun: true });
@@ -184,15 +185,15 @@ describe('Temporal cancel', () => {
   });
 
   it('a Temporal cancel while a failed dry run tells its callers ends the queued request instead of handing over, and its callers hear so', async () => {
-    // The dry run's failure callback is answered 2 s late: the cancel lands while it is told, before the hand-over.
-    await withReceiver(2000, (receiver) =>
+    // The dry run's failure callback is held: the cancel lands while it is told, before the hand-over.
+    await withReceiver({ held: true }, (receiver) =>
       runScenario(
         env,
         'hard cancel failed handing over',
         // Emails hidden: the dry run waits in needs_attention until its deadline, then fails.
         { ...hiddenEmails, seed: { candidates: person('failed.queued@example.com', 'P-FQ') } },
         async (s) => {
-          const deadline = new Date(Date.now() + 4_000).toISOString();
+          const deadline = new Date(Date.now() + 8_000).toISOString();
           const dry = await s.start(
             { email: 'failed.queued@example.com', requestId: 'FQ-dry', dryRun: true, deadline, callbackUrl: receiver.url },
             { attentionRetryMs: 1000, callbackRetryMs: 1000 },
@@ -205,6 +206,7 @@ describe('Temporal cancel', () => {
           );
           expect(receiver.received[0]).toMatchObject({ requestId: 'FQ-dry', outcome: 'failed' });
           await dry.handle.cancel();
+          receiver.release();
           await cancelledError(s.client.workflow.getHandle(dry.workflowId, dry.runId, { followRuns: false }).result());
           await queuedToldCancelled(receiver, 'FQ-real');
           // The cancel did not cut the dry run's own failure callback off mid-delivery.
@@ -218,8 +220,8 @@ describe('Temporal cancel', () => {
   });
 
   it('a dsar cancel of a dry run ends the real request queued behind it, its callers hear so, and a real request arriving meanwhile is refused, not queued', async () => {
-    // Callbacks answered 2 s late: the cancelled run is still telling its callers when the third request arrives.
-    await withReceiver(2000, (receiver) =>
+    // Callbacks held: the cancelled run is still telling its callers when the third request arrives.
+    await withReceiver({ held: true }, (receiver) =>
       runScenario(
         env,
         'cancel queued',
@@ -244,6 +246,7 @@ describe('Temporal cancel', () => {
           );
           expect(late).toBeInstanceOf(ErasureConflictError);
           expect(late).toMatchObject({ code: 'request_finishing', retryable: true });
+          receiver.release();
           expect((await dry.handle.result()).outcome).toBe('cancelled');
           const cbs = await queuedToldCancelled(receiver, 'SQ-real', { mode: 'delete' });
           expect(cbs.find((c) => c.requestId === 'SQ-dry')).toMatchObject({ outcome: 'cancelled', dryRun: true });
@@ -257,8 +260,8 @@ describe('Temporal cancel', () => {
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-async function withReceiver(answerAfterMs: number, use: (receiver: Receiver) => Promise<void>): Promise<void> {
-  const receiver = await startReceiver(answerAfterMs);
+async function withReceiver(options: { held?: boolean }, use: (receiver: Receiver) => Promise<void>): Promise<void> {
+  const receiver = await startReceiver(options);
   try {
     await use(receiver);
   } finally {
