@@ -191,8 +191,8 @@ export function devServerPid(): number | undefined {
 /**
  * A load of `cpu` CPUs that does no Temporal work: one process a CPU of the machine, each busy the
  * same share of every 4 ms (a spin, then a wait), so it takes CPU in slices as short as a busy
- * server's and no one process holds a core for long. Spread over the machine's CPUs like a multi-threaded
- * server's load, not one core saturated.
+ * server's and, like a multi-threaded server's load, is spread over the machine's CPUs rather than
+ * saturating one.
  */
 export function startCpuLoad(cpu: number, cpus: number): { pids: number[]; stop(): void } {
   const duty = Math.min(1, Math.max(0, cpu / cpus));

@@ -17,6 +17,10 @@ export async function startReceiver(
   const received: CallbackPayload[] = [];
   let held = options.held === true;
   const waiting: (() => void)[] = [];
+  const release = () => {
+    held = false;
+    waiting.splice(0).forEach((answer) => answer());
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -31,10 +35,11 @@ export async function startReceiver(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/dsar`,
     received,
-    release: () => {
-      held = false;
-      waiting.splice(0).forEach((answer) => answer());
+    release,
+    // A test that failed while callbacks were held must not hang in close() on their open connections.
+    close: () => {
+      release();
+      return new Promise((r) => server.close(() => r()));
     },
-    close: () => new Promise((r) => server.close(() => r())),
   };
 }
