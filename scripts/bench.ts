@@ -949,8 +949,8 @@ async function runTenants(shared: Shared, client: Client) {
     const loadBusy = loadavg()[0]!;
     const workerPeaks = workers.map((w) => memoryOf(w.child.pid)?.peak ?? NaN);
 
-    // 3. B's trickle beside a stand-in for A: a load of the CPU that A's backlog added (busy trickle less
-    // idle, machine-wide) that does no Temporal work, then once more with nothing beside it. If B's p95
+    // 3. B's trickle beside a stand-in for A: a load of the CPU that A's backlog added to our processes
+    // (busy trickle less idle) that does no Temporal work, then once more with nothing beside it. If B's p95
     // beside the stand-in is A-busy's, A slowed B by the CPU it took and by nothing in Temporal (a
     // queue, the budget, a lock); the second idle trickle shows how far the idle baseline drifted meanwhile.
     await sleep(2_000);
@@ -989,18 +989,10 @@ async function runTenants(shared: Shared, client: Client) {
     const stats = sim.statsByAccount();
     // Every 429 of the phase counts, the trickles' after the backlogs too: none is allowed.
     const limited = { a: stats[a.id]!.rateLimited, b: stats[b.id]!.rateLimited };
-    const p95 = {
-      idle: percentile(idle, 95),
-      busy: percentile(busy, 95),
-      standIn: percentile(standInRun.latencies, 95),
-      idleAfter: percentile(idleAfterRun.latencies, 95),
-    };
-    const p50 = {
-      idle: percentile(idle, 50),
-      busy: percentile(busy, 50),
-      standIn: percentile(standInRun.latencies, 50),
-      idleAfter: percentile(idleAfterRun.latencies, 50),
-    };
+    const trickles = { idle, busy, standIn: standInRun.latencies, idleAfter: idleAfterRun.latencies };
+    const at = (q: number) => Object.fromEntries(Object.entries(trickles).map(([k, l]) => [k, percentile(l, q)])) as Record<keyof typeof trickles, number>;
+    const p95 = at(95);
+    const p50 = at(50);
     const ratio = p95.busy / p95.idle;
 
     // A neighbour's work in either trickle's window (a process not ours, or steal) changes the machine
@@ -1125,7 +1117,7 @@ async function runTenants(shared: Shared, client: Client) {
     line("A's share while B's backlog ran", bWin ? pct(aDuringB) : '-');
     line(
       'completed: A / B trickles / B backlog',
-      `${aCompleted} of ${erasures} / ${idle.length + busy.length + standInRun.latencies.length + idleAfterRun.latencies.length} of ${4 * trickleN} / ${bCompleted} of ${bBacklogN}`,
+      `${aCompleted} of ${erasures} / ${Object.values(trickles).reduce((n, l) => n + l.length, 0)} of ${Object.keys(trickles).length * trickleN} / ${bCompleted} of ${bBacklogN}`,
     );
     line('1-min load average, before idle / after busy', `${loadIdle.toFixed(2)} / ${loadBusy.toFixed(2)} (${cpus().length} CPUs)`);
     line('', `(share: calls the tenant's account answered in the middle 80% of its backlog's window, first call to last,`);

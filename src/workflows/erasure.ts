@@ -297,7 +297,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     payload: Omit<CallbackPayload, 'event' | 'id' | 'runId' | 'requestId' | 'mode' | 'regulation' | 'dryRun'>,
     queuedEnd?: Pick<CallbackPayload, 'failure'>,
   ): Promise<void> {
-    const due = requests.filter((r) => r.callbackUrl && !r.callback && (queuedEnd || !r.queued));
+    const due = requests.filter((r) => owedCallback(r) && (queuedEnd || !r.queued));
     if (!due.length) return;
     await Promise.all(
       due.map(async (r) => {
@@ -335,6 +335,11 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
     );
   }
 
+  /** A caller who asked for a callback and has not been sent one yet. */
+  function owedCallback(r: (typeof requests)[number]): boolean {
+    return !!r.callbackUrl && !r.callback;
+  }
+
   /**
    * A cancel ends a dry run's queue: a real request arriving while the run tells its callers is
    * refused (`request_finishing`, retryable) instead of queued behind a run that will not hand over,
@@ -344,7 +349,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
   function endQueue(): Pick<CallbackPayload, 'failure'> | undefined {
     if (!input.dryRun || !patched(QUEUED_CANCELLED_CALLBACK_PATCH)) return undefined;
     run.closing = true;
-    if (!requests.some((r) => r.queued && r.callbackUrl && !r.callback)) return undefined;
+    if (!requests.some((r) => r.queued && owedCallback(r))) return undefined;
     return {
       failure:
         'cancelled while queued behind a dry run for the same person, before this request started: nothing was erased for it; submit it again, with a new requestId, to erase',
@@ -495,7 +500,7 @@ export async function dsarErasure(rawInput: ErasureInput): Promise<ErasureResult
       const tell = () => notifyCallers({ outcome: 'failed', finishedAt: iso(now()), failure: run.failure });
       // The outcome is decided: a Temporal cancel arriving while it is told must not cut the callers off
       // from it (a run retrying a dead receiver is stopped with terminate). No marker when none is owed.
-      const owed = requests.some((r) => r.callbackUrl && !r.callback && !r.queued);
+      const owed = requests.some((r) => !r.queued && owedCallback(r));
       await (owed && patched(FAILURE_CALLBACK_PATCH) ? CancellationScope.nonCancellable(tell) : tell());
     }
     // The dry run's failure is its own (its callers were just told): a real request queued behind it
